@@ -1,0 +1,97 @@
+// Core: every failure weft reports is a WeftError with a stable code; servers turn them into responses once, in rescue.ts.
+
+export type WeftErrorCode =
+  | 'NO_ENDPOINTS'
+  | 'CONNECT_FAILED'
+  | 'UPSTREAM_RESET'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_PROTOCOL_ERROR'
+  | 'APP_UNAVAILABLE'
+  | 'MISSING_HOST'
+  | 'DRAINING'
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'CONFIG_INVALID'
+  | 'STORE_CORRUPT'
+  | 'STORE_CLOSED'
+  | 'CONTROL_UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface WeftErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  details?: Readonly<Record<string, unknown>>;
+}
+
+export class WeftError extends Error {
+  readonly code: WeftErrorCode;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: WeftErrorCode, message: string, options: WeftErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: WeftErrorCode; message: string } & Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** No healthy instance of the requested service is known. */
+export class NoEndpointsError extends WeftError {
+  constructor(service: string) {
+    super('NO_ENDPOINTS', `no healthy endpoints for service "${service}"`, { details: { service } });
+  }
+}
+
+/** The connection to an endpoint could not be made: the request never reached it, so any method may be retried. */
+export class ConnectFailedError extends WeftError {
+  constructor(target: string, cause?: unknown) {
+    super('CONNECT_FAILED', `could not connect to ${target}`, { retryable: true, cause, details: { target } });
+  }
+}
+
+/** The connection broke after the request was (possibly) sent and before a full response arrived. */
+export class UpstreamResetError extends WeftError {
+  constructor(target: string, cause?: unknown) {
+    super('UPSTREAM_RESET', `connection to ${target} was reset before a response`, { retryable: true, cause, details: { target } });
+  }
+}
+
+export class UpstreamTimeoutError extends WeftError {
+  constructor(target: string, timeoutMs: number) {
+    super('UPSTREAM_TIMEOUT', `no response from ${target} within ${timeoutMs} ms`, { details: { target, timeoutMs } });
+  }
+}
+
+/** A request or document failed validation; `field` is the dotted path of the first offending field. */
+export class ValidationError extends WeftError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('VALIDATION_FAILED', field ? `${field}: ${message}` : message, { details: { field } });
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends WeftError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+/** A configuration file or flag is invalid: names the source (file or flag), the path inside it and what was expected. */
+export class ConfigError extends WeftError {
+  constructor(source: string, path: string, expected: string) {
+    super('CONFIG_INVALID', `${source}${path ? ` at ${path}` : ''}: ${expected}`, { details: { source, path } });
+  }
+}
+
+export function isWeftError(value: unknown): value is WeftError {
+  return value instanceof WeftError;
+}

@@ -1,0 +1,7 @@
+// Core: shapes, errors, time and randomness shared by every other folder; no I/O.
+export * from './errors.js';
+export * from './service.js';
+export * from './clock.js';
+export * from './rng.js';
+export * from './backoff.js';
+export * from './runtime.js';

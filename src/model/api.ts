@@ -1,0 +1,43 @@
+// Model: the REST API's paths and reply shapes, shared by the control-plane server and its clients.
+import type { Instance } from './instance.js';
+
+export const API_PREFIX = '/api/v1';
+
+export const apiPaths = {
+  instance: (id: string) => `${API_PREFIX}/instances/${encodeURIComponent(id)}`,
+  heartbeat: (id: string) => `${API_PREFIX}/instances/${encodeURIComponent(id)}/heartbeat`,
+  services: () => `${API_PREFIX}/services`,
+  serviceInstances: (name: string) => `${API_PREFIX}/services/${encodeURIComponent(name)}/instances`,
+  watch: (since?: number) => `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}`}`,
+} as const;
+
+export interface ServiceSummary {
+  readonly name: string;
+  readonly instances: number;
+  readonly passing: number;
+  readonly critical: number;
+}
+
+/** Reply of PUT /instances/{id}, DELETE /instances/{id} and PUT /instances/{id}/heartbeat. */
+export interface InstanceReply {
+  readonly version: number;
+  readonly instance: Instance;
+}
+
+export interface ServicesReply {
+  readonly version: number;
+  readonly services: readonly ServiceSummary[];
+}
+
+export interface InstancesReply {
+  readonly version: number;
+  readonly service: string;
+  readonly instances: readonly Instance[];
+}
+
+/** Every error reply of the API: a stable code, a message, and for validation errors the offending field. */
+export interface ErrorReply {
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+}

@@ -1,0 +1,7 @@
+// Model: data shapes shared by control plane and data plane, with their validation.
+export * from './instance.js';
+export * from './endpoint.js';
+export * from './snapshot.js';
+export * from './watch-event.js';
+export * from './api.js';
+export * from './validate.js';

@@ -1,0 +1,57 @@
+// Model: a registered instance of a service, its registration body and the one place its defaults live.
+import { z } from 'zod';
+
+export type Health = 'passing' | 'critical';
+
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+export const INSTANCE_DEFAULTS = {
+  weight: 1,
+  ttlMs: 10_000,
+} as const;
+
+export const instanceRegistrationSchema = z.strictObject({
+  id: z.string().regex(INSTANCE_ID, 'expected 1-128 characters of [A-Za-z0-9._:@-], starting alphanumeric').optional(),
+  service: z.string().regex(SERVICE_NAME, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters'),
+  host: z.string().min(1, 'expected a host name or IP address').max(253),
+  port: z.number().int('expected an integer').min(1, 'expected 1-65535').max(65535, 'expected 1-65535'),
+  weight: z.number().int('expected an integer').min(1, 'expected 1-10000').max(10_000, 'expected 1-10000').default(INSTANCE_DEFAULTS.weight),
+  meta: z.record(z.string().max(128), z.string().max(512, 'expected at most 512 characters')).default({}),
+  ttlMs: z.number().int('expected an integer').min(1000, 'expected at least 1000 ms').max(3_600_000, 'expected at most 3600000 ms').default(INSTANCE_DEFAULTS.ttlMs),
+});
+
+export type InstanceRegistrationInput = z.input<typeof instanceRegistrationSchema>;
+export type InstanceRegistration = z.output<typeof instanceRegistrationSchema>;
+
+/** An instance as the registry stores and publishes it. */
+export interface Instance {
+  readonly id: string;
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly meta: Readonly<Record<string, string>>;
+  readonly ttlMs: number;
+  readonly health: Health;
+  /** Why the instance is critical, when it is ("ttl expired", "app down"...). */
+  readonly healthReason?: string;
+}
+
+export const instanceSchema = z.object({
+  id: z.string(),
+  service: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  weight: z.number().int(),
+  meta: z.record(z.string(), z.string()),
+  ttlMs: z.number().int(),
+  health: z.enum(['passing', 'critical']),
+  healthReason: z.string().optional(),
+});
+
+export const heartbeatSchema = z.strictObject({
+  status: z.enum(['passing', 'critical']).default('passing'),
+  reason: z.string().max(256).optional(),
+});
+export type Heartbeat = z.output<typeof heartbeatSchema>;

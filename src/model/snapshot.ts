@@ -1,0 +1,35 @@
+// Model: the immutable view of the mesh that the data plane reads; replaced whole on every change.
+import { endpointFromInstance, type Endpoint } from './endpoint.js';
+import type { Instance } from './instance.js';
+
+export interface Snapshot {
+  /** Registry version this snapshot reflects. */
+  readonly version: number;
+  /** Every known endpoint by service name, passing and critical alike, sorted by id. */
+  readonly services: ReadonlyMap<string, readonly Endpoint[]>;
+}
+
+export const EMPTY_SNAPSHOT: Snapshot = { version: 0, services: new Map() };
+
+export function snapshotFromInstances(version: number, instances: Iterable<Instance>): Snapshot {
+  const grouped = new Map<string, Endpoint[]>();
+  for (const instance of instances) {
+    let list = grouped.get(instance.service);
+    if (!list) grouped.set(instance.service, (list = []));
+    list.push(endpointFromInstance(instance));
+  }
+  for (const list of grouped.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { version, services: grouped };
+}
+
+/** Plain JSON form, for /snapshot and logs. */
+export function snapshotToJSON(snapshot: Snapshot): { version: number; services: Record<string, readonly Endpoint[]> } {
+  return { version: snapshot.version, services: Object.fromEntries(snapshot.services) };
+}
+
+/** Where the data plane gets snapshots from: a control-plane watch, a static file, or a test. */
+export interface SnapshotSource {
+  current(): Snapshot;
+  /** Calls the listener on every new snapshot; returns the unsubscribe function. */
+  subscribe(listener: (snapshot: Snapshot) => void): () => void;
+}

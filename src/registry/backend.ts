@@ -1,0 +1,26 @@
+// Registry: the storage contract every registry backend (memory, embedded log, later etcd) fulfils.
+
+export interface Versioned {
+  readonly key: string;
+  readonly value: Uint8Array;
+  /** Store revision at which this value was written. */
+  readonly version: number;
+}
+
+export type BackendEvent =
+  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array; readonly version: number }
+  | { readonly type: 'delete'; readonly key: string; readonly version: number };
+
+export interface RegistryBackend {
+  /** Durably stores the value (fsync'd before the promise resolves, for durable backends); returns the new store revision. */
+  put(key: string, value: Uint8Array): Promise<number>;
+  /** Durably deletes the key; returns the new store revision, or the current one when the key did not exist. */
+  delete(key: string): Promise<number>;
+  /** All live keys under the prefix, with the store revision they were read at. */
+  list(prefix: string): Promise<{ readonly revision: number; readonly items: readonly Versioned[] }>;
+  /** Changes under the prefix with version > fromVersion, in order, until the signal aborts. */
+  watch(prefix: string, fromVersion: number, signal: AbortSignal): AsyncIterable<BackendEvent>;
+  /** Current store revision (0 for an empty store). */
+  revision(): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+// Telemetry: runtime construction, metrics and logging.
+export * from './runtime.js';
