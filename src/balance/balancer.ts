@@ -1,7 +1,7 @@
 // Balance: the contract between a load-balancing algorithm and the request path.
 // A Balancer owns state across updates; the request path only touches the immutable Picker it publishes.
 import type { CallContext, Outcome, WeftError } from '../core/index.js';
-import type { Endpoint } from '../model/index.js';
+import { BALANCER_KIND_NAMES, type BalancerKind, type Endpoint } from '../model/index.js';
 
 export type Pick =
   | { readonly ok: true; readonly endpoint: Endpoint; done(outcome: Outcome): void }
@@ -17,5 +17,5 @@ export interface Balancer {
   update(endpoints: readonly Endpoint[]): Picker;
 }
 
-export type BalancerKind = 'round-robin' | 'random' | 'least-connections';
-export const BALANCER_KINDS: readonly BalancerKind[] = ['round-robin', 'random', 'least-connections'];
+export type { BalancerKind };
+export const BALANCER_KINDS: readonly BalancerKind[] = BALANCER_KIND_NAMES;

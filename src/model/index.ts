@@ -5,3 +5,4 @@ export * from './snapshot.js';
 export * from './watch-event.js';
 export * from './api.js';
 export * from './validate.js';
+export * from './balancer-kind.js';

@@ -1,0 +1,3 @@
+// Config: files + flags + environment -> validated configuration.
+export * from './listen-address.js';
+export * from './proxy-config.js';

@@ -1,0 +1,184 @@
+// Config: the sidecar's settings from its YAML file, flags and environment, validated in one place.
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/index.js';
+import { BALANCER_KIND_NAMES, INSTANCE_ID, SERVICE_NAME, fieldPath } from '../model/index.js';
+import { parseListenAddress, type ListenAddress } from './listen-address.js';
+
+const address = z.string().transform((text, ctx) => {
+  const parsed = parseListenAddress(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+const port = z.number().int('expected an integer').min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+const millis = (min: number, max: number) =>
+  z.number().int('expected an integer number of milliseconds').min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
+const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
+const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
+
+const upstreamSchema = z.strictObject({ lb: balancerKind.optional() });
+
+/** The YAML file's shape; every key optional, flags fill in or override. */
+export const proxyFileSchema = z.strictObject({
+  service: serviceName.optional(),
+  control: z.url({ error: 'expected an http(s) URL such as http://127.0.0.1:8500' }).optional(),
+  appPort: port.optional(),
+  appHost: z.string().min(1).optional(),
+  inbound: address.optional(),
+  outbound: address.optional(),
+  admin: address.optional(),
+  advertise: z.string().min(1).optional(),
+  instance: z
+    .strictObject({
+      id: z.string().regex(INSTANCE_ID, 'expected 1-128 characters of [A-Za-z0-9._:@-]').optional(),
+      weight: z.number().int().min(1).max(10_000).optional(),
+      ttlMs: millis(1000, 3_600_000).optional(),
+      meta: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  healthCheck: z
+    .strictObject({
+      path: z.string().startsWith('/', 'expected an HTTP path starting with "/"').optional(),
+      intervalMs: millis(100, 600_000).optional(),
+      timeoutMs: millis(50, 60_000).optional(),
+    })
+    .optional(),
+  defaults: z
+    .strictObject({
+      lb: balancerKind.optional(),
+      connectTimeoutMs: millis(10, 60_000).optional(),
+      responseTimeoutMs: millis(10, 3_600_000).optional(),
+      maxAttempts: z.number().int().min(1, 'expected 1-10').max(10, 'expected 1-10').optional(),
+    })
+    .optional(),
+  upstreams: z.record(serviceName, upstreamSchema).optional(),
+  drainMs: millis(0, 600_000).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+export type ProxyFile = z.output<typeof proxyFileSchema>;
+
+export interface ProxyConfig {
+  readonly service: string;
+  readonly control: string;
+  readonly appPort?: number;
+  readonly appHost: string;
+  readonly inbound: ListenAddress;
+  readonly outbound: ListenAddress;
+  readonly admin: ListenAddress;
+  /** Host registered for this instance; defaults to the inbound listener's host. */
+  readonly advertise?: string;
+  readonly instance: { readonly id?: string; readonly weight: number; readonly ttlMs: number; readonly meta: Readonly<Record<string, string>> };
+  readonly healthCheck: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs: number };
+  readonly defaultBalancer: BalancerKindName;
+  readonly balancers: Readonly<Record<string, BalancerKindName>>;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly drainMs: number;
+  readonly logLevel: string;
+}
+type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
+
+export const PROXY_DEFAULTS = {
+  control: 'http://127.0.0.1:8500',
+  appHost: '127.0.0.1',
+  inbound: '127.0.0.1:0',
+  outbound: '127.0.0.1:15001',
+  admin: '127.0.0.1:15000',
+  ttlMs: 10_000,
+  healthIntervalMs: 2_000,
+  healthTimeoutMs: 1_000,
+  connectTimeoutMs: 1_000,
+  responseTimeoutMs: 30_000,
+  maxAttempts: 3,
+  drainMs: 10_000,
+} as const;
+
+/** Reads and validates a YAML config file; errors name the file, the path inside it and what was expected. */
+export async function loadProxyFile(file: string): Promise<ProxyFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '', `cannot read file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0];
+    throw new ConfigError(file, line ? `line ${line.line}, column ${line.col}` : '', `expected valid YAML (${yamlError.code})`);
+  }
+  return validateProxyFile(file, doc.toJS() ?? {});
+}
+
+export function validateProxyFile(source: string, value: unknown): ProxyFile {
+  const result = proxyFileSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    throw new ConfigError(source, fieldPath([...issue.path, issue.keys[0] ?? '']), `unknown key; expected one of the documented settings`);
+  }
+  throw new ConfigError(source, fieldPath(issue.path) || '(top level)', issue.message);
+}
+
+/** Flags as parsed by the CLI (strings already checked for shape); undefined means "not given". */
+export interface ProxyFlags {
+  service?: string;
+  control?: string;
+  appPort?: number;
+  inbound?: ListenAddress;
+  outbound?: ListenAddress;
+  admin?: ListenAddress;
+  advertise?: string;
+  id?: string;
+  weight?: number;
+  ttlMs?: number;
+  meta?: Record<string, string>;
+  healthPath?: string;
+  healthIntervalMs?: number;
+  lb?: Record<string, BalancerKindName>;
+  drainMs?: number;
+  logLevel?: string;
+}
+
+/** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
+export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: NodeJS.ProcessEnv): ProxyConfig {
+  const service = flags.service ?? file.service;
+  if (!service) throw new ConfigError('--service', '', 'expected the name of the service this sidecar serves (flag --service or "service:" in the config file)');
+  const fromDefault = (text: string) => parseListenAddress(text) as ListenAddress;
+  const lbFromFile = Object.fromEntries(
+    Object.entries(file.upstreams ?? {}).flatMap(([name, upstream]) => (upstream.lb ? [[name, upstream.lb]] : [])),
+  ) as Record<string, BalancerKindName>;
+  return {
+    service,
+    control: flags.control ?? file.control ?? env.WEFT_CONTROL ?? PROXY_DEFAULTS.control,
+    appPort: flags.appPort ?? file.appPort,
+    appHost: file.appHost ?? PROXY_DEFAULTS.appHost,
+    inbound: flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound),
+    outbound: flags.outbound ?? file.outbound ?? fromDefault(PROXY_DEFAULTS.outbound),
+    admin: flags.admin ?? file.admin ?? fromDefault(PROXY_DEFAULTS.admin),
+    advertise: flags.advertise ?? file.advertise,
+    instance: {
+      id: flags.id ?? file.instance?.id,
+      weight: flags.weight ?? file.instance?.weight ?? 1,
+      ttlMs: flags.ttlMs ?? file.instance?.ttlMs ?? PROXY_DEFAULTS.ttlMs,
+      meta: { ...(file.instance?.meta ?? {}), ...(flags.meta ?? {}) },
+    },
+    healthCheck: {
+      path: flags.healthPath ?? file.healthCheck?.path,
+      intervalMs: flags.healthIntervalMs ?? file.healthCheck?.intervalMs ?? PROXY_DEFAULTS.healthIntervalMs,
+      timeoutMs: file.healthCheck?.timeoutMs ?? PROXY_DEFAULTS.healthTimeoutMs,
+    },
+    defaultBalancer: file.defaults?.lb ?? 'round-robin',
+    balancers: { ...lbFromFile, ...(flags.lb ?? {}) },
+    connectTimeoutMs: file.defaults?.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
+    responseTimeoutMs: file.defaults?.responseTimeoutMs ?? PROXY_DEFAULTS.responseTimeoutMs,
+    maxAttempts: file.defaults?.maxAttempts ?? PROXY_DEFAULTS.maxAttempts,
+    drainMs: flags.drainMs ?? file.drainMs ?? PROXY_DEFAULTS.drainMs,
+    logLevel: flags.logLevel ?? file.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info',
+  };
+}
