@@ -1,0 +1,4 @@
+// Test support: the one import for helpers that start real processes and servers on free ports.
+export * from './binaries.js';
+export * from './ports.js';
+export * from './processes.js';
