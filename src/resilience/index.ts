@@ -1,0 +1,2 @@
+// Resilience: retry policy, timeouts and health checks of the data plane.
+export * from './retry.js';
