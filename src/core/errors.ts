@@ -70,6 +70,34 @@ export class UpstreamTimeoutError extends WeftError {
   }
 }
 
+/** The upstream answered with something that is not valid HTTP/1.1. */
+export class UpstreamProtocolError extends WeftError {
+  constructor(target: string, cause?: unknown) {
+    super('UPSTREAM_PROTOCOL_ERROR', `invalid HTTP response from ${target}`, { cause, details: { target } });
+  }
+}
+
+/** The sidecar's own application could not be reached on its local port. */
+export class AppUnavailableError extends WeftError {
+  constructor(target: string, cause?: unknown) {
+    super('APP_UNAVAILABLE', `the local application at ${target} is not reachable`, { cause, details: { target } });
+  }
+}
+
+/** A proxied request carried no Host header, so its service cannot be known. */
+export class MissingHostError extends WeftError {
+  constructor() {
+    super('MISSING_HOST', 'the request has no Host header naming a service');
+  }
+}
+
+/** The server is shutting down and takes no new work. */
+export class DrainingError extends WeftError {
+  constructor() {
+    super('DRAINING', 'the server is draining', { retryable: true });
+  }
+}
+
 /** A request or document failed validation; `field` is the dotted path of the first offending field. */
 export class ValidationError extends WeftError {
   readonly field: string;
