@@ -1,0 +1,284 @@
+// Resolve: follows the control plane's NDJSON watch stream and publishes immutable snapshots to the data plane.
+import http from 'node:http';
+import https from 'node:https';
+import { Backoff, type BackoffOptions, type Runtime } from '../core/index.js';
+import {
+  EMPTY_SNAPSHOT,
+  WATCH_CONTENT_TYPE,
+  WATCH_PING_INTERVAL_MS,
+  apiPaths,
+  snapshotFromInstances,
+  watchEventSchema,
+  type Instance,
+  type Snapshot,
+  type SnapshotSource,
+  type WatchEvent,
+} from '../model/index.js';
+import { NdjsonLineDecoder } from './ndjson-lines.js';
+import { watchMetrics, type WatchMetrics } from './watch-metrics.js';
+
+export interface ControlWatchOptions {
+  /** Base URL of the control plane, e.g. http://127.0.0.1:8500. */
+  url: string;
+  runtime: Runtime;
+  backoff?: BackoffOptions;
+  /** Silence after which the connection is presumed dead; the server pings every WATCH_PING_INTERVAL_MS. */
+  deadAfterMs?: number;
+}
+
+export const CONTROL_WATCH_DEFAULTS = {
+  backoff: { baseMs: 100, maxMs: 5_000 },
+  deadAfterMs: 3 * WATCH_PING_INTERVAL_MS,
+} as const;
+
+interface Connection {
+  readonly request: http.ClientRequest;
+  readonly decoder: NdjsonLineDecoder;
+  readonly since: number | undefined;
+  deadTimer: NodeJS.Timeout;
+}
+
+export class ControlWatch implements SnapshotSource {
+  private readonly base: URL;
+  private readonly runtime: Runtime;
+  private readonly backoff: Backoff;
+  private readonly deadAfterMs: number;
+  private readonly metrics: WatchMetrics;
+  private readonly transport: typeof http | typeof https;
+  private readonly listeners = new Set<(snapshot: Snapshot) => void>();
+
+  private readonly instances = new Map<string, Instance>();
+  private version = 0;
+  private haveState = false;
+  private snapshot: Snapshot = EMPTY_SNAPSHOT;
+
+  private connection: Connection | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private isConnected = false;
+  private started = false;
+  private closed = false;
+  // Logged once per outage: a down control plane must not flood the log at every retry.
+  private outage = false;
+
+  private resolveReady!: () => void;
+  private readonly readyPromise = new Promise<void>((resolve) => {
+    this.resolveReady = resolve;
+  });
+
+  constructor(options: ControlWatchOptions) {
+    this.base = new URL(options.url);
+    this.runtime = options.runtime;
+    this.backoff = new Backoff(options.backoff ?? CONTROL_WATCH_DEFAULTS.backoff, options.runtime.rng);
+    this.deadAfterMs = options.deadAfterMs ?? CONTROL_WATCH_DEFAULTS.deadAfterMs;
+    this.metrics = watchMetrics(options.runtime.metrics);
+    this.transport = this.base.protocol === 'https:' ? https : http;
+  }
+
+  /** Opens the stream; reconnects by itself until close(). */
+  start(): this {
+    if (!this.started && !this.closed) {
+      this.started = true;
+      this.connect();
+    }
+    return this;
+  }
+
+  current(): Snapshot {
+    return this.snapshot;
+  }
+
+  subscribe(listener: (snapshot: Snapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Resolves once the first snapshot has arrived from the control plane. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Version of the last change applied. */
+  lastVersion(): number {
+    return this.version;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) this.teardown(connection);
+    this.setConnected(false);
+  }
+
+  private connect(): void {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    // Resume from the last applied version, so the server sends only what we missed instead of a full reset.
+    const since = this.haveState ? this.version : undefined;
+    const target = new URL(apiPaths.watch(since), this.base);
+    const request = this.transport.get(target, { agent: false, headers: { accept: WATCH_CONTENT_TYPE } });
+    const connection: Connection = {
+      request,
+      decoder: new NdjsonLineDecoder(),
+      since,
+      // Also bounds the connect and the wait for headers: a black-holed control plane looks the same as a silent one.
+      deadTimer: setTimeout(() => this.fail(connection, `no data for ${this.deadAfterMs} ms`), this.deadAfterMs),
+    };
+    connection.deadTimer.unref();
+    this.connection = connection;
+
+    request.on('error', (err) => this.fail(connection, err.message));
+    request.on('response', (res) => {
+      if (this.connection !== connection) {
+        res.destroy();
+        return;
+      }
+      if (res.statusCode !== 200) {
+        res.resume();
+        this.fail(connection, `watch answered ${res.statusCode ?? 'no status'}`);
+        return;
+      }
+      this.setConnected(true);
+      res.on('data', (chunk: Buffer) => this.onChunk(connection, chunk));
+      res.on('error', (err) => this.fail(connection, err.message));
+      res.on('end', () => this.fail(connection, 'stream ended'));
+      res.on('close', () => this.fail(connection, 'stream closed'));
+    });
+  }
+
+  private onChunk(connection: Connection, chunk: Buffer): void {
+    if (this.connection !== connection) return;
+    connection.deadTimer.refresh();
+    let lines: string[];
+    try {
+      lines = connection.decoder.push(chunk);
+    } catch (err) {
+      this.fail(connection, (err as Error).message);
+      return;
+    }
+    // Every event of a chunk is applied before one snapshot is published: a burst becomes one update downstream.
+    let changed = false;
+    for (const line of lines) {
+      const event = this.parse(line);
+      if (!event) {
+        if (changed) this.publish();
+        this.fail(connection, 'bad line in watch stream');
+        return;
+      }
+      this.metrics.events.inc({ type: event.type });
+      if (this.apply(event)) changed = true;
+    }
+    if (lines.length > 0) this.recovered(connection);
+    if (changed) this.publish();
+  }
+
+  private parse(line: string): WatchEvent | undefined {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      this.runtime.logger.warn({ line: line.slice(0, 200), err: (err as Error).message }, 'watch: line is not JSON; reconnecting');
+      return undefined;
+    }
+    const result = watchEventSchema.safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      this.runtime.logger.warn(
+        { line: line.slice(0, 200), path: issue?.path.join('.'), problem: issue?.message },
+        'watch: invalid event; reconnecting',
+      );
+      return undefined;
+    }
+    return result.data;
+  }
+
+  /** Applies one event to the instance map; true when the state changed. */
+  private apply(event: WatchEvent): boolean {
+    switch (event.type) {
+      case 'reset':
+        this.instances.clear();
+        for (const instance of event.instances) this.instances.set(instance.id, instance);
+        this.version = event.version;
+        this.haveState = true;
+        return true;
+      case 'upsert':
+        // A change at or below our version is one we already hold (an overlap when resuming).
+        if (this.haveState && event.version <= this.version) return false;
+        this.instances.set(event.instance.id, event.instance);
+        this.version = event.version;
+        this.haveState = true;
+        return true;
+      case 'remove':
+        if (this.haveState && event.version <= this.version) return false;
+        this.instances.delete(event.id);
+        this.version = event.version;
+        this.haveState = true;
+        return true;
+      case 'ping':
+        return false;
+    }
+  }
+
+  private publish(): void {
+    const snapshot = snapshotFromInstances(this.version, this.instances.values());
+    this.snapshot = snapshot;
+    this.metrics.snapshotVersion.set(snapshot.version);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(snapshot);
+      } catch (err) {
+        this.runtime.logger.error({ err }, 'watch: snapshot subscriber threw');
+      }
+    }
+    this.resolveReady();
+  }
+
+  private recovered(connection: Connection): void {
+    this.backoff.reset();
+    if (this.outage) {
+      this.outage = false;
+      this.runtime.logger.info({ url: this.base.origin, since: connection.since, version: this.version }, 'watch: connected to control plane again');
+    }
+  }
+
+  private fail(connection: Connection, reason: string): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.teardown(connection);
+    this.setConnected(false);
+    if (this.closed) return;
+    const delay = this.backoff.next();
+    if (!this.outage) {
+      this.outage = true;
+      this.runtime.logger.warn(
+        { url: this.base.origin, reason, version: this.version },
+        'watch: lost the control plane; serving the last snapshot and reconnecting',
+      );
+    } else {
+      this.runtime.logger.debug({ reason, delayMs: Math.round(delay) }, 'watch: reconnect failed');
+    }
+    this.retryTimer = setTimeout(() => {
+      this.metrics.reconnects.inc();
+      this.connect();
+    }, delay);
+  }
+
+  private teardown(connection: Connection): void {
+    clearTimeout(connection.deadTimer);
+    connection.decoder.reset();
+    connection.request.destroy();
+  }
+
+  private setConnected(value: boolean): void {
+    this.isConnected = value;
+    this.metrics.connected.set(value ? 1 : 0);
+  }
+}

@@ -1,0 +1,204 @@
+// Tests: the watch client against a real HTTP server speaking the NDJSON watch protocol, including its failure modes.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { pino } from 'pino';
+import { seededRng, type Runtime } from '../../src/core/index.js';
+import type { Instance, Snapshot } from '../../src/model/index.js';
+import { ControlWatch } from '../../src/resolve/index.js';
+import { createRuntime } from '../../src/telemetry/index.js';
+import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
+
+const wait = { timeout: 10_000, interval: 20 };
+
+function testRuntime(): Runtime {
+  return { ...createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) }), rng: seededRng(7) };
+}
+
+function instance(id: string, service = 'greeter', port = 9000): Instance {
+  return { id, service, host: '127.0.0.1', port, weight: 1, meta: {}, ttlMs: 10_000, health: 'passing' };
+}
+
+function ids(snapshot: Snapshot, service = 'greeter'): string[] {
+  return (snapshot.services.get(service) ?? []).map((e) => e.id);
+}
+
+async function metric(runtime: Runtime, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const json = await runtime.metrics.getMetricsAsJSON();
+  const found = json.find((m) => m.name === name);
+  const value = found?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return value?.value;
+}
+
+describe('ControlWatch', () => {
+  let server: FakeControlPlane | undefined;
+  let watch: ControlWatch | undefined;
+
+  afterEach(async () => {
+    watch?.close();
+    watch = undefined;
+    await server?.close();
+    server = undefined;
+  });
+
+  it('builds the snapshot from a reset and then upserts and removes, publishing a new object each time', async () => {
+    server = await startFakeControlPlane();
+    server.upsert(instance('a'));
+    server.upsert(instance('b'));
+    const runtime = testRuntime();
+    watch = new ControlWatch({ url: server.url, runtime }).start();
+    const seen: Snapshot[] = [];
+    watch.subscribe((s) => seen.push(s));
+    await watch.ready();
+    expect(watch.connected()).toBe(true);
+    expect(ids(watch.current())).toEqual(['a', 'b']);
+    expect(watch.current().version).toBe(2);
+
+    const before = watch.current();
+    server.upsert(instance('c', 'other', 9100));
+    server.remove('a');
+    await vi.waitFor(() => expect(watch?.current().version).toBe(4), wait);
+    const after = watch.current();
+    expect(after).not.toBe(before);
+    expect(ids(after)).toEqual(['b']);
+    expect(ids(after, 'other')).toEqual(['c']);
+    // The old snapshot is untouched: subscribers may still hold it.
+    expect(ids(before)).toEqual(['a', 'b']);
+    expect(seen.at(-1)).toBe(after);
+    expect(server.watchSinces).toEqual([undefined]);
+    expect(await metric(runtime, 'weft_resolve_snapshot_version')).toBe(4);
+    expect(await metric(runtime, 'weft_resolve_connected')).toBe(1);
+    expect(await metric(runtime, 'weft_resolve_events_total', { type: 'reset' })).toBe(1);
+  });
+
+  it('reassembles events split across chunks, including inside multi-byte characters', async () => {
+    server = await startFakeControlPlane();
+    server.chunkBytes = 3;
+    server.upsert({ ...instance('a'), meta: { greeting: 'grüß dich — 你好' } });
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime() }).start();
+    await watch.ready();
+    server.upsert(instance('b'));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['a', 'b']), wait);
+    expect(watch.current().services.get('greeter')?.[0]?.meta).toEqual({ greeting: 'grüß dich — 你好' });
+  });
+
+  it('coalesces the events of one chunk into one snapshot', async () => {
+    server = await startFakeControlPlane();
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime() }).start();
+    await watch.ready();
+    const seen: Snapshot[] = [];
+    watch.subscribe((s) => seen.push(s));
+    const lines = [1, 2, 3].map((n) => JSON.stringify({ type: 'upsert', version: n, instance: instance(`i${n}`) })).join('\n');
+    server.writeRaw(`${lines}\n`);
+    await vi.waitFor(() => expect(watch!.current().version).toBe(3), wait);
+    expect(seen).toHaveLength(1);
+    expect(ids(seen[0]!)).toEqual(['i1', 'i2', 'i3']);
+  });
+
+  it('keeps the last snapshot while disconnected and resumes with since=<version> without a reset', async () => {
+    server = await startFakeControlPlane();
+    server.upsert(instance('a'));
+    const runtime = testRuntime();
+    watch = new ControlWatch({ url: server.url, runtime, backoff: { baseMs: 20, maxMs: 200 } }).start();
+    await watch.ready();
+    await vi.waitFor(() => expect(server!.watcherCount()).toBe(1), wait);
+    const seen: Snapshot[] = [];
+    watch.subscribe((s) => seen.push(s));
+
+    server.dropWatchers();
+    await vi.waitFor(() => expect(server!.watchSinces).toHaveLength(2), wait);
+    expect(server.watchSinces[1]).toBe(1);
+    // Nothing changed while away: no reset came back, so nothing was republished.
+    expect(ids(watch.current())).toEqual(['a']);
+    expect(seen).toHaveLength(0);
+
+    server.upsert(instance('b'));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['a', 'b']), wait);
+    expect(seen).toHaveLength(1);
+    expect(await metric(runtime, 'weft_resolve_reconnects_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('serves the last snapshot through a control-plane outage and catches up after it', async () => {
+    server = await startFakeControlPlane();
+    server.upsert(instance('a'));
+    const port = server.port;
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime(), backoff: { baseMs: 20, maxMs: 100 } }).start();
+    await watch.ready();
+    await server.close();
+    server = undefined;
+    await vi.waitFor(() => expect(watch!.connected()).toBe(false), wait);
+    expect(ids(watch.current())).toEqual(['a']);
+
+    // A new, empty server on the same port is behind the client's version: it answers with a reset, which wins.
+    server = await startFakeControlPlaneOn(port);
+    await vi.waitFor(() => expect(watch!.current().services.size).toBe(0), wait);
+    expect(server.watchSinces).toEqual([1]);
+    expect(watch.connected()).toBe(true);
+    server.upsert(instance('z'));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['z']), wait);
+  });
+
+  it('detects a dead connection by silence and reconnects', async () => {
+    server = await startFakeControlPlane({ pingIntervalMs: 50 });
+    server.upsert(instance('a'));
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime(), deadAfterMs: 1_000, backoff: { baseMs: 20, maxMs: 100 } }).start();
+    await watch.ready();
+    // Pings keep a quiet stream alive well past the dead-connection limit.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(server.watchSinces).toHaveLength(1);
+
+    server.silent = true;
+    await vi.waitFor(() => expect(server!.watchSinces.length).toBeGreaterThanOrEqual(2), wait);
+    expect(server.watchSinces[1]).toBe(1);
+    server.silent = false;
+    server.upsert(instance('b'));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['a', 'b']), wait);
+  });
+
+  it('drops the stream on a bad line, keeps what came before it, and resumes', async () => {
+    server = await startFakeControlPlane();
+    server.upsert(instance('a'));
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime(), backoff: { baseMs: 20, maxMs: 100 } }).start();
+    await watch.ready();
+    const seen: Snapshot[] = [];
+    watch.subscribe((s) => seen.push(s));
+    // The good line is not the server's truth (it bypasses its store), so after reconnecting the server's reset undoes it.
+    const good = JSON.stringify({ type: 'upsert', version: 2, instance: instance('b') });
+    server.writeRaw(`${good}\n{"type":"upsert","version":3,"instance":{"id":"c"}}\n`);
+    await vi.waitFor(() => expect(server!.watchSinces).toHaveLength(2), wait);
+    expect(ids(seen[0]!)).toEqual(['a', 'b']);
+    expect(server.watchSinces[1]).toBe(2);
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['a']), wait);
+
+    server.writeRaw('this is not json\n');
+    await vi.waitFor(() => expect(server!.watchSinces).toHaveLength(3), wait);
+    expect(server.watchSinces[2]).toBe(1);
+    server.upsert(instance('d'));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['a', 'd']), wait);
+  });
+
+  it('keeps retrying with backoff while nothing listens, then connects', async () => {
+    const probe = await startFakeControlPlane();
+    const port = probe.port;
+    await probe.close();
+    watch = new ControlWatch({ url: `http://127.0.0.1:${port}`, runtime: testRuntime(), backoff: { baseMs: 20, maxMs: 100 } }).start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(watch.connected()).toBe(false);
+    expect(watch.current().version).toBe(0);
+    server = await startFakeControlPlaneOn(port);
+    server.upsert(instance('a'));
+    await watch.ready();
+    expect(ids(watch.current())).toEqual(['a']);
+  });
+});
+
+async function startFakeControlPlaneOn(port: number): Promise<FakeControlPlane> {
+  // The port was just released by our own server; retry briefly in case the OS has not let go of it yet.
+  const deadline = Date.now() + 5_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startFakeControlPlane({ port });
+    } catch (err) {
+      if (Date.now() > deadline || attempt > 50) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
