@@ -1,0 +1,24 @@
+// Tests: the static snapshot source publishes whole new snapshots on set().
+import { describe, expect, it } from 'vitest';
+import type { Instance, Snapshot } from '../../src/model/index.js';
+import { StaticSnapshotSource } from '../../src/resolve/index.js';
+
+const inst = (id: string, service = 'greeter'): Instance => ({ id, service, host: '127.0.0.1', port: 9000, weight: 1, meta: {}, ttlMs: 10_000, health: 'passing' });
+
+describe('StaticSnapshotSource', () => {
+  it('serves its instances grouped by service and republishes on set', () => {
+    const source = new StaticSnapshotSource([inst('b'), inst('a'), inst('x', 'other')], 3);
+    expect(source.current().version).toBe(3);
+    expect(source.current().services.get('greeter')?.map((e) => e.id)).toEqual(['a', 'b']);
+    const seen: Snapshot[] = [];
+    const unsubscribe = source.subscribe((s) => seen.push(s));
+    source.set([inst('c')], 7);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.version).toBe(7);
+    expect([...source.current().services.keys()]).toEqual(['greeter']);
+    unsubscribe();
+    source.set([]);
+    expect(seen).toHaveLength(1);
+    expect(source.current().version).toBe(8);
+  });
+});
