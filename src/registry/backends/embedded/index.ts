@@ -1,0 +1,3 @@
+// Embedded store: the durable registry backend, its errors and file layout.
+export { EmbeddedBackend, LOG_FILE, type EmbeddedBackendOptions } from './embedded-backend.js';
+export { StoreCorruptError, StoreLockedError, StoreClosedError } from './store-errors.js';

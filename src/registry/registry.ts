@@ -1,0 +1,320 @@
+// Registry: the registry model — instances stored in a RegistryBackend, TTL health from in-memory leases, and a resumable change stream.
+import { NotFoundError, ValidationError, WeftError, type Runtime } from '../core/index.js';
+import {
+  heartbeatSchema,
+  INSTANCE_ID,
+  instanceRegistrationSchema,
+  parseOrThrow,
+  type Health,
+  type Instance,
+  type ServiceSummary,
+  type WatchEvent,
+} from '../model/index.js';
+import type { BackendEvent, RegistryBackend } from './backend.js';
+import { decodeInstance, encodeInstance, idFromKey, INSTANCE_PREFIX, instanceKey } from './instance-codec.js';
+import { LeaseTable } from './lease-table.js';
+import { RegistryMetrics } from './registry-metrics.js';
+import { WatchHistory, type WatchListener } from './watch-history.js';
+
+export const TTL_EXPIRED = 'ttl expired';
+
+export interface RegistryOptions {
+  /** How long an instance stays listed as critical after its TTL lapsed; default: its own ttlMs. */
+  criticalRemoveAfterMs?: number;
+  /** Change events kept for resuming watchers; default 1024. */
+  historySize?: number;
+  /** Period of the TTL sweep; default 250 ms. */
+  sweepIntervalMs?: number;
+}
+
+export interface WatchSubscription {
+  /** What to send first: the missed changes when resuming, otherwise one `reset` with the full state. */
+  readonly initial: readonly WatchEvent[];
+  unsubscribe(): void;
+}
+
+const RESYNC_DELAY_MS = 1_000;
+
+export class Registry {
+  private readonly instancesById = new Map<string, Instance>();
+  private current = 0;
+  private readonly leases = new LeaseTable();
+  private readonly history: WatchHistory;
+  private readonly metrics: RegistryMetrics;
+  private readonly stop = new AbortController();
+  private readonly waiters: Array<{ version: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** Ids with an expiry write in flight, so that consecutive sweeps do not repeat it. */
+  private readonly expiring = new Set<string>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private following: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly backend: RegistryBackend,
+    private readonly runtime: Runtime,
+    private readonly options: RegistryOptions,
+  ) {
+    this.history = new WatchHistory(0, options.historySize ?? 1024, (error) => runtime.logger.error({ err: error }, 'watch listener failed'));
+    this.metrics = new RegistryMetrics(runtime.metrics, () => this.instancesById.values(), () => this.current);
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 250);
+    this.sweepTimer.unref();
+  }
+
+  static async open(backend: RegistryBackend, runtime: Runtime, options: RegistryOptions = {}): Promise<Registry> {
+    const registry = new Registry(backend, runtime, options);
+    try {
+      await registry.load();
+    } catch (error) {
+      await registry.close();
+      throw error;
+    }
+    registry.following = registry.follow();
+    return registry;
+  }
+
+  // ---- writes ----
+
+  async register(input: unknown, pathId?: string): Promise<{ instance: Instance; version: number; created: boolean }> {
+    const registration = parseOrThrow(instanceRegistrationSchema, input);
+    if (pathId !== undefined && !INSTANCE_ID.test(pathId)) throw new ValidationError('id', 'expected 1-128 characters of [A-Za-z0-9._:@-], starting alphanumeric');
+    if (registration.id !== undefined && pathId !== undefined && registration.id !== pathId) {
+      throw new ValidationError('id', `"${registration.id}" does not match the id in the path ("${pathId}")`);
+    }
+    const id = registration.id ?? pathId;
+    if (id === undefined) throw new ValidationError('id', 'required, in the body or the path');
+    const instance: Instance = {
+      id,
+      service: registration.service,
+      host: registration.host,
+      port: registration.port,
+      weight: registration.weight,
+      meta: registration.meta,
+      ttlMs: registration.ttlMs,
+      health: 'passing',
+    };
+    const created = !this.instancesById.has(id);
+    const version = await this.write(instance);
+    this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
+    this.metrics.registrations.inc();
+    return { instance, version, created };
+  }
+
+  async deregister(id: string): Promise<{ instance: Instance; version: number }> {
+    const instance = this.require(id);
+    const version = await this.erase(id);
+    this.metrics.deregistrations.inc();
+    return { instance, version };
+  }
+
+  /** Renews the TTL in memory; writes only when the reported health differs from the stored one. */
+  async heartbeat(id: string, body: unknown): Promise<{ instance: Instance; version: number }> {
+    const beat = parseOrThrow(heartbeatSchema, body ?? {});
+    const instance = this.require(id);
+    this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
+    const reason = beat.status === 'critical' ? (beat.reason ?? 'reported critical') : undefined;
+    if (instance.health === beat.status && instance.healthReason === reason) return { instance, version: this.current };
+    const next = withHealth(instance, beat.status, reason);
+    return { instance: next, version: await this.write(next) };
+  }
+
+  // ---- reads ----
+
+  version(): number {
+    return this.current;
+  }
+
+  get(id: string): Instance | undefined {
+    return this.instancesById.get(id);
+  }
+
+  all(): Instance[] {
+    return [...this.instancesById.values()].sort(byId);
+  }
+
+  instances(service: string): Instance[] {
+    const out: Instance[] = [];
+    for (const instance of this.instancesById.values()) if (instance.service === service) out.push(instance);
+    return out.sort(byId);
+  }
+
+  services(): ServiceSummary[] {
+    const counts = new Map<string, { instances: number; passing: number; critical: number }>();
+    for (const instance of this.instancesById.values()) {
+      let entry = counts.get(instance.service);
+      if (!entry) counts.set(instance.service, (entry = { instances: 0, passing: 0, critical: 0 }));
+      entry.instances++;
+      entry[instance.health]++;
+    }
+    return [...counts].map(([name, c]) => ({ name, ...c })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Starts a change stream. Resumes with exactly the missed changes when `since` is the current version or
+   * still in the history ring; otherwise (absent, too old, or newer than this registry) starts with a reset.
+   * The listener gets every later change; call it synchronously after reading `initial`.
+   */
+  watch(since: number | undefined, listener: WatchListener): WatchSubscription {
+    const missed = since === undefined ? undefined : this.history.since(since, this.current);
+    const initial: readonly WatchEvent[] = missed ?? [{ type: 'reset', version: this.current, instances: this.all() }];
+    const unsubscribe = this.history.subscribe(listener);
+    return { initial, unsubscribe };
+  }
+
+  // ---- TTL ----
+
+  /** One pass over the leases: lapsed instances become critical, and are removed once lapsed long enough. Runs every sweepIntervalMs. */
+  sweep(): void {
+    if (this.stop.signal.aborted) return;
+    const now = this.runtime.clock.now();
+    for (const [id, deadline] of this.leases.lapsed(now)) {
+      if (this.expiring.has(id)) continue;
+      const instance = this.instancesById.get(id);
+      if (!instance) {
+        this.leases.drop(id);
+        continue;
+      }
+      const removeAfter = this.options.criticalRemoveAfterMs ?? instance.ttlMs;
+      if (now >= deadline + removeAfter) {
+        this.expire(id, async () => {
+          await this.erase(id);
+          this.metrics.expirations.inc();
+          this.runtime.logger.info({ id, service: instance.service }, 'instance removed: TTL lapsed');
+        });
+      } else if (instance.health !== 'critical' || instance.healthReason !== TTL_EXPIRED) {
+        this.expire(id, async () => {
+          await this.write(withHealth(instance, 'critical', TTL_EXPIRED));
+          this.runtime.logger.info({ id, service: instance.service }, 'instance critical: TTL lapsed');
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    clearInterval(this.sweepTimer);
+    await this.following;
+    this.history.clear();
+    this.metrics.unregister();
+    const closed = new WeftError('STORE_CLOSED', 'the registry is closed');
+    for (const waiter of this.waiters.splice(0)) waiter.reject(closed);
+  }
+
+  // ---- internals ----
+
+  private require(id: string): Instance {
+    const instance = this.instancesById.get(id);
+    if (!instance) throw new NotFoundError(`instance "${id}"`);
+    return instance;
+  }
+
+  private expire(id: string, work: () => Promise<void>): void {
+    this.expiring.add(id);
+    work()
+      .catch((error: unknown) => this.runtime.logger.error({ err: error, id }, 'TTL expiry write failed; will retry'))
+      .finally(() => this.expiring.delete(id));
+  }
+
+  /** Writes through the backend and resolves once this registry's own view includes the write (read-your-writes). */
+  private async write(instance: Instance): Promise<number> {
+    const version = await this.backend.put(instanceKey(instance.id), encodeInstance(instance));
+    await this.reach(version);
+    return version;
+  }
+
+  private async erase(id: string): Promise<number> {
+    const version = await this.backend.delete(instanceKey(id));
+    await this.reach(version);
+    return version;
+  }
+
+  private reach(version: number): Promise<void> {
+    if (version <= this.current) return Promise.resolve();
+    if (this.stop.signal.aborted) return Promise.reject(new WeftError('STORE_CLOSED', 'the registry is closed'));
+    return new Promise((resolve, reject) => this.waiters.push({ version, resolve, reject }));
+  }
+
+  private async load(): Promise<void> {
+    const { revision, items } = await this.backend.list(INSTANCE_PREFIX);
+    const now = this.runtime.clock.now();
+    this.instancesById.clear();
+    for (const item of items) {
+      const instance = decodeInstance(item.value);
+      if (!instance) {
+        this.runtime.logger.warn({ key: item.key }, 'skipping a stored value that is not an instance');
+        continue;
+      }
+      this.instancesById.set(instance.id, instance);
+      // A fresh TTL window from loading: a control-plane restart must not expire live instances.
+      if (!this.leases.has(instance.id)) this.leases.renew(instance.id, instance.ttlMs, now);
+    }
+    for (const [id] of this.leases.lapsed(Number.POSITIVE_INFINITY)) if (!this.instancesById.has(id)) this.leases.drop(id);
+    this.current = revision;
+    this.history.rebase(revision);
+    this.settleWaiters();
+  }
+
+  /** Follows the backend's changes (including other writers'); on a broken watch, reloads and tells watchers with a reset. */
+  private async follow(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      try {
+        for await (const event of this.backend.watch(INSTANCE_PREFIX, this.current, this.stop.signal)) this.apply(event);
+        if (this.stop.signal.aborted) return;
+        throw new WeftError('CONTROL_UNAVAILABLE', 'backend watch ended');
+      } catch (error) {
+        if (this.stop.signal.aborted) return;
+        this.runtime.logger.warn({ err: error }, 'registry lost its backend watch; reloading');
+        await new Promise((resolve) => setTimeout(resolve, RESYNC_DELAY_MS));
+        if (this.stop.signal.aborted) return;
+        try {
+          await this.load();
+          this.history.broadcast({ type: 'reset', version: this.current, instances: this.all() });
+        } catch (loadError) {
+          this.runtime.logger.error({ err: loadError }, 'registry reload failed');
+        }
+      }
+    }
+  }
+
+  private apply(event: BackendEvent): void {
+    if (event.version <= this.current) return;
+    const id = idFromKey(event.key);
+    let change: WatchEvent | undefined;
+    if (event.type === 'put') {
+      const instance = decodeInstance(event.value);
+      if (instance) {
+        this.instancesById.set(id, instance);
+        if (!this.leases.has(id)) this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
+        change = { type: 'upsert', version: event.version, instance };
+      } else {
+        this.runtime.logger.warn({ key: event.key }, 'ignoring a stored value that is not an instance');
+      }
+    } else {
+      const previous = this.instancesById.get(id);
+      this.instancesById.delete(id);
+      this.leases.drop(id);
+      if (previous) change = { type: 'remove', version: event.version, id, service: previous.service };
+    }
+    this.current = event.version;
+    if (change) this.history.push(change);
+    this.settleWaiters();
+  }
+
+  private settleWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i]!;
+      if (waiter.version <= this.current) {
+        this.waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+}
+
+function withHealth(instance: Instance, health: Health, reason: string | undefined): Instance {
+  const { healthReason: _previous, ...rest } = instance;
+  return reason === undefined ? { ...rest, health } : { ...rest, health, healthReason: reason };
+}
+
+function byId(a: Instance, b: Instance): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
