@@ -11,6 +11,7 @@ export type WeftErrorCode =
   | 'DRAINING'
   | 'VALIDATION_FAILED'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'CONFIG_INVALID'
