@@ -1,0 +1,25 @@
+// Bench peers: the upstream and the contenders, in the order they run in each round.
+import type { ContenderName } from '../options.js';
+import { nodeHttpProxy } from './http-proxy.js';
+import { haproxy } from './haproxy.js';
+import { nginxProxy, startUpstream } from './nginx.js';
+import { runningPeer, type Contender } from './peer.js';
+import { weft } from './weft.js';
+
+export { startUpstream };
+export { LOAD_CPU, PROXY_CPU, type Contender, type PeerContext, type RunningPeer } from './peer.js';
+
+/** No proxy: wrk talks to the upstream itself; the baseline of every ratio. */
+const direct: Contender = {
+  name: 'direct',
+  description: 'wrk straight to the upstream, no proxy',
+  start: (ctx) => Promise.resolve(runningPeer(`http://127.0.0.1:${ctx.upstreamPort}/`, [])),
+};
+
+export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
+  direct,
+  weft,
+  'nginx-proxy': nginxProxy,
+  haproxy,
+  'http-proxy': nodeHttpProxy,
+};

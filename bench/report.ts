@@ -1,0 +1,80 @@
+// Bench report: the results table (stdout and Markdown) and the saved JSON + Markdown files.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MachineInfo } from './machine.js';
+import type { BenchOptions } from './options.js';
+import type { ContenderSummary } from './stats.js';
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  parameters: Omit<BenchOptions, 'resultsDir'> & { threads: 1; wrkCpu: number; upstreamCpu: number; proxyCpu: number };
+  /** What each contender is, exactly. */
+  contenders: ContenderSummary[];
+  notes: string[];
+}
+
+const num = (value: number | undefined, digits: number): string =>
+  value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
+const ratio = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`);
+const signed = (value: number | undefined): string =>
+  value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+
+/** The results as a Markdown table; contenders with errors carry a "!" and a footnote. */
+export function resultsTable(report: BenchReport): string {
+  const p = report.parameters;
+  const paced = p.rate > 0;
+  const header = ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx'];
+  if (paced) header.push(`paced p50 ms`, `paced p99 ms`, 'added p99 ms');
+  header.push('errors');
+  const rows = report.contenders.map((c) => {
+    const flagged = c.non2xx + c.socketErrors > 0;
+    const row = [flagged ? `${c.name} !` : c.name, num(c.requestsPerSec, 0), num(c.p50Ms, 2), num(c.p99Ms, 2), ratio(c.vsDirect), ratio(c.vsNginx)];
+    if (paced) row.push(num(c.pacedP50Ms, 2), num(c.pacedP99Ms, 2), c.name === 'direct' ? '–' : signed(c.addedP99Ms));
+    row.push(flagged ? `${c.non2xx} non-2xx, ${c.socketErrors} socket` : '0');
+    return row;
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function markdownReport(report: BenchReport): string {
+  const p = report.parameters;
+  const m = report.machine;
+  const paced = p.rate > 0 ? `; paced latency runs at ~${p.rate} req/s with ${p.pacedConnections} connections (bench/paced.lua)` : '';
+  return `# weft bench — ${report.startedAt}
+
+${resultsTable(report)}
+
+Medians of ${p.rounds} interleaved rounds of ${p.duration} s, wrk -t1 -c${p.connections}, ${p.warmup} s warm-up per contender${paced}.
+req/s, p50 and p99 come from the throughput runs (the proxy saturated); "added p99" is the paced p99 minus direct's.
+${p.rate > 0 ? '' : 'Paced runs were skipped (--rate 0).\n'}
+CPU pinning: ${m.pinned ? `wrk and the upstream on cpu${p.wrkCpu}, the proxy under test alone on cpu${p.proxyCpu}` : 'none (taskset missing): figures are noisier'}.
+
+## Contenders
+${report.contenders.map((c) => `- **${c.name}**: ${c.description}`).join('\n')}
+- upstream: nginx, 1 worker, \`return 200 "hello world!\\n";\`
+
+## Machine
+${m.cpuCount} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, load average ${m.loadAverage} at start; commit ${m.commit}.
+Tools: ${Object.values(m.tools).join('; ')}.
+${report.notes.length > 0 ? `\n## Notes\n${report.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+}
+
+/** Writes <dir>/<timestamp>.json and .md and refreshes <dir>/latest.md; returns the paths written. */
+export async function saveReport(dir: string, report: BenchReport): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const json = join(dir, `${stamp}.json`);
+  const md = join(dir, `${stamp}.md`);
+  const latest = join(dir, 'latest.md');
+  const markdown = markdownReport(report);
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(md, markdown);
+  await writeFile(latest, markdown);
+  return [json, md, latest];
+}

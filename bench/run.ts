@@ -1,0 +1,178 @@
+// Bench: `npm run bench` — weft's sidecar against direct, nginx, HAProxy and http-proxy on loopback, interleaved rounds, medians.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stopAll } from '../test/support/index.js';
+import { runWrk } from './load/wrk.js';
+import type { WrkResult } from './load/wrk-output.js';
+import { machineInfo } from './machine.js';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
+import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstream, type PeerContext, type RunningPeer } from './peers/index.js';
+import { resultsTable, saveReport, type BenchReport } from './report.js';
+import { summarise, type ContenderRuns } from './stats.js';
+import { findTools, type Tools } from './tools.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (line: string): boolean => process.stderr.write(`bench: ${line}\n`);
+
+interface Entry {
+  runs: ContenderRuns;
+  peer: RunningPeer;
+  /** Set once a run failed: the contender sits out the remaining rounds. */
+  failed?: string;
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseBenchOptions(process.argv.slice(2), join(repoRoot, 'bench', 'results'));
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (options.contenders.includes('weft') && !existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
+    log('dist/ is missing: run `npm run build` first (`npm run bench` does)');
+    return 1;
+  }
+  const tools = await findTools();
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  if (tools.taskset === undefined) notes.push('taskset not found: processes were not pinned to CPUs.');
+  else await pinSelf(tools, notes);
+  const machine = await machineInfo(tools, repoRoot);
+  if (machine.cpuCount < 2) notes.push(`only ${machine.cpuCount} CPU: wrk, upstream and proxy share it.`);
+
+  // A watchdog bounds the whole run even if a peer hangs in a way the per-run limits miss.
+  const perRound = options.contenders.length * (options.duration + (options.rate > 0 ? options.duration : 0) + 35);
+  const budgetSec = 180 + options.contenders.length * (options.warmup + 60) + options.rounds * perRound;
+  const watchdog = setTimeout(() => void abort(`exceeded its time budget of ${budgetSec} s`, 1), budgetSec * 1000);
+  watchdog.unref();
+
+  const workDir = await mkdtemp(join(tmpdir(), 'weft-bench-'));
+  cleanupDir = workDir;
+  const upstream = await startUpstream({ tools, workDir, repoRoot });
+  const ctx: PeerContext = { tools, workDir, repoRoot, upstreamPort: Number(new URL(upstream.url).port) };
+  log(`upstream nginx on ${upstream.url}; work dir ${workDir}`);
+
+  const entries: Entry[] = [];
+  for (const name of options.contenders) {
+    const contender = CONTENDERS[name];
+    log(`starting ${name}`);
+    const peer = await contender.start(ctx);
+    entries.push({ runs: { name, description: contender.description, throughput: [], paced: [] }, peer });
+  }
+
+  const measure = async (entry: Entry, label: string, durationSec: number, paced: boolean): Promise<WrkResult | undefined> => {
+    if (entry.failed !== undefined) return undefined;
+    try {
+      const result = await runWrk(tools, LOAD_CPU, {
+        url: entry.peer.url,
+        headers: entry.peer.headers,
+        connections: paced ? options.pacedConnections : options.connections,
+        durationSec,
+        ...(paced ? { rate: { requestsPerSec: options.rate, script: join(repoRoot, 'bench', 'paced.lua') } } : {}),
+      });
+      const errors = result.non2xx + result.socketErrors > 0 ? `  ! ${result.non2xx} non-2xx, ${result.socketErrors} socket errors` : '';
+      log(`${label} ${entry.runs.name.padEnd(11)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${errors}`);
+      return result;
+    } catch (error) {
+      const tails = entry.peer.processes.map((p) => `--- ${p.name} (${p.exit() === undefined ? 'running' : 'exited'}) ---\n${p.output().slice(-1500)}`);
+      entry.failed = `${label}: ${error instanceof Error ? error.message : String(error)}`;
+      log(`${entry.runs.name} FAILED in ${entry.failed}\n${tails.join('\n')}`);
+      notes.push(`${entry.runs.name} failed in ${label} and sat out the rest; see the bench's stderr.`);
+      return undefined;
+    }
+  };
+
+  if (options.warmup > 0) for (const entry of entries) await measure(entry, 'warm-up ', options.warmup, false);
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const entry of entries) {
+      const result = await measure(entry, `round ${round} `, options.duration, false);
+      if (result !== undefined) entry.runs.throughput.push(result);
+    }
+    if (options.rate === 0) continue;
+    for (const entry of entries) {
+      const result = await measure(entry, `paced ${round} `, options.duration, true);
+      if (result !== undefined) entry.runs.paced.push(result);
+    }
+  }
+
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    parameters: {
+      rounds: options.rounds,
+      duration: options.duration,
+      connections: options.connections,
+      warmup: options.warmup,
+      rate: options.rate,
+      pacedConnections: options.pacedConnections,
+      contenders: options.contenders,
+      threads: 1,
+      wrkCpu: LOAD_CPU,
+      upstreamCpu: LOAD_CPU,
+      proxyCpu: PROXY_CPU,
+    },
+    contenders: summarise(entries.map((entry) => entry.runs)),
+    notes,
+  };
+  process.stdout.write(`\n${resultsTable(report)}\n\n`);
+  for (const note of notes) process.stdout.write(`note: ${note}\n`);
+  if (options.resultsDir !== undefined) {
+    const written = await saveReport(options.resultsDir, report);
+    log(`saved ${written.map((path) => path.slice(repoRoot.length + 1)).join(', ')}`);
+  }
+  clearTimeout(watchdog);
+  return entries.some((entry) => entry.failed !== undefined) ? 1 : 0;
+}
+
+/** Keeps the harness itself (heartbeats, bookkeeping) off the proxy's CPU. */
+async function pinSelf(tools: Tools, notes: string[]): Promise<void> {
+  const taskset = tools.taskset ?? 'taskset';
+  await new Promise<void>((done) => {
+    execFile(taskset, ['-a', '-c', '-p', String(LOAD_CPU), String(process.pid)], (error) => {
+      if (error !== null) notes.push(`could not pin the harness to cpu${LOAD_CPU}: ${error.message.split('\n')[0] ?? ''}`);
+      done();
+    });
+  });
+}
+
+let cleanupDir: string | undefined;
+let cleaning: Promise<void> | undefined;
+
+/** Stops every process the bench started and removes its temp dir; safe to call twice. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll('SIGTERM', 5_000);
+    if (cleanupDir !== undefined) await rm(cleanupDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+async function abort(why: string, code = 130): Promise<void> {
+  log(`${why}: stopping every process`);
+  await cleanup();
+  process.exit(code);
+}
+
+process.once('SIGINT', () => void abort('interrupted'));
+process.once('SIGTERM', () => void abort('terminated'));
+
+main()
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    log(error instanceof Error ? error.message : String(error));
+    await cleanup();
+    process.exit(1);
+  });
