@@ -1,0 +1,3 @@
+// Control API: the weft REST API and its watch stream.
+export { addRestRoutes } from './rest-routes.js';
+export { WatchStreams, type WatchStreamOptions } from './watch-stream.js';

@@ -1,0 +1,84 @@
+// Control API: GET /api/v1/watch — an NDJSON stream of registry changes that resumes from ?since= and never buffers without bound.
+import type { ServerResponse } from 'node:http';
+import { Gauge } from 'prom-client';
+import { ValidationError, type Runtime } from '../../core/index.js';
+import { API_PREFIX, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, type WatchEvent } from '../../model/index.js';
+import type { Registry } from '../../registry/index.js';
+import { VERSION_HEADER, type Router } from '../http/index.js';
+
+export interface WatchStreamOptions {
+  pingIntervalMs?: number;
+  /** A stream whose unsent bytes exceed this is ended; the client reconnects with ?since= and resumes. */
+  maxBufferedBytes?: number;
+}
+
+const GAUGE_NAME = 'weft_control_watch_streams';
+
+export class WatchStreams {
+  private readonly open = new Set<ServerResponse>();
+  private readonly gauge: Gauge;
+  private readonly pingIntervalMs: number;
+  private readonly maxBufferedBytes: number;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly runtime: Runtime,
+    options: WatchStreamOptions = {},
+  ) {
+    this.pingIntervalMs = options.pingIntervalMs ?? WATCH_PING_INTERVAL_MS;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    runtime.metrics.removeSingleMetric(GAUGE_NAME);
+    this.gauge = new Gauge({ name: GAUGE_NAME, help: 'Open watch streams.', registers: [runtime.metrics] });
+  }
+
+  addRoute(router: Router): void {
+    router.add('GET', `${API_PREFIX}/watch`, async ({ res, url }) => {
+      this.start(res, parseSince(url.searchParams.get('since')));
+      return undefined;
+    });
+  }
+
+  /** Ends every stream (on shutdown); clients reconnect elsewhere or later and resume. */
+  closeAll(): void {
+    for (const res of this.open) res.end();
+  }
+
+  unregister(): void {
+    if (this.runtime.metrics.getSingleMetric(GAUGE_NAME) === this.gauge) this.runtime.metrics.removeSingleMetric(GAUGE_NAME);
+  }
+
+  private start(res: ServerResponse, since: number | undefined): void {
+    res.writeHead(200, {
+      'content-type': WATCH_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      [VERSION_HEADER]: String(this.registry.version()),
+    });
+    res.socket?.setNoDelay(true);
+    const send = (event: WatchEvent): void => {
+      if (res.writableEnded || res.destroyed) return;
+      res.write(`${JSON.stringify(event)}\n`);
+      if (res.writableLength > this.maxBufferedBytes) {
+        this.runtime.logger.warn({ buffered: res.writableLength }, 'watch client too slow; ending its stream so it resumes later');
+        res.destroy();
+      }
+    };
+    const subscription = this.registry.watch(since, send);
+    for (const event of subscription.initial) send(event);
+    const ping = setInterval(() => send({ type: 'ping', version: this.registry.version() }), this.pingIntervalMs);
+    this.open.add(res);
+    this.gauge.inc();
+    res.once('close', () => {
+      clearInterval(ping);
+      subscription.unsubscribe();
+      this.open.delete(res);
+      this.gauge.dec();
+    });
+  }
+}
+
+function parseSince(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  const since = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(since)) throw new ValidationError('since', 'expected a non-negative integer version');
+  return since;
+}

@@ -1,0 +1,117 @@
+// Control plane: assembly — backend, registry, router, REST and watch routes on one node:http server.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WeftError, type Runtime } from '../core/index.js';
+import { EmbeddedBackend, MemoryBackend, Registry, type RegistryBackend } from '../registry/index.js';
+import { addRestRoutes, WatchStreams } from './api/index.js';
+import { ControlMetrics } from './control-metrics.js';
+import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+
+export const DEFAULT_DATA_DIR = '.weft/data';
+
+export interface ControlPlaneOptions {
+  listen: { host: string; port: number };
+  /** Directory of the embedded store; default .weft/data. Ignored with dev. */
+  dataDir?: string;
+  /** Keep everything in memory (nothing survives a restart). */
+  dev?: boolean;
+  runtime: Runtime;
+  criticalRemoveAfterMs?: number;
+  /** Interval of watch keep-alive pings; default WATCH_PING_INTERVAL_MS. */
+  watchPingIntervalMs?: number;
+}
+
+export interface ControlPlane {
+  /** http://host:port */
+  readonly url: string;
+  readonly port: number;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { runtime } = options;
+  const backend: RegistryBackend = options.dev ? new MemoryBackend() : await EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, runtime);
+  let registry: Registry;
+  try {
+    registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+
+  const metrics = new ControlMetrics(runtime.metrics);
+  const watches = new WatchStreams(registry, runtime, options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs });
+  const router = new Router();
+  addRestRoutes(router, registry);
+  watches.addRoute(router);
+  router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', version: registry.version() } }));
+  router.add('GET', '/metrics', async ({ res }) => {
+    const text = await runtime.metrics.metrics();
+    res.writeHead(200, { 'content-type': runtime.metrics.contentType, [VERSION_HEADER]: String(registry.version()) });
+    res.end(text);
+    return undefined;
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = runtime.clock.now();
+    let route = 'unmatched';
+    res.once('close', () => metrics.observe(req.method, route, res.statusCode, (runtime.clock.now() - started) / 1000));
+    try {
+      const url = new URL(req.url ?? '/', 'http://control.invalid');
+      const match = router.match(req.method ?? 'GET', url.pathname);
+      if (match.kind === 'not-found') throw new WeftError('NOT_FOUND', `no route for ${url.pathname}`);
+      route = match.route;
+      if (match.kind === 'method-not-allowed') {
+        res.setHeader('allow', match.allow.join(', '));
+        throw new WeftError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname}; allowed: ${match.allow.join(', ')}`);
+      }
+      const result = await match.handler({ req, res, params: match.params, url });
+      if (result) sendJson(res, result.status, result.body, registry.version());
+    } catch (error) {
+      const reply = rescue(error, runtime.logger);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendJson(res, reply.status, reply.body, registry.version(), reply.closeConnection ? { connection: 'close' } : {});
+    }
+  };
+
+  const server = createServer((req, res) => void handle(req, res));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listen.port, options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    watches.unregister();
+    metrics.unregister();
+    await registry.close();
+    await backend.close();
+    throw error;
+  }
+  server.on('error', (error) => runtime.logger.error({ err: error }, 'control-plane server error'));
+  const port = (server.address() as AddressInfo).port;
+  const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
+  const url = `http://${host}:${port}`;
+  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version() }, 'control plane listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      watches.closeAll();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await registry.close();
+      await backend.close();
+      watches.unregister();
+      metrics.unregister();
+    })());
+
+  return { url, port, registry, close };
+}

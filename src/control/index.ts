@@ -1,0 +1,2 @@
+// Control plane: the weft control server (registry, REST API, watch stream, metrics).
+export { startControlPlane, DEFAULT_DATA_DIR, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';

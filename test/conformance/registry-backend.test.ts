@@ -1,0 +1,148 @@
+// Conformance: every RegistryBackend (memory, embedded log) behaves the same for put/delete/list/watch and revisions.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src/telemetry/index.js';
+import { EmbeddedBackend, MemoryBackend, type BackendEvent, type RegistryBackend } from '../../src/registry/index.js';
+
+const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+interface Fixture {
+  name: string;
+  open(): Promise<RegistryBackend>;
+}
+
+const dirs: string[] = [];
+const fixtures: Fixture[] = [
+  { name: 'MemoryBackend', open: async () => new MemoryBackend() },
+  {
+    name: 'EmbeddedBackend',
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'weft-conf-'));
+      dirs.push(dir);
+      return EmbeddedBackend.open(dir, runtime());
+    },
+  },
+];
+
+async function collect(iterable: AsyncIterable<BackendEvent>, count: number, signal: AbortController): Promise<BackendEvent[]> {
+  const out: BackendEvent[] = [];
+  const timer = setTimeout(() => signal.abort(), 10_000);
+  try {
+    for await (const event of iterable) {
+      out.push(event);
+      if (out.length >= count) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}
+
+describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
+  let backend: RegistryBackend | undefined;
+  afterEach(async () => {
+    await backend?.close();
+    backend = undefined;
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts empty at revision 0', async () => {
+    backend = await fixture.open();
+    expect(backend.revision()).toBe(0);
+    expect(await backend.list('')).toEqual({ revision: 0, items: [] });
+  });
+
+  it('put returns increasing revisions and list shows the latest values sorted by key', async () => {
+    backend = await fixture.open();
+    const r1 = await backend.put('a/2', bytes('x'));
+    const r2 = await backend.put('a/1', bytes('y'));
+    const r3 = await backend.put('a/2', bytes('z'));
+    await backend.put('b/1', bytes('other'));
+    expect([r1, r2, r3]).toEqual([1, 2, 3]);
+    const listed = await backend.list('a/');
+    expect(listed.revision).toBe(4);
+    expect(listed.items.map((i) => [i.key, text(i.value), i.version])).toEqual([
+      ['a/1', 'y', 2],
+      ['a/2', 'z', 3],
+    ]);
+    expect(backend.revision()).toBe(4);
+  });
+
+  it('delete bumps the revision, and of a missing key returns the current revision', async () => {
+    backend = await fixture.open();
+    await backend.put('k', bytes('v'));
+    expect(await backend.delete('k')).toBe(2);
+    expect(await backend.delete('k')).toBe(2);
+    expect(await backend.delete('never')).toBe(2);
+    expect((await backend.list('')).items).toEqual([]);
+    expect(backend.revision()).toBe(2);
+  });
+
+  it('stored values do not change when the caller reuses its buffer', async () => {
+    backend = await fixture.open();
+    const buf = bytes('abc');
+    await backend.put('k', buf);
+    buf[0] = 0x7a;
+    expect(text((await backend.list('k')).items[0]!.value)).toBe('abc');
+  });
+
+  it('watch delivers changes under the prefix after fromVersion, in order', async () => {
+    backend = await fixture.open();
+    await backend.put('p/1', bytes('before'));
+    const abort = new AbortController();
+    const events = collect(backend.watch('p/', backend.revision(), abort.signal), 4, abort);
+    await backend.put('p/2', bytes('two'));
+    await backend.put('q/1', bytes('elsewhere'));
+    await backend.put('p/1', bytes('again'));
+    await backend.delete('p/2');
+    await backend.put('p/3', bytes('three'));
+    const got = await events;
+    abort.abort();
+    expect(got.map((e) => [e.type, e.key, e.version])).toEqual([
+      ['put', 'p/2', 2],
+      ['put', 'p/1', 4],
+      ['delete', 'p/2', 5],
+      ['put', 'p/3', 6],
+    ]);
+    const first = got[0]!;
+    expect(first.type === 'put' && text(first.value)).toBe('two');
+  });
+
+  it('watch from an older version replays recent changes first', async () => {
+    backend = await fixture.open();
+    await backend.put('p/1', bytes('a'));
+    await backend.put('p/2', bytes('b'));
+    const abort = new AbortController();
+    const got = await collect(backend.watch('p/', 1, abort.signal), 1, abort);
+    abort.abort();
+    expect(got.map((e) => [e.key, e.version])).toEqual([['p/2', 2]]);
+  });
+
+  it('concurrent puts get distinct, gap-free revisions', async () => {
+    backend = await fixture.open();
+    const b = backend;
+    const revisions = await Promise.all(Array.from({ length: 50 }, (_, i) => b.put(`c/${i}`, bytes(String(i)))));
+    expect([...revisions].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect((await b.list('c/')).items).toHaveLength(50);
+  });
+
+  it('a watch ends when its signal aborts', async () => {
+    backend = await fixture.open();
+    const abort = new AbortController();
+    const done = collect(backend.watch('', 0, abort.signal), 10, abort);
+    await backend.put('x', bytes('1'));
+    abort.abort();
+    expect((await done).length).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects operations after close', async () => {
+    const closing = await fixture.open();
+    await closing.close();
+    await expect(closing.put('k', bytes('v'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+});
