@@ -40,7 +40,7 @@ export type RegistrationRequest = InstanceRegistrationInput & { readonly id: str
 // Codes a server may send that map onto ours; anything else is reported as INTERNAL with the server's code in details.
 const KNOWN_CODES: ReadonlySet<string> = new Set<WeftErrorCode>([
   'NO_ENDPOINTS', 'CONNECT_FAILED', 'UPSTREAM_RESET', 'UPSTREAM_TIMEOUT', 'UPSTREAM_PROTOCOL_ERROR', 'APP_UNAVAILABLE',
-  'MISSING_HOST', 'DRAINING', 'VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'CONFIG_INVALID',
+  'MISSING_HOST', 'DRAINING', 'VALIDATION_FAILED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'CONFIG_INVALID',
   'STORE_CORRUPT', 'STORE_CLOSED', 'CONTROL_UNAVAILABLE', 'INTERNAL',
 ]);
 
