@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   }
 
   const measure = async (entry: Entry, label: string, durationSec: number, paced: boolean): Promise<WrkResult | undefined> => {
-    if (entry.failed !== undefined) return undefined;
+    if (entry.failed !== undefined || aborting) return undefined;
     try {
       const result = await runWrk(tools, LOAD_CPU, {
         url: entry.peer.url,
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
       log(`${label} ${entry.runs.name.padEnd(11)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${errors}`);
       return result;
     } catch (error) {
+      if (aborting) return undefined;
       const tails = entry.peer.processes.map((p) => `--- ${p.name} (${p.exit() === undefined ? 'running' : 'exited'}) ---\n${p.output().slice(-1500)}`);
       entry.failed = `${label}: ${error instanceof Error ? error.message : String(error)}`;
       log(`${entry.runs.name} FAILED in ${entry.failed}\n${tails.join('\n')}`);
@@ -92,7 +93,7 @@ async function main(): Promise<number> {
   };
 
   if (options.warmup > 0) for (const entry of entries) await measure(entry, 'warm-up ', options.warmup, false);
-  for (let round = 1; round <= options.rounds; round++) {
+  for (let round = 1; round <= options.rounds && !aborting; round++) {
     for (const entry of entries) {
       const result = await measure(entry, `round ${round} `, options.duration, false);
       if (result !== undefined) entry.runs.throughput.push(result);
@@ -104,6 +105,7 @@ async function main(): Promise<number> {
     }
   }
 
+  if (aborting) return 130;
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -145,6 +147,7 @@ async function pinSelf(tools: Tools, notes: string[]): Promise<void> {
   });
 }
 
+let aborting = false;
 let cleanupDir: string | undefined;
 let cleaning: Promise<void> | undefined;
 
@@ -158,6 +161,8 @@ function cleanup(): Promise<void> {
 }
 
 async function abort(why: string, code = 130): Promise<void> {
+  if (aborting) return;
+  aborting = true;
   log(`${why}: stopping every process`);
   await cleanup();
   process.exit(code);
