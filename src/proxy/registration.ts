@@ -98,7 +98,7 @@ export class Registration {
     this.status = status;
     this.reason = status === 'critical' ? reason : undefined;
     if (!this.started || this.stopped) return;
-    if (this.isRegistered && (status !== this.sentStatus || this.reason !== this.sentReason)) this.wakeNow();
+    if (this.isRegistered && this.needsHeartbeat()) this.wakeNow();
   }
 
   /** Stops heartbeating and, unless told otherwise, deregisters (best effort, short timeout). */
@@ -154,7 +154,7 @@ export class Registration {
       const reply = await this.client.register(this.instance, { timeoutMs: this.requestTimeoutMs, signal: this.abort.signal });
       this.isRegistered = true;
       this.sentStatus = reply.instance.health;
-      this.sentReason = reply.instance.healthReason;
+      this.sentReason = reply.instance.health === 'critical' ? reply.instance.healthReason : undefined;
       this.backoff.reset();
       this.recovered();
       this.runtime.logger.info({ id: this.instance.id, service: this.instance.service, version: reply.version }, 'registered with the control plane');
@@ -173,8 +173,10 @@ export class Registration {
     try {
       const reply = await this.client.heartbeat(this.instance.id, status, reason, { timeoutMs: this.requestTimeoutMs, signal: this.abort.signal });
       this.count('ok');
-      this.sentStatus = reply.instance.health;
-      this.sentReason = reply.instance.healthReason;
+      // What we sent, not what came back: the server may fill in a default reason, which must not look like a change.
+      this.sentStatus = status;
+      this.sentReason = reason;
+      this.runtime.logger.trace({ id: this.instance.id, health: reply.instance.health }, 'heartbeat acknowledged');
       this.backoff.reset();
       this.recovered();
       return this.needsHeartbeat() ? 0 : this.intervalMs;

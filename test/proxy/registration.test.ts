@@ -1,12 +1,12 @@
-// Tests: the sidecar's registration loop against a real HTTP control-plane server: register, heartbeat, recover, deregister.
+// Tests: the sidecar's registration loop against the real control plane: register, heartbeat, recover, deregister.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { seededRng, type Runtime } from '../../src/core/index.js';
+import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { Registration } from '../../src/proxy/registration.js';
 import { ControlClient } from '../../src/resolve/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
-import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 
 const wait = { timeout: 10_000, interval: 20 };
 
@@ -32,12 +32,13 @@ async function heartbeatsCounted(runtime: Runtime, result: string): Promise<numb
   return metric?.values.find((v) => v.labels.result === result)?.value ?? 0;
 }
 
-async function startOn(port: number): Promise<FakeControlPlane> {
-  // The port was released by our own server a moment ago; retry briefly in case the OS still holds it.
+async function startControl(port = 0): Promise<ControlPlane> {
+  // A restart reuses a port released by our own server a moment ago; retry briefly in case the OS still holds it.
   const deadline = Date.now() + 5_000;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await startFakeControlPlane({ port });
+      const runtime = createRuntime({ name: 'control', processMetrics: false, logger: pino({ level: 'silent' }) });
+      return await startControlPlane({ listen: { host: '127.0.0.1', port }, dev: true, runtime });
     } catch (err) {
       if (Date.now() > deadline || attempt > 50) throw err;
       await new Promise((r) => setTimeout(r, 50));
@@ -48,7 +49,7 @@ async function startOn(port: number): Promise<FakeControlPlane> {
 const reg = { id: 'greeter-1', service: 'greeter', host: '127.0.0.1', port: 9001, ttlMs: 3_000, meta: { version: 'v1' } };
 
 describe('Registration', () => {
-  let server: FakeControlPlane | undefined;
+  let server: ControlPlane | undefined;
   const registrations: Registration[] = [];
   const clients: ControlClient[] = [];
 
@@ -66,25 +67,24 @@ describe('Registration', () => {
   });
 
   it('registers in the background, heartbeats, and deregisters on stop', async () => {
-    server = await startFakeControlPlane();
+    server = await startControl();
     const { runtime } = testRuntime();
     const registration = new Registration({ runtime, client: client(server.url), instance: reg, heartbeatIntervalMs: 50 });
     registrations.push(registration);
     expect(registration.start()).toBe(registration);
     await registration.registered();
-    expect(server.instances()).toEqual([expect.objectContaining({ id: 'greeter-1', service: 'greeter', port: 9001, ttlMs: 3_000, meta: { version: 'v1' } })]);
+    expect(server.registry.all()).toEqual([expect.objectContaining({ id: 'greeter-1', service: 'greeter', port: 9001, ttlMs: 3_000, meta: { version: 'v1' } })]);
     await vi.waitFor(async () => expect(await heartbeatsCounted(runtime, 'ok')).toBeGreaterThanOrEqual(3), wait);
-    expect(server.requests.filter((r) => r === 'PUT /api/v1/instances/greeter-1/heartbeat').length).toBeGreaterThanOrEqual(3);
 
     await registration.stop({ deregister: true });
-    expect(server.instances()).toEqual([]);
-    const count = server.requests.length;
+    expect(server.registry.all()).toEqual([]);
+    const count = await heartbeatsCounted(runtime, 'ok');
     await new Promise((r) => setTimeout(r, 150));
-    expect(server.requests.length).toBe(count);
+    expect(await heartbeatsCounted(runtime, 'ok')).toBe(count);
   });
 
   it('sends a change of app health at once and keeps it across beats', async () => {
-    server = await startFakeControlPlane();
+    server = await startControl();
     const { runtime } = testRuntime();
     // A long interval: the change must not wait for the next regular beat.
     const registration = new Registration({ runtime, client: client(server.url), instance: reg, heartbeatIntervalMs: 60_000 });
@@ -92,40 +92,56 @@ describe('Registration', () => {
     registration.start();
     await registration.registered();
     registration.setHealth('critical', 'app down: connect ECONNREFUSED');
-    await vi.waitFor(() => expect(server!.instances()[0]).toMatchObject({ health: 'critical', healthReason: 'app down: connect ECONNREFUSED' }), wait);
+    await vi.waitFor(() => expect(server!.registry.all()[0]).toMatchObject({ health: 'critical', healthReason: 'app down: connect ECONNREFUSED' }), wait);
     registration.setHealth('passing');
-    await vi.waitFor(() => expect(server!.instances()[0]?.health).toBe('passing'), wait);
+    await vi.waitFor(() => expect(server!.registry.all()[0]?.health).toBe('passing'), wait);
+  });
+
+  it('does not resend a health the control plane already has, even when it fills in a default reason', async () => {
+    server = await startControl();
+    const { runtime } = testRuntime();
+    const registration = new Registration({ runtime, client: client(server.url), instance: reg, heartbeatIntervalMs: 60_000 });
+    registrations.push(registration);
+    registration.start();
+    await registration.registered();
+    registration.setHealth('critical');
+    await vi.waitFor(() => expect(server!.registry.all()[0]?.health).toBe('critical'), wait);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await heartbeatsCounted(runtime, 'ok')).toBe(1);
+    registration.setHealth('critical');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await heartbeatsCounted(runtime, 'ok')).toBe(1);
   });
 
   it('registers as critical at once when the app is already down', async () => {
-    server = await startFakeControlPlane();
+    server = await startControl();
     const { runtime } = testRuntime();
     const registration = new Registration({ runtime, client: client(server.url), instance: reg, heartbeatIntervalMs: 60_000, initialHealth: 'critical' });
     registrations.push(registration);
     registration.start();
-    await vi.waitFor(() => expect(server!.instances()[0]?.health).toBe('critical'), wait);
+    await vi.waitFor(() => expect(server!.registry.all()[0]?.health).toBe('critical'), wait);
   });
 
   it('registers again when a heartbeat gets 404, keeping the reported health', async () => {
-    server = await startFakeControlPlane();
-    const { runtime } = testRuntime();
+    server = await startControl();
+    const { runtime, logs } = testRuntime();
     const registration = new Registration({ runtime, client: client(server.url), instance: reg, heartbeatIntervalMs: 50 });
     registrations.push(registration);
     registration.start();
     await registration.registered();
     registration.setHealth('critical', 'app down');
-    await vi.waitFor(() => expect(server!.instances()[0]?.health).toBe('critical'), wait);
+    await vi.waitFor(() => expect(server!.registry.all()[0]?.health).toBe('critical'), wait);
 
     // Another client removes the instance, as the control plane does when a TTL lapses.
     await client(server.url).deregister('greeter-1');
-    expect(server.instances()).toEqual([]);
-    await vi.waitFor(() => expect(server!.instances()[0]).toMatchObject({ id: 'greeter-1', health: 'critical' }), wait);
+    expect(server.registry.all()).toEqual([]);
+    await vi.waitFor(() => expect(server!.registry.all()[0]).toMatchObject({ id: 'greeter-1', health: 'critical' }), wait);
     expect(await heartbeatsCounted(runtime, 'not_found')).toBeGreaterThanOrEqual(1);
-    expect(server.requests.filter((r) => r === 'PUT /api/v1/instances/greeter-1').length).toBe(2);
+    expect(logs.filter((l) => l.msg === 'registered with the control plane')).toHaveLength(2);
   });
 
   it('keeps trying while the control plane is down, logging once per outage', async () => {
-    const probe = await startFakeControlPlane();
+    const probe = await startControl();
     const port = probe.port;
     await probe.close();
     const { runtime, logs } = testRuntime();
@@ -142,9 +158,9 @@ describe('Registration', () => {
     expect(logs.filter((l) => l.level >= 40)).toHaveLength(1);
     expect(registration.isRegisteredNow()).toBe(false);
 
-    server = await startOn(port);
+    server = await startControl(port);
     await registration.registered();
-    expect(server.instances().map((i) => i.id)).toEqual(['greeter-1']);
+    expect(server.registry.all().map((i) => i.id)).toEqual(['greeter-1']);
     expect(logs.some((l) => l.msg === 'control plane answers again')).toBe(true);
 
     // Down again during heartbeats: one more warning for the new outage, then quiet.
@@ -159,7 +175,7 @@ describe('Registration', () => {
   });
 
   it('rejects registered() when stopped before any success, and leaves the instance when told not to deregister', async () => {
-    const probe = await startFakeControlPlane();
+    const probe = await startControl();
     const port = probe.port;
     await probe.close();
     const { runtime } = testRuntime();
@@ -168,11 +184,11 @@ describe('Registration', () => {
     await never.stop();
     await expect(never.registered()).rejects.toMatchObject({ code: 'CONTROL_UNAVAILABLE' });
 
-    server = await startFakeControlPlane();
+    server = await startControl();
     const kept = new Registration({ runtime, client: client(server.url), instance: { ...reg, id: 'greeter-2' } });
     kept.start();
     await kept.registered();
     await kept.stop({ deregister: false });
-    expect(server.instances().map((i) => i.id)).toEqual(['greeter-2']);
+    expect(server.registry.all().map((i) => i.id)).toEqual(['greeter-2']);
   });
 });
