@@ -1,11 +1,12 @@
 // Bench peer process: a reverse proxy built on the http-proxy package, the common Node.js baseline.
-// usage: node --import tsx bench/peers/http-proxy-server.ts <listen port> <upstream port>
+// Plain JavaScript run by plain `node`, like weft's compiled dist/, so no loader sits in the process.
+// usage: node bench/peers/http-proxy-server.js <listen port> <upstream port>
 import { Agent, createServer } from 'node:http';
 import httpProxy from 'http-proxy';
 
 const [listenPort, upstreamPort] = process.argv.slice(2).map(Number);
 if (!Number.isInteger(listenPort) || !Number.isInteger(upstreamPort)) {
-  process.stderr.write('usage: http-proxy-server.ts <listen port> <upstream port>\n');
+  process.stderr.write('usage: http-proxy-server.js <listen port> <upstream port>\n');
   process.exit(2);
 }
 
