@@ -180,7 +180,7 @@ describe('Registry', () => {
       const sub = registry.watch(undefined, (e) => seen.push(e));
       expect(sub.initial).toHaveLength(1);
       expect(sub.initial[0]).toMatchObject({ type: 'reset', version: 6 });
-      expect(sub.initial[0]!.type === 'reset' && sub.initial[0].instances.map((i) => i.id)).toEqual(['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6']);
+      expect(sub.initial[0]!.type === 'reset' && sub.initial[0]!.instances.map((i) => i.id)).toEqual(['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6']);
       await registry.deregister('g-2');
       await registry.heartbeat('g-3', { status: 'critical' });
       expect(seen).toEqual([
