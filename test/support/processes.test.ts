@@ -1,4 +1,5 @@
 // Tests of test support: free ports, spawning with captured output, readiness polling and stopping.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, freePorts, liveProcesses, spawnProcess, stopAll, stopProcess, waitForHttp } from './index.js';
@@ -75,10 +76,15 @@ describe('processes', () => {
   });
 });
 
+/** Whether `pid` still runs; a zombie (exited, not yet reaped by init) counts as gone. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
