@@ -1,12 +1,21 @@
-// Tests: the control-plane REST client against a real HTTP server, success replies and every error mapping.
+// Tests: the control-plane REST client against the real control plane, and every error mapping.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { NotFoundError, ValidationError, WeftError } from '../../src/core/index.js';
 import { ControlClient, ControlUnavailableError } from '../../src/resolve/index.js';
+import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 
+function startControl(): Promise<ControlPlane> {
+  const runtime = createRuntime({ name: 'control', processMetrics: false, logger: pino({ level: 'silent' }) });
+  return startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: true, runtime });
+}
+
 describe('ControlClient', () => {
+  let control: ControlPlane | undefined;
   let server: FakeControlPlane | undefined;
   let client: ControlClient | undefined;
   const extra: http.Server[] = [];
@@ -16,6 +25,8 @@ describe('ControlClient', () => {
     client = undefined;
     await server?.close();
     server = undefined;
+    await control?.close();
+    control = undefined;
     for (const s of extra.splice(0)) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
@@ -23,8 +34,8 @@ describe('ControlClient', () => {
   });
 
   it('registers, heartbeats, lists and deregisters', async () => {
-    server = await startFakeControlPlane();
-    client = new ControlClient(server.url);
+    control = await startControl();
+    client = new ControlClient(control.url);
     const reg = await client.register({ id: 'g1', service: 'greeter', host: '127.0.0.1', port: 9001, meta: { zone: 'a' } });
     expect(reg.instance).toMatchObject({ id: 'g1', service: 'greeter', port: 9001, weight: 1, health: 'passing', meta: { zone: 'a' } });
     expect(reg.version).toBeGreaterThan(0);
@@ -44,8 +55,8 @@ describe('ControlClient', () => {
   });
 
   it('maps 404 to NotFoundError and 400 to ValidationError naming the field', async () => {
-    server = await startFakeControlPlane();
-    client = new ControlClient({ url: server.url });
+    control = await startControl();
+    client = new ControlClient({ url: control.url });
     const beat = await client.heartbeat('nobody').catch((e: unknown) => e);
     expect(beat).toBeInstanceOf(NotFoundError);
     expect((beat as WeftError).code).toBe('NOT_FOUND');
@@ -55,9 +66,14 @@ describe('ControlClient', () => {
     expect(bad).toBeInstanceOf(ValidationError);
     expect((bad as ValidationError).field).toBe('port');
     expect((bad as ValidationError).message).toBe('port: expected 1-65535');
+    const unknownField = await client.register({ id: 'g1', service: 'greeter', host: 'h', port: 1, colour: 'red' } as never).catch((e: unknown) => e);
+    expect(unknownField).toMatchObject({ code: 'VALIDATION_FAILED', field: 'colour' });
+    const badName = await client.instances('Not_A_Label').catch((e: unknown) => e);
+    expect(badName).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name' });
   });
 
   it('keeps the server code and message for other statuses', async () => {
+    // The real control plane has no way to fail on demand, so a stand-in speaking the same API does.
     server = await startFakeControlPlane();
     client = new ControlClient(server.url);
     server.failWith = { status: 503, body: { code: 'STORE_CLOSED', message: 'the store is closed' } };

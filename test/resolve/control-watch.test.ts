@@ -1,9 +1,13 @@
-// Tests: the watch client against a real HTTP server speaking the NDJSON watch protocol, including its failure modes.
+// Tests: the watch client against the real control plane, and against a stand-in server for the protocol's failure modes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
+import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Instance, Snapshot } from '../../src/model/index.js';
-import { ControlWatch } from '../../src/resolve/index.js';
+import { ControlClient, ControlWatch } from '../../src/resolve/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 
@@ -28,7 +32,90 @@ async function metric(runtime: Runtime, name: string, labels: Record<string, str
   return value?.value;
 }
 
-describe('ControlWatch', () => {
+async function startControl(options: { port?: number; dataDir?: string } = {}): Promise<ControlPlane> {
+  // A restart reuses a port released by our own server a moment ago; retry briefly in case the OS still holds it.
+  const deadline = Date.now() + 5_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const runtime = createRuntime({ name: 'control', processMetrics: false, logger: pino({ level: 'silent' }) });
+      return await startControlPlane({
+        listen: { host: '127.0.0.1', port: options.port ?? 0 },
+        ...(options.dataDir === undefined ? { dev: true } : { dataDir: options.dataDir }),
+        runtime,
+      });
+    } catch (err) {
+      if (Date.now() > deadline || attempt > 50 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const registration = (id: string, port: number) => ({ id, service: 'greeter', host: '127.0.0.1', port, ttlMs: 60_000 });
+
+describe('ControlWatch against the control plane', () => {
+  let control: ControlPlane | undefined;
+  let watch: ControlWatch | undefined;
+  let client: ControlClient | undefined;
+  let dataDir: string | undefined;
+
+  afterEach(async () => {
+    watch?.close();
+    watch = undefined;
+    client?.close();
+    client = undefined;
+    await control?.close();
+    control = undefined;
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    dataDir = undefined;
+  });
+
+  it('follows registrations, health changes and deregistrations', async () => {
+    control = await startControl();
+    client = new ControlClient(control.url);
+    await client.register(registration('g1', 9001));
+    watch = new ControlWatch({ url: control.url, runtime: testRuntime() }).start();
+    await watch.ready();
+    expect(ids(watch.current())).toEqual(['g1']);
+
+    await client.register(registration('g2', 9002));
+    await client.heartbeat('g1', 'critical', 'app down');
+    await vi.waitFor(() => expect(watch!.current().services.get('greeter')?.map((e) => [e.id, e.health])).toEqual([
+      ['g1', 'critical'],
+      ['g2', 'passing'],
+    ]), wait);
+    await client.deregister('g1');
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['g2']), wait);
+    expect(watch.current().version).toBe(control.registry.version());
+  });
+
+  it('serves the last snapshot while the control plane is down and resumes without a reset after its restart', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'weft-watch-'));
+    control = await startControl({ dataDir });
+    const port = control.port;
+    client = new ControlClient(control.url);
+    await client.register(registration('g1', 9001));
+    const runtime = testRuntime();
+    watch = new ControlWatch({ url: control.url, runtime, backoff: { baseMs: 20, maxMs: 200 } }).start();
+    await watch.ready();
+    const before = watch.current();
+
+    await control.close();
+    control = undefined;
+    await vi.waitFor(() => expect(watch!.connected()).toBe(false), wait);
+    expect(watch.current()).toBe(before);
+    expect(ids(watch.current())).toEqual(['g1']);
+
+    control = await startControl({ port, dataDir });
+    await client.register(registration('g2', 9002));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['g1', 'g2']), wait);
+    expect(watch.connected()).toBe(true);
+    // The durable store kept its versions, so the watch picked up where it left off: still only the first reset.
+    expect(await metric(runtime, 'weft_resolve_events_total', { type: 'reset' })).toBe(1);
+    expect(await metric(runtime, 'weft_resolve_reconnects_total')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('ControlWatch protocol edge cases', () => {
   let server: FakeControlPlane | undefined;
   let watch: ControlWatch | undefined;
 
