@@ -1,2 +1,3 @@
 // Telemetry: runtime construction, metrics and logging.
 export * from './runtime.js';
+export * from './proxy-metrics.js';

@@ -1,0 +1,104 @@
+// Proxy: the sidecar's inbound listener: forwards every request to the local application.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
+import { createProxyMetrics, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import { EndpointPool, Http1Exchange, type ForwardTimeouts, type PoolOptions } from '../transport/index.js';
+import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
+import { rescue } from './rescue.js';
+import { CLIENT_CLOSED_STATUS } from './upstream.js';
+
+export interface InboundServerOptions {
+  runtime: Runtime;
+  /** Where the application listens; 127.0.0.1 unless told. */
+  appHost?: string;
+  appPort: number;
+  /** The service this sidecar fronts, for metrics and logs. */
+  service: string;
+  responseTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  pool?: PoolOptions;
+}
+
+export const INBOUND_DEFAULTS = {
+  appHost: '127.0.0.1',
+  connectTimeoutMs: 1_000,
+  responseTimeoutMs: 15_000,
+} as const;
+
+/** What every inbound exchange shares, built once per server. */
+interface InboundContext {
+  readonly runtime: Runtime;
+  readonly pool: EndpointPool;
+  readonly timeouts: ForwardTimeouts;
+  readonly metrics: UpstreamMetrics;
+  readonly inFlight: InFlightGauge;
+  readonly drain: Drain;
+}
+
+/** One request to the local app: a single attempt, since there is no other instance to try here. */
+class InboundExchange extends Http1Exchange {
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly context: InboundContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) {
+    super(req, res, context.timeouts, false);
+    this.startedAt = context.runtime.clock.now();
+    context.drain.begin();
+    context.inFlight.inc();
+  }
+
+  protected attemptFailed(error: WeftError): void {
+    const reported = error.code === 'CONNECT_FAILED' ? new AppUnavailableError(this.context.pool.address, error) : error;
+    this.context.metrics.error(reported.code);
+    this.discardBody();
+    this.status = rescue(this.res, reported);
+  }
+
+  protected responded(): void {
+    if (this.context.drain.draining) this.res.shouldKeepAlive = false;
+  }
+
+  protected closed(): void {
+    const { metrics, runtime } = this.context;
+    if (this.abortError !== null) metrics.error(this.abortError.code);
+    metrics.request(this.clientGone ? CLIENT_CLOSED_STATUS : this.status, (runtime.clock.now() - this.startedAt) / 1000);
+    this.context.inFlight.dec();
+    this.context.drain.end();
+  }
+}
+
+export function createInboundServer(options: InboundServerOptions): ProxyServer {
+  const server = createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
+  const drain = new Drain(server);
+  const metrics = createProxyMetrics(options.runtime.metrics);
+  const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
+  const context: InboundContext = {
+    runtime: options.runtime,
+    pool: new EndpointPool({ host, port: options.appPort, address: host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}` }, options.pool),
+    timeouts: {
+      connectTimeoutMs: options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs,
+      responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,
+      replayLimitBytes: 0,
+    },
+    metrics: metrics.upstream('inbound', options.service),
+    inFlight: metrics.inFlight('inbound'),
+    drain,
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    new InboundExchange(context, req, res).send(context.pool);
+  });
+
+  return {
+    server,
+    listen: (listenHost, port) => drain.listen(listenHost, port),
+    inFlight: () => drain.inFlight(),
+    async close(drainMs) {
+      await drain.close(drainMs);
+      context.pool.destroy();
+    },
+  };
+}

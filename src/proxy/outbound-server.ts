@@ -1,0 +1,96 @@
+// Proxy: the sidecar's outbound listener: routes by Host to a service and forwards to one of its endpoints.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { MissingHostError, NoEndpointsError, type Runtime } from '../core/index.js';
+import type { SnapshotSource } from '../model/index.js';
+import type { BalancerKind } from '../balance/index.js';
+import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
+import { createProxyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
+import type { PoolOptions } from '../transport/index.js';
+import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
+import { rescue } from './rescue.js';
+import { Upstream } from './upstream.js';
+import { UpstreamRoutes } from './upstream-routes.js';
+
+export interface OutboundServerOptions {
+  runtime: Runtime;
+  snapshots: SnapshotSource;
+  /** Balancer per service; services not named use defaultBalancer. */
+  balancers?: Record<string, BalancerKind>;
+  defaultBalancer?: BalancerKind;
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  /** Attempts per request in all, the first included. */
+  maxAttempts?: number;
+  /** The service this sidecar belongs to, for logs. */
+  localService?: string;
+  pool?: PoolOptions;
+}
+
+export const OUTBOUND_DEFAULTS = {
+  defaultBalancer: 'round-robin',
+  connectTimeoutMs: 1_000,
+  responseTimeoutMs: 15_000,
+} as const;
+
+/** Metric label for requests whose Host names no known service: host names are unbounded, labels must not be. */
+const UNKNOWN_SERVICE = '_unknown';
+
+export function createOutboundServer(options: OutboundServerOptions): ProxyServer {
+  const { runtime, snapshots } = options;
+  const logger = runtime.logger.child({ listener: 'outbound', ...(options.localService ? { service: options.localService } : {}) });
+  const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
+  const drain = new Drain(server);
+  const metrics = createProxyMetrics(runtime.metrics);
+  const inFlight = metrics.inFlight('outbound');
+  const timeouts = {
+    connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
+    responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
+    replayLimitBytes: REPLAY_BUFFER_BYTES,
+  };
+  const retry = { maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
+  const routes = new UpstreamRoutes(snapshots, (service) => {
+    logger.debug({ upstream: service }, 'new upstream');
+    return new Upstream({
+      runtime,
+      service,
+      balancer: options.balancers?.[service] ?? options.defaultBalancer ?? OUTBOUND_DEFAULTS.defaultBalancer,
+      timeouts,
+      retry,
+      metrics: metrics.upstream('outbound', service),
+      inFlight,
+      drain,
+      ...(options.pool ? { pool: options.pool } : {}),
+    });
+  });
+  let unknown: UpstreamMetrics | null = null;
+
+  function reject(res: ServerResponse, error: MissingHostError | NoEndpointsError): void {
+    unknown ??= metrics.upstream('outbound', UNKNOWN_SERVICE);
+    unknown.error(error.code);
+    unknown.request(rescue(res, error), 0);
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const host = req.headers.host;
+    if (host === undefined || host === '') {
+      reject(res, new MissingHostError());
+      return;
+    }
+    const upstream = routes.lookup(host);
+    if (typeof upstream === 'string') {
+      reject(res, new NoEndpointsError(upstream));
+      return;
+    }
+    upstream.handle(req, res);
+  });
+
+  return {
+    server,
+    listen: (host, port) => drain.listen(host, port),
+    inFlight: () => drain.inFlight(),
+    async close(drainMs) {
+      await drain.close(drainMs);
+      routes.close();
+    },
+  };
+}

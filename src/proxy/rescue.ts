@@ -1,0 +1,48 @@
+// Proxy: the one place where the sidecar turns a WeftError into an HTTP status and JSON body.
+import type { ServerResponse } from 'node:http';
+import { WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
+
+const STATUS: Partial<Record<WeftErrorCode, number>> = {
+  NO_ENDPOINTS: 503,
+  CONNECT_FAILED: 503,
+  APP_UNAVAILABLE: 503,
+  DRAINING: 503,
+  UPSTREAM_RESET: 502,
+  UPSTREAM_PROTOCOL_ERROR: 502,
+  UPSTREAM_TIMEOUT: 504,
+  MISSING_HOST: 400,
+};
+
+export function statusOf(error: WeftError): number {
+  return STATUS[error.code] ?? 500;
+}
+
+/** Any thrown value as a WeftError; foreign errors become INTERNAL and keep their cause. */
+export function asWeftError(error: unknown): WeftError {
+  return isWeftError(error) ? error : new WeftError('INTERNAL', 'internal error', { cause: error });
+}
+
+/**
+ * Answers the client with the error and returns the status sent. When response headers are already
+ * out, the only honest signal left is to break the connection; then the status returned is 0.
+ */
+export function rescue(res: ServerResponse, error: WeftError): number {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return 0;
+  }
+  const status = statusOf(error);
+  // Codes the sidecar does not expect on its request path say nothing useful to a client: they are INTERNAL.
+  const shown = status === 500 && error.code !== 'INTERNAL' ? new WeftError('INTERNAL', 'internal error', { cause: error }) : error;
+  const body = JSON.stringify(shown.toJSON());
+  res.writeHead(status, [
+    'content-type',
+    'application/json; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'x-weft-error',
+    shown.code,
+  ]);
+  res.end(body);
+  return status;
+}

@@ -1,0 +1,313 @@
+// Transport/http1: one proxied request, forwarded attempt by attempt to endpoints, streaming both ways.
+import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  ConnectFailedError,
+  UpstreamProtocolError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+  type WeftError,
+} from '../../core/index.js';
+import type { EndpointPool } from './endpoint-pool.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
+
+/** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
+export type AttemptBodyState = 'none' | 'untouched' | 'replayable' | 'spent';
+
+export interface ForwardTimeouts {
+  /** A fresh connection that is not up within this time is a connect failure. */
+  readonly connectTimeoutMs: number;
+  /** No response headers within this time after an attempt starts is a timeout. */
+  readonly responseTimeoutMs: number;
+  /** Largest request body kept to resend it after a reset; 0 disables replay. */
+  readonly replayLimitBytes: number;
+}
+
+const kExchange = Symbol('weft.exchange');
+interface Tagged {
+  [kExchange]?: Http1Exchange;
+}
+function exchangeOf(emitter: object): Http1Exchange | undefined {
+  return (emitter as Tagged)[kExchange];
+}
+
+/**
+ * The per-request state machine. Subclasses decide what a failed attempt means (retry on another
+ * endpoint, or an error response) in `attemptFailed`, and account for the end in `closed`.
+ * Listeners are module functions that find their exchange through a symbol, so an attempt creates no closures.
+ */
+export abstract class Http1Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  readonly headers: string[];
+  /** Attempts started so far. */
+  attempt = 0;
+  /** Status sent to the client, once headers went out (0 before). */
+  status = 0;
+  /** Set when the response was cut short after its headers (the client sees a broken response). */
+  abortError: WeftError | null = null;
+  /** The client went away before the response ended. */
+  clientGone = false;
+  /** The pool of the current (or last) attempt. */
+  pool: EndpointPool | null = null;
+
+  private readonly hasBody: boolean;
+  private bodyRead = false;
+  private bodyEnded = false;
+  private replay: Buffer[] | null;
+  private replayBytes = 0;
+  private up: ClientRequest | null = null;
+  private connected = false;
+  private timer: NodeJS.Timeout | null = null;
+  private done = false;
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    readonly timeouts: ForwardTimeouts,
+    replayable: boolean,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.method = req.method ?? 'GET';
+    const head = forwardRequestHeaders(req.rawHeaders);
+    this.headers = head.headers;
+    this.hasBody = head.hasBody;
+    this.replay = replayable && head.hasBody && timeouts.replayLimitBytes > 0 ? [] : null;
+    (req as Tagged)[kExchange] = this;
+    (res as Tagged)[kExchange] = this;
+    res.on('close', onClientClose);
+  }
+
+  /** The attempt could not produce a response; the client has seen nothing yet. */
+  protected abstract attemptFailed(error: WeftError): void;
+  /** Response headers were sent on to the client. */
+  protected abstract responded(): void;
+  /** The exchange is over: the response ended, was aborted, or the client left. Called once. */
+  protected abstract closed(): void;
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** How much of the body can still be sent, for the retry decision. */
+  bodyState(): AttemptBodyState {
+    if (!this.hasBody) return 'none';
+    if (!this.bodyRead) return 'untouched';
+    return this.bodyEnded && this.replay !== null ? 'replayable' : 'spent';
+  }
+
+  /** Starts one attempt against an endpoint's pool. */
+  send(pool: EndpointPool): void {
+    this.attempt++;
+    this.pool = pool;
+    this.connected = false;
+    const up = request({
+      agent: pool.agent,
+      host: pool.host,
+      port: pool.port,
+      method: this.method,
+      path: this.req.url,
+      headers: this.headers,
+    });
+    (up as Tagged)[kExchange] = this;
+    this.up = up;
+    up.on('socket', onUpstreamSocket);
+    up.on('response', onUpstreamResponse);
+    up.on('error', onUpstreamError);
+    this.timer = setTimeout(onResponseTimeout, this.timeouts.responseTimeoutMs, this, up);
+    // Without a body nothing waits for the connection: the request is queued on the socket.
+    if (!this.hasBody) up.end();
+  }
+
+  /** Lets the rest of an unread request body drain, so the client connection stays usable after an error reply. */
+  discardBody(): void {
+    if (this.hasBody && !this.bodyEnded) {
+      this.req.removeListener('data', onClientData);
+      this.req.removeListener('end', onClientEnd);
+      this.req.resume();
+    }
+  }
+
+  /** @internal the socket of the current attempt is connected: start (or replay) the body. */
+  onConnected(up: ClientRequest): void {
+    if (up !== this.up) return;
+    this.connected = true;
+    if (!this.hasBody) return;
+    if (this.bodyRead) {
+      // Only a replayable body reaches a second send after being read (the retry policy checks).
+      for (const chunk of this.replay ?? []) up.write(chunk);
+      up.end();
+      return;
+    }
+    up.on('drain', onUpstreamDrain);
+    this.req.on('data', onClientData);
+    this.req.on('end', onClientEnd);
+    this.req.resume();
+  }
+
+  /** @internal */
+  onClientData(chunk: Buffer): void {
+    this.bodyRead = true;
+    const replay = this.replay;
+    if (replay !== null) {
+      if (this.replayBytes + chunk.length <= this.timeouts.replayLimitBytes) {
+        replay.push(chunk);
+        this.replayBytes += chunk.length;
+      } else {
+        this.replay = null;
+      }
+    }
+    const up = this.up;
+    if (up !== null && !up.write(chunk)) this.req.pause();
+  }
+
+  /** @internal */
+  onClientEnd(): void {
+    this.bodyEnded = true;
+    this.bodyRead = true;
+    this.up?.end();
+  }
+
+  /** @internal */
+  onResponse(up: ClientRequest, upRes: IncomingMessage): void {
+    if (up !== this.up || this.done) {
+      upRes.resume();
+      return;
+    }
+    this.clearTimer();
+    const res = this.res;
+    this.status = upRes.statusCode ?? 502;
+    this.responded();
+    res.writeHead(this.status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
+    (upRes as Tagged)[kExchange] = this;
+    upRes.on('error', onUpstreamResponseError);
+    upRes.pipe(res);
+  }
+
+  /** @internal an error on the current attempt's request. */
+  onUpstreamError(up: ClientRequest, err: NodeJS.ErrnoException): void {
+    if (up !== this.up || this.done) return;
+    const target = this.pool?.address ?? '';
+    if (this.status !== 0) {
+      this.abort(new UpstreamResetError(target, err));
+      return;
+    }
+    if (!this.connected) this.failAttempt(new ConnectFailedError(target, err));
+    else if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.failAttempt(new UpstreamProtocolError(target, err));
+    else this.failAttempt(new UpstreamResetError(target, err));
+  }
+
+  /** @internal the response body broke after its headers were sent on. */
+  onUpstreamResponseError(err: Error): void {
+    if (this.done) return;
+    this.abort(new UpstreamResetError(this.pool?.address ?? '', err));
+  }
+
+  /** @internal */
+  onTimeout(up: ClientRequest): void {
+    if (up !== this.up || this.done) return;
+    this.timer = null;
+    this.failAttempt(new UpstreamTimeoutError(this.pool?.address ?? '', this.timeouts.responseTimeoutMs));
+    up.destroy();
+  }
+
+  /** @internal a fresh connection that never came up. */
+  onConnectTimeout(up: ClientRequest): void {
+    if (up !== this.up || this.connected || this.done) return;
+    this.failAttempt(new ConnectFailedError(this.pool?.address ?? '', new Error(`connect timeout after ${this.timeouts.connectTimeoutMs} ms`)));
+    up.destroy();
+  }
+
+  /** @internal */
+  onClientClose(): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimer();
+    if (!this.res.writableFinished && this.abortError === null) this.clientGone = true;
+    const up = this.up;
+    this.up = null;
+    // A request still going to the endpoint has nobody left to answer: stop it.
+    if (up !== null && (this.clientGone || this.abortError !== null)) up.destroy();
+    this.closed();
+  }
+
+  /** Ends the attempt without a response; detaches the body so a retry starts clean. */
+  private failAttempt(error: WeftError): void {
+    this.clearTimer();
+    this.up = null;
+    if (this.hasBody) {
+      this.req.removeListener('data', onClientData);
+      this.req.removeListener('end', onClientEnd);
+      if (!this.bodyEnded) this.req.pause();
+    }
+    this.attemptFailed(error);
+  }
+
+  /** After headers went out nothing can be retried: break the client response so it sees the failure. */
+  private abort(error: WeftError): void {
+    this.abortError = error;
+    this.res.destroy();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+function onUpstreamSocket(this: ClientRequest, socket: Socket): void {
+  const exchange = exchangeOf(this);
+  if (exchange === undefined) return;
+  if (!socket.connecting) {
+    exchange.onConnected(this);
+    return;
+  }
+  watchConnect(exchange, this, socket);
+}
+
+/** A fresh connection: rare with keep-alive pools, so closures here cost nothing that matters. */
+function watchConnect(exchange: Http1Exchange, up: ClientRequest, socket: Socket): void {
+  const timer = setTimeout(() => exchange.onConnectTimeout(up), exchange.timeouts.connectTimeoutMs);
+  socket.once('connect', () => {
+    clearTimeout(timer);
+    exchange.onConnected(up);
+  });
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function onUpstreamResponse(this: ClientRequest, upRes: IncomingMessage): void {
+  exchangeOf(this)?.onResponse(this, upRes);
+}
+
+function onUpstreamError(this: ClientRequest, err: NodeJS.ErrnoException): void {
+  exchangeOf(this)?.onUpstreamError(this, err);
+}
+
+function onUpstreamResponseError(this: IncomingMessage, err: Error): void {
+  exchangeOf(this)?.onUpstreamResponseError(err);
+}
+
+function onUpstreamDrain(this: ClientRequest): void {
+  const exchange = exchangeOf(this);
+  if (exchange !== undefined && !exchange.finished) exchange.req.resume();
+}
+
+function onResponseTimeout(exchange: Http1Exchange, up: ClientRequest): void {
+  exchange.onTimeout(up);
+}
+
+function onClientData(this: IncomingMessage, chunk: Buffer): void {
+  exchangeOf(this)?.onClientData(chunk);
+}
+
+function onClientEnd(this: IncomingMessage): void {
+  exchangeOf(this)?.onClientEnd();
+}
+
+function onClientClose(this: ServerResponse): void {
+  exchangeOf(this)?.onClientClose();
+}

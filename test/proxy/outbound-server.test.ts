@@ -1,0 +1,265 @@
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { afterEach, describe, it, expect } from 'vitest';
+import { createOutboundServer, type OutboundServerOptions } from '../../src/proxy/outbound-server.js';
+import type { ProxyServer } from '../../src/proxy/drain.js';
+import { closedPort, instance, namedUpstream, quietRuntime, send, snapshotsOf, startServer, until, type TestServer } from './request-path-fixtures.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function upstream(server: Promise<TestServer>): Promise<TestServer> {
+  const s = await server;
+  cleanups.push(() => s.close());
+  return s;
+}
+
+async function outbound(options: Omit<OutboundServerOptions, 'runtime'> & { runtime?: OutboundServerOptions['runtime'] }): Promise<{ proxy: ProxyServer; port: number }> {
+  const proxy = createOutboundServer({ runtime: quietRuntime(), ...options });
+  const { port } = await proxy.listen('127.0.0.1', 0);
+  cleanups.push(() => proxy.close(0));
+  return { proxy, port };
+}
+
+describe('outbound server: routing', () => {
+  it('routes every Host form of a service to it', async () => {
+    const a = await upstream(namedUpstream('a'));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', a.port)]) });
+    for (const host of ['greeter', 'greeter.weft', 'GREETER:8080', 'greeter.weft:8080', 'Greeter.Weft']) {
+      const reply = await send(port, { host, path: '/hello?x=1' });
+      expect(reply.status, host).toBe(200);
+      expect(reply.body).toBe('a GET /hello?x=1 ');
+    }
+  });
+
+  it('answers 503 NO_ENDPOINTS in JSON for an unknown service', async () => {
+    const { port } = await outbound({ snapshots: snapshotsOf([]) });
+    const reply = await send(port, { host: 'nosuch.weft:80' });
+    expect(reply.status).toBe(503);
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(reply.headers['x-weft-error']).toBe('NO_ENDPOINTS');
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'NO_ENDPOINTS', service: 'nosuch' });
+  });
+
+  it('answers 503 NO_ENDPOINTS when no endpoint is passing', async () => {
+    const a = await upstream(namedUpstream('a'));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', a.port, { health: 'critical' })]) });
+    const reply = await send(port);
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'NO_ENDPOINTS', service: 'greeter' });
+  });
+
+  it('answers 400 MISSING_HOST to a request without Host', async () => {
+    const { port } = await outbound({ snapshots: snapshotsOf([]) });
+    const net = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.0\r\n\r\n'));
+      let data = '';
+      socket.on('data', (c) => (data += c.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).toMatch(/x-weft-error: MISSING_HOST/i);
+    expect(raw).toContain('"code":"MISSING_HOST"');
+  });
+
+  it('spreads 300 requests exactly 100/100/100 under round-robin, over pooled connections', async () => {
+    const servers = await Promise.all(['a', 'b', 'c'].map((n) => upstream(namedUpstream(n))));
+    const connections: number[] = [0, 0, 0];
+    servers.forEach((s, i) => s.server.on('connection', () => connections[i]!++));
+    const { port } = await outbound({ snapshots: snapshotsOf(servers.map((s, i) => instance(`greeter-${i}`, s.port))) });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    cleanups.push(async () => agent.destroy());
+    const seen = new Map<string, number>();
+    for (let round = 0; round < 30; round++) {
+      const replies = await Promise.all(Array.from({ length: 10 }, () => send(port, { agent })));
+      for (const r of replies) seen.set(r.headers['x-upstream'] as string, (seen.get(r.headers['x-upstream'] as string) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(seen)).toEqual({ a: 100, b: 100, c: 100 });
+    // Keep-alive pools: far fewer connections than requests.
+    for (const n of connections) expect(n).toBeLessThan(50);
+  });
+
+  it('takes snapshot updates into account on the next request', async () => {
+    const a = await upstream(namedUpstream('a'));
+    const b = await upstream(namedUpstream('b'));
+    const snapshots = snapshotsOf([instance('greeter-a', a.port)]);
+    const { port } = await outbound({ snapshots });
+    expect((await send(port)).headers['x-upstream']).toBe('a');
+    snapshots.set([instance('greeter-b', b.port)]);
+    for (let i = 0; i < 4; i++) expect((await send(port)).headers['x-upstream']).toBe('b');
+    snapshots.set([instance('greeter-a', a.port), instance('greeter-b', b.port, { health: 'critical' })]);
+    for (let i = 0; i < 4; i++) expect((await send(port)).headers['x-upstream']).toBe('a');
+    snapshots.set([]);
+    expect((await send(port)).status).toBe(503);
+  });
+});
+
+describe('outbound server: streaming', () => {
+  it('streams a multi-megabyte body both ways without buffering it whole', async () => {
+    // The upstream sends headers and a first chunk before reading the body, then echoes the body chunk by chunk.
+    const echo = await upstream(
+      startServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.write('start\n');
+        req.pipe(res);
+      }),
+    );
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-echo', echo.port)]) });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const total = 64; // 4 MiB
+    const received = createHash('sha256');
+    let receivedBytes = 0;
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/echo', agent: false, headers: { host: 'greeter' } });
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    req.write(chunk);
+    // The response (with the first chunk) arrives while most of the request body is still unsent.
+    const res = await response;
+    expect(res.statusCode).toBe(200);
+    const ended = new Promise<void>((resolve, reject) => {
+      res.on('data', (c: Buffer) => {
+        received.update(c);
+        receivedBytes += c.length;
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    await until(() => receivedBytes > 0);
+    for (let i = 1; i < total; i++) {
+      if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+    }
+    req.end();
+    await ended;
+    expect(receivedBytes).toBe(6 + total * chunk.length);
+    const expected = createHash('sha256').update('start\n');
+    for (let i = 0; i < total; i++) expected.update(chunk);
+    expect(received.digest('hex')).toBe(expected.digest('hex'));
+  });
+});
+
+describe('outbound server: failures and retries', () => {
+  it('retries a POST on another endpoint when the first refuses connections', async () => {
+    const b = await upstream(namedUpstream('b'));
+    const dead = await closedPort();
+    const runtime = quietRuntime();
+    const { port } = await outbound({ runtime, snapshots: snapshotsOf([instance('greeter-a', dead), instance('greeter-b', b.port)]) });
+    for (let i = 0; i < 6; i++) {
+      const reply = await send(port, { method: 'POST', body: `payload-${i}` });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe(`b POST / payload-${i}`);
+    }
+    // Every request first meets the refusing endpoint: its retry moves the shared round-robin cursor past it.
+    const metrics = await runtime.metrics.metrics();
+    expect(metrics).toMatch(/weft_proxy_retries_total\{service="greeter",reason="connect_failed"\} 6/);
+  });
+
+  it('answers 503 CONNECT_FAILED when every endpoint refuses', async () => {
+    const dead = await closedPort();
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', dead)]) });
+    const reply = await send(port, { method: 'POST', body: 'x' });
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'CONNECT_FAILED' });
+  });
+
+  it('retries a GET after a reset, but not a POST', async () => {
+    const resetter = await upstream(startServer((req) => req.socket.destroy()));
+    const b = await upstream(namedUpstream('b'));
+    const snapshots = () => snapshotsOf([instance('greeter-a', resetter.port), instance('greeter-b', b.port)]);
+    // A fresh server starts its round-robin at greeter-a, the resetting endpoint.
+    const get = await outbound({ snapshots: snapshots() });
+    const ok = await send(get.port, { method: 'GET', path: '/again' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toBe('b GET /again ');
+
+    const put = await outbound({ snapshots: snapshots() });
+    const replayed = await send(put.port, { method: 'PUT', body: 'small body' });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body).toBe('b PUT / small body');
+
+    const post = await outbound({ snapshots: snapshots() });
+    const failed = await send(post.port, { method: 'POST', body: 'once only' });
+    expect(failed.status).toBe(502);
+    expect(failed.headers['x-weft-error']).toBe('UPSTREAM_RESET');
+    expect(JSON.parse(failed.body)).toMatchObject({ code: 'UPSTREAM_RESET' });
+  });
+
+  it('answers 504 UPSTREAM_TIMEOUT when no response headers arrive in time', async () => {
+    const silent = await upstream(startServer(() => {}));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', silent.port)]), responseTimeoutMs: 200 });
+    const reply = await send(port);
+    expect(reply.status).toBe(504);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', timeoutMs: 200 });
+  });
+
+  it('breaks the client response when the upstream fails after headers', async () => {
+    const half = await upstream(
+      startServer((_req, res) => {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
+        setTimeout(() => res.socket?.destroy(), 20);
+      }),
+    );
+    const runtime = quietRuntime();
+    const { port } = await outbound({ runtime, snapshots: snapshotsOf([instance('greeter-a', half.port)]) });
+    await expect(send(port)).rejects.toThrow();
+    let text = '';
+    for (let i = 0; i < 200 && !text.includes('code="UPSTREAM_RESET"} 1'); i++) {
+      text = await runtime.metrics.metrics();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(text).toContain('weft_proxy_errors_total{direction="outbound",service="greeter",code="UPSTREAM_RESET"} 1');
+  });
+
+  it('aborts the upstream request when the client goes away', async () => {
+    let upstreamClosed = false;
+    const slow = await upstream(
+      startServer((req) => {
+        req.socket.on('close', () => (upstreamClosed = true));
+      }),
+    );
+    const { proxy, port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', slow.port)]) });
+    const req = http.request({ host: '127.0.0.1', port, agent: false, headers: { host: 'greeter' } });
+    req.on('error', () => {});
+    req.end();
+    await until(() => proxy.inFlight() === 1);
+    req.destroy();
+    await until(() => upstreamClosed && proxy.inFlight() === 0);
+  });
+});
+
+describe('outbound server: drain', () => {
+  it('lets an in-flight slow request finish on close', async () => {
+    const slow = await upstream(
+      startServer((_req, res) => {
+        setTimeout(() => res.end('late'), 300);
+      }),
+    );
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('greeter-a', slow.port)]) });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    const pending = send(port);
+    await until(() => proxy.inFlight() === 1);
+    const closing = proxy.close(10_000);
+    const reply = await pending;
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('late');
+    await closing;
+    expect(proxy.inFlight()).toBe(0);
+    await expect(send(port)).rejects.toThrow();
+  });
+
+  it('cuts requests still running when the drain time is over', async () => {
+    const silent = await upstream(startServer(() => {}));
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('greeter-a', silent.port)]) });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    const pending = send(port);
+    await until(() => proxy.inFlight() === 1);
+    await proxy.close(100);
+    await expect(pending).rejects.toThrow();
+  });
+});
