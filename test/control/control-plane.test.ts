@@ -1,0 +1,251 @@
+// Control plane: the REST API, watch stream, metrics and health over real HTTP on a free port.
+import { request, type IncomingMessage } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
+import { watchEventSchema, type WatchEvent } from '../../src/model/index.js';
+import { createRuntime } from '../../src/telemetry/index.js';
+
+const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
+const planes: ControlPlane[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const plane of planes.splice(0)) await plane.close();
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function start(options: { dataDir?: string; watchPingIntervalMs?: number } = {}): Promise<ControlPlane> {
+  const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: options.dataDir === undefined, runtime: runtime(), ...options });
+  planes.push(plane);
+  return plane;
+}
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+}
+async function call(plane: ControlPlane, method: string, path: string, body?: unknown): Promise<Reply> {
+  const init: RequestInit = { method, signal: AbortSignal.timeout(10_000) };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(plane.url + path, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+const registration = (over: Record<string, unknown> = {}) => ({ service: 'greeter', host: '127.0.0.1', port: 8080, ...over });
+
+/** An NDJSON watch stream read line by line. */
+class WatchClient {
+  private buffered = '';
+  private readonly events: WatchEvent[] = [];
+  private wake: (() => void) | undefined;
+  ended = false;
+  private constructor(
+    readonly res: IncomingMessage,
+    private readonly destroy: () => void,
+  ) {
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      const lines = (this.buffered + chunk).split('\n');
+      this.buffered = lines.pop() ?? '';
+      for (const line of lines) if (line) this.events.push(watchEventSchema.parse(JSON.parse(line)) as WatchEvent);
+      this.wake?.();
+    });
+    const end = (): void => {
+      this.ended = true;
+      this.wake?.();
+    };
+    res.on('end', end);
+    res.on('error', end);
+    res.on('close', end);
+  }
+
+  static open(plane: ControlPlane, query = ''): Promise<WatchClient> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${plane.url}/api/v1/watch${query}`, (res) => resolve(new WatchClient(res, () => req.destroy())));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async next(ms = 10_000): Promise<WatchEvent> {
+    const deadline = Date.now() + ms;
+    while (this.events.length === 0) {
+      if (this.ended) throw new Error('stream ended');
+      if (Date.now() > deadline) throw new Error('no watch event in time');
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.events.shift()!;
+  }
+
+  close(): void {
+    this.destroy();
+  }
+}
+
+describe('control plane REST API', () => {
+  it('registers, lists, heartbeats and deregisters', async () => {
+    const plane = await start();
+    const created = await call(plane, 'PUT', '/api/v1/instances/g-1', registration());
+    expect(created.status).toBe(201);
+    expect(created.headers.get('content-type')).toBe('application/json');
+    expect(created.headers.get('x-weft-version')).toBe('1');
+    expect(created.json).toMatchObject({ version: 1, instance: { id: 'g-1', service: 'greeter', weight: 1, ttlMs: 10_000, health: 'passing' } });
+
+    const updated = await call(plane, 'PUT', '/api/v1/instances/g-1', registration({ id: 'g-1', weight: 3 }));
+    expect(updated.status).toBe(200);
+    expect(updated.json).toMatchObject({ version: 2, instance: { weight: 3 } });
+    await call(plane, 'PUT', '/api/v1/instances/g-2', registration({ port: 8081 }));
+
+    const services = await call(plane, 'GET', '/api/v1/services');
+    expect(services.json).toEqual({ version: 3, services: [{ name: 'greeter', instances: 2, passing: 2, critical: 0 }] });
+    const instances = await call(plane, 'GET', '/api/v1/services/greeter/instances');
+    expect(instances.json).toMatchObject({ version: 3, service: 'greeter' });
+    expect((instances.json.instances as Array<{ id: string }>).map((i) => i.id)).toEqual(['g-1', 'g-2']);
+    expect((await call(plane, 'GET', '/api/v1/services/nobody/instances')).json).toEqual({ version: 3, service: 'nobody', instances: [] });
+
+    const beat = await call(plane, 'PUT', '/api/v1/instances/g-1/heartbeat');
+    expect(beat).toMatchObject({ status: 200, json: { version: 3, instance: { health: 'passing' } } });
+    const sick = await call(plane, 'PUT', '/api/v1/instances/g-1/heartbeat', { status: 'critical', reason: 'app down' });
+    expect(sick.json).toMatchObject({ version: 4, instance: { health: 'critical', healthReason: 'app down' } });
+    expect((await call(plane, 'PUT', '/api/v1/instances/zzz/heartbeat')).json).toMatchObject({ code: 'NOT_FOUND' });
+
+    const removed = await call(plane, 'DELETE', '/api/v1/instances/g-1');
+    expect(removed).toMatchObject({ status: 200, json: { version: 5, instance: { id: 'g-1' } } });
+    const again = await call(plane, 'DELETE', '/api/v1/instances/g-1');
+    expect(again.status).toBe(404);
+    expect(again.json).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('rejects bad bodies with 400/413 naming the field, storing nothing', async () => {
+    const plane = await start();
+    const cases: Array<[string, unknown, number, string | undefined]> = [
+      ['malformed JSON', '{"service": "greeter",', 400, undefined],
+      ['missing service', { host: 'h', port: 1 }, 400, 'service'],
+      ['port as string', registration({ port: '80' }), 400, 'port'],
+      ['port out of range', registration({ port: 70000 }), 400, 'port'],
+      ['unknown field', registration({ colour: 'blue' }), 400, 'colour'],
+      ['id mismatch', registration({ id: 'other' }), 400, 'id'],
+      ['no body', undefined, 400, undefined],
+      ['oversized body', registration({ meta: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, 'v'.repeat(500)])) }), 413, undefined],
+    ];
+    for (const [name, body, status, field] of cases) {
+      const reply = await call(plane, 'PUT', '/api/v1/instances/g-1', body);
+      expect(reply.status, name).toBe(status);
+      expect(reply.headers.get('content-type'), name).toBe('application/json');
+      expect(reply.json.code, name).toBe(status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED');
+      expect(reply.json.field, name).toBe(field);
+      expect(typeof reply.json.message, name).toBe('string');
+    }
+    expect((await call(plane, 'GET', '/api/v1/services')).json).toEqual({ version: 0, services: [] });
+    expect((await call(plane, 'PUT', '/api/v1/instances/g-1/heartbeat', { status: 'meh' })).json).toMatchObject({ code: 'VALIDATION_FAILED', field: 'status' });
+  });
+
+  it('answers unknown routes, wrong methods and bad names with JSON errors', async () => {
+    const plane = await start();
+    const missing = await call(plane, 'GET', '/api/v1/nothing');
+    expect(missing).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    const wrong = await call(plane, 'POST', '/api/v1/services');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET');
+    expect(wrong.json).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    const badName = await call(plane, 'GET', '/api/v1/services/Not_Valid/instances');
+    expect(badName).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED', field: 'name' } });
+    const badWatch = await call(plane, 'GET', '/api/v1/watch?since=abc');
+    expect(badWatch).toMatchObject({ status: 400, json: { field: 'since' } });
+  });
+
+  it('serves /healthz and well-formed /metrics with request counters by route', async () => {
+    const plane = await start();
+    await call(plane, 'PUT', '/api/v1/instances/g-1', registration());
+    expect((await call(plane, 'GET', '/healthz')).json).toEqual({ status: 'ok', version: 1 });
+    const watch = await WatchClient.open(plane);
+    await watch.next();
+    const res = await fetch(`${plane.url}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    watch.close();
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/);
+    }
+    expect(text).toContain('weft_control_http_requests_total{method="PUT",route="/api/v1/instances/:id",code="201"} 1');
+    expect(text).toContain('weft_control_watch_streams 1');
+    expect(text).toContain('weft_registry_instances{service="greeter",health="passing"} 1');
+  });
+});
+
+describe('control plane on the embedded store', () => {
+  it('keeps registrations across a restart on the same data dir', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'weft-control-'));
+    dirs.push(dataDir);
+    const first = await start({ dataDir });
+    await call(first, 'PUT', '/api/v1/instances/g-1', registration());
+    await first.close();
+    const second = await start({ dataDir });
+    expect((await call(second, 'GET', '/api/v1/services/greeter/instances')).json).toMatchObject({ version: 1, instances: [{ id: 'g-1' }] });
+  });
+
+  it('refuses a second control plane on the same data dir', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'weft-control-'));
+    dirs.push(dataDir);
+    await start({ dataDir });
+    await expect(start({ dataDir })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+});
+
+describe('control plane watch stream', () => {
+  it('sends reset then changes; a reconnect with since resumes with exactly the missed events', async () => {
+    const plane = await start({ watchPingIntervalMs: 200 });
+    await call(plane, 'PUT', '/api/v1/instances/g-1', registration());
+    const watch = await WatchClient.open(plane);
+    expect(watch.res.statusCode).toBe(200);
+    expect(watch.res.headers['content-type']).toBe('application/x-ndjson');
+    expect(watch.res.headers['x-weft-version']).toBe('1');
+    expect(await watch.next()).toMatchObject({ type: 'reset', version: 1, instances: [{ id: 'g-1' }] });
+    await call(plane, 'PUT', '/api/v1/instances/g-2', registration());
+    expect(await watch.next()).toMatchObject({ type: 'upsert', version: 2, instance: { id: 'g-2' } });
+    watch.close();
+
+    // Changes while disconnected.
+    await call(plane, 'PUT', '/api/v1/instances/g-3', registration());
+    await call(plane, 'DELETE', '/api/v1/instances/g-1');
+
+    const resumed = await WatchClient.open(plane, '?since=2');
+    expect(await resumed.next()).toMatchObject({ type: 'upsert', version: 3, instance: { id: 'g-3' } });
+    expect(await resumed.next()).toEqual({ type: 'remove', version: 4, id: 'g-1', service: 'greeter' });
+    expect(await resumed.next()).toEqual({ type: 'ping', version: 4 });
+    resumed.close();
+
+    const current = await WatchClient.open(plane, '?since=4');
+    expect(await current.next()).toEqual({ type: 'ping', version: 4 });
+    current.close();
+
+    const future = await WatchClient.open(plane, '?since=999');
+    const reset = await future.next();
+    expect(reset).toMatchObject({ type: 'reset', version: 4 });
+    expect(reset.type === 'reset' && reset.instances.map((i) => i.id)).toEqual(['g-2', 'g-3']);
+    future.close();
+  });
+
+  it('close() ends open watch streams and the server', async () => {
+    const plane = await start();
+    const watch = await WatchClient.open(plane);
+    await watch.next();
+    await plane.close();
+    const deadline = Date.now() + 10_000;
+    while (!watch.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(watch.ended).toBe(true);
+    await expect(fetch(`${plane.url}/healthz`)).rejects.toThrow();
+  });
+});
