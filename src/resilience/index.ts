@@ -1,2 +1,3 @@
 // Resilience: retry policy, timeouts and health checks of the data plane.
 export * from './retry.js';
+export * from './app-health-check.js';

@@ -1,0 +1,43 @@
+// CLI: `weft control` runs the control plane until a signal stops it.
+import type { Command } from 'commander';
+import { formatAddress, type ListenAddress } from '../../config/index.js';
+import { startControlPlane } from '../../control/index.js';
+import { createRuntime } from '../../telemetry/index.js';
+import { addressFlag, integerFlag } from '../flag-parsers.js';
+import { onShutdownSignal } from '../process-signals.js';
+
+interface ControlOptions {
+  listen: ListenAddress;
+  dataDir: string;
+  dev?: boolean;
+  criticalRemoveAfter?: number;
+  logLevel?: string;
+}
+
+export function registerControlCommand(program: Command): void {
+  program
+    .command('control')
+    .description('run the control plane: registry, REST and watch API, metrics')
+    .option('--listen <host:port>', 'address of the HTTP API', addressFlag, addressFlag('127.0.0.1:8500'))
+    .option('--data-dir <dir>', 'directory of the embedded durable store', '.weft/data')
+    .option('--dev', 'keep everything in memory (nothing survives a restart)')
+    .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (options: ControlOptions) => {
+      const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
+      const control = await startControlPlane({
+        listen: options.listen,
+        dataDir: options.dataDir,
+        dev: options.dev ?? false,
+        runtime,
+        criticalRemoveAfterMs: options.criticalRemoveAfter,
+      });
+      const where = options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
+      process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
+      onShutdownSignal(async (signal) => {
+        runtime.logger.info({ signal }, 'shutting down');
+        await control.close();
+        process.exit(0);
+      });
+    });
+}

@@ -1,0 +1,28 @@
+// CLI: `weft instances NAME` lists the instances of one service.
+import type { Command } from 'commander';
+import { ControlClient } from '../../resolve/index.js';
+import { renderTable } from '../table.js';
+import { controlUrl, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { serviceFlag } from '../flag-parsers.js';
+
+export function registerInstancesCommand(program: Command): void {
+  controlUrlOption(program.command('instances'))
+    .description('list the instances of a service with address, weight and health')
+    .argument('<service>', 'service name', serviceFlag)
+    .option('--json', 'print JSON for scripts')
+    .action(async (service: string, options: ControlUrlOptions & { json?: boolean }) => {
+      const reply = await new ControlClient(controlUrl(options)).instances(service);
+      if (options.json) {
+        process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
+        return;
+      }
+      const rows = reply.instances.map((i) => [
+        i.id,
+        `${i.host}:${i.port}`,
+        String(i.weight),
+        i.health + (i.healthReason ? ` (${i.healthReason})` : ''),
+        Object.entries(i.meta).map(([k, v]) => `${k}=${v}`).join(','),
+      ]);
+      process.stdout.write(renderTable(['ID', 'ADDRESS', 'WEIGHT', 'HEALTH', 'META'], rows));
+    });
+}

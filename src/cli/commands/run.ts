@@ -1,0 +1,60 @@
+// CLI: `weft run -- CMD` starts a sidecar and the app together; the app learns its port and outbound URL from the environment.
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { formatAddress } from '../../config/index.js';
+import { startSidecar } from '../../proxy/index.js';
+import { createRuntime } from '../../telemetry/index.js';
+import { freeLoopbackPort } from '../free-port.js';
+import { addProxyOptions, proxyConfigFromOptions, type ProxyCommandOptions } from '../proxy-options.js';
+
+export function registerRunCommand(program: Command): void {
+  addProxyOptions(program.command('run'))
+    .description('start a sidecar and an app together: weft run --service NAME -- CMD ARGS...')
+    .argument('<command...>', 'the app command and its arguments, after --')
+    .action(async (commandLine: string[], options: ProxyCommandOptions) => {
+      const fromFlags = await proxyConfigFromOptions(options);
+      const config = fromFlags.appPort === undefined ? { ...fromFlags, appPort: await freeLoopbackPort(fromFlags.appHost) } : fromFlags;
+      const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
+      const sidecar = await startSidecar(config, runtime);
+      const [command, ...args] = commandLine as [string, ...string[]];
+      const outboundUrl = `http://${formatAddress(sidecar.outbound)}`;
+      const app = spawn(command, args, {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          PORT: String(config.appPort),
+          WEFT_OUTBOUND: outboundUrl,
+          WEFT_SERVICE: config.service,
+          WEFT_INSTANCE_ID: sidecar.instanceId ?? '',
+          WEFT_ADMIN: `http://${formatAddress(sidecar.admin)}`,
+        },
+      });
+      runtime.logger.info({ command, args, port: config.appPort, outbound: outboundUrl }, 'app started');
+
+      let stopping: Promise<void> | undefined;
+      const stopSidecar = () => (stopping ??= sidecar.stop());
+      const forward = (signal: NodeJS.Signals) => {
+        // Deregister first so that peers stop choosing this instance while the app shuts down.
+        void stopSidecar();
+        if (app.exitCode === null && app.signalCode === null) app.kill(signal);
+      };
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      process.on('SIGHUP', forward);
+
+      const exitCode = await new Promise<number>((resolve) => {
+        app.once('error', (error: NodeJS.ErrnoException) => {
+          process.stderr.write(`weft run: cannot start "${command}": ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
+          resolve(127);
+        });
+        app.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+      });
+      await stopSidecar();
+      process.exit(exitCode);
+    });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return (signal && numbers[signal]) ?? 1;
+}

@@ -1,0 +1,55 @@
+// CLI: turns flag strings into typed values, with messages that say which flag and what was expected.
+import { InvalidArgumentError } from 'commander';
+import { parseListenAddress, type ListenAddress } from '../config/index.js';
+import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
+
+export function addressFlag(value: string): ListenAddress {
+  const parsed = parseListenAddress(value);
+  if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
+  return parsed;
+}
+
+export function integerFlag(min: number, max: number, unit = ''): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number${unit}, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${min} to ${max}${unit}, got ${n}`);
+    return n;
+  };
+}
+
+export const portFlag = integerFlag(1, 65535);
+
+export function serviceFlag(value: string): string {
+  if (!SERVICE_NAME.test(value)) throw new InvalidArgumentError(`expected a service name (lowercase letters, digits and "-"), got "${value}"`);
+  return value;
+}
+
+export function urlFlag(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a URL such as http://127.0.0.1:8500, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`expected an http:// or https:// URL, got "${value}"`);
+  return value.replace(/\/+$/, '');
+}
+
+/** `--lb greeter=random`, repeatable. */
+export function lbFlag(value: string, previous: Record<string, BalancerKind> = {}): Record<string, BalancerKind> {
+  const [service, kind, extra] = value.split('=');
+  if (!service || !kind || extra !== undefined) throw new InvalidArgumentError(`expected SERVICE=ALGORITHM (e.g. greeter=random), got "${value}"`);
+  serviceFlag(service);
+  if (!(BALANCER_KIND_NAMES as readonly string[]).includes(kind)) {
+    throw new InvalidArgumentError(`unknown algorithm "${kind}"; expected one of: ${BALANCER_KIND_NAMES.join(', ')}`);
+  }
+  return { ...previous, [service]: kind as BalancerKind };
+}
+
+/** `--meta version=2`, repeatable. */
+export function metaFlag(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}

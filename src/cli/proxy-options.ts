@@ -1,0 +1,72 @@
+// CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
+import type { Command } from 'commander';
+import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
+import type { BalancerKind } from '../model/index.js';
+import { addressFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag, urlFlag } from './flag-parsers.js';
+
+export interface ProxyCommandOptions {
+  service?: string;
+  appPort?: number;
+  inbound?: ListenAddress;
+  outbound?: ListenAddress;
+  admin?: ListenAddress;
+  advertise?: string;
+  control?: string;
+  config?: string;
+  lb?: Record<string, BalancerKind>;
+  id?: string;
+  weight?: number;
+  ttl?: number;
+  meta?: Record<string, string>;
+  healthPath?: string;
+  healthInterval?: number;
+  drainTimeout?: number;
+  logLevel?: string;
+}
+
+export function addProxyOptions(command: Command): Command {
+  return command
+    .option('--service <name>', 'name of the service this sidecar serves', serviceFlag)
+    .option('--app-port <port>', 'port of the local app; without it the sidecar is outbound-only', portFlag)
+    .option('--inbound <host:port>', 'inbound listener, registered as the instance address (default 127.0.0.1:0)', addressFlag)
+    .option('--outbound <host:port>', 'outbound listener the app sends requests to (default 127.0.0.1:15001)', addressFlag)
+    .option('--admin <host:port>', 'admin listener: /metrics, /ready, /snapshot (default 127.0.0.1:15000)', addressFlag)
+    .option('--advertise <host>', 'host registered for this instance (default: the inbound host)')
+    .option('--control <url>', 'control-plane URL (default: $WEFT_CONTROL or http://127.0.0.1:8500)', urlFlag)
+    .option('--config <file>', 'YAML config file; flags override it')
+    .option('--lb <service=algorithm>', 'load balancer for an upstream: round-robin, random, least-connections (repeatable)', lbFlag)
+    .option('--id <id>', 'instance id (default: SERVICE-HOST-PORT)')
+    .option('--weight <n>', 'instance weight', integerFlag(1, 10_000))
+    .option('--ttl <ms>', 'registration TTL; heartbeats every third of it', integerFlag(1000, 3_600_000, ' ms'))
+    .option('--meta <key=value>', 'instance metadata (repeatable)', metaFlag)
+    .option('--health-path <path>', 'check the app with HTTP GET of this path instead of a TCP connect')
+    .option('--health-interval <ms>', 'app health-check interval', integerFlag(100, 600_000, ' ms'))
+    .option('--drain-timeout <ms>', 'how long in-flight requests may finish on shutdown', integerFlag(0, 600_000, ' ms'))
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+}
+
+export async function proxyConfigFromOptions(options: ProxyCommandOptions): Promise<ProxyConfig> {
+  const file: ProxyFile = options.config ? await loadProxyFile(options.config) : {};
+  return resolveProxyConfig(
+    file,
+    {
+      service: options.service,
+      control: options.control,
+      appPort: options.appPort,
+      inbound: options.inbound,
+      outbound: options.outbound,
+      admin: options.admin,
+      advertise: options.advertise,
+      id: options.id,
+      weight: options.weight,
+      ttlMs: options.ttl,
+      meta: options.meta,
+      healthPath: options.healthPath,
+      healthIntervalMs: options.healthInterval,
+      lb: options.lb,
+      drainMs: options.drainTimeout,
+      logLevel: options.logLevel,
+    },
+    process.env,
+  );
+}

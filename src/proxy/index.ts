@@ -1,0 +1,8 @@
+// Proxy: the sidecar's servers and their assembly.
+export * from './sidecar.js';
+export * from './outbound-server.js';
+export * from './inbound-server.js';
+export * from './admin-server.js';
+export * from './registration.js';
+export * from './drain.js';
+export * from './rescue.js';

@@ -1,0 +1,137 @@
+// Proxy: assembles one sidecar: control-plane watch, outbound and inbound servers, app health check, registration, admin.
+import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/index.js';
+import type { Runtime } from '../core/index.js';
+import { AppHealthCheck } from '../resilience/index.js';
+import { ControlClient, ControlWatch } from '../resolve/index.js';
+import { createAdminServer, type Readiness } from './admin-server.js';
+import type { ProxyServer } from './drain.js';
+import { createInboundServer } from './inbound-server.js';
+import { createOutboundServer } from './outbound-server.js';
+import { Registration } from './registration.js';
+
+export interface Sidecar {
+  /** The registered instance id; undefined for an outbound-only sidecar. */
+  readonly instanceId?: string;
+  readonly outbound: ListenAddress;
+  readonly inbound?: ListenAddress;
+  readonly admin: ListenAddress;
+  /** Phase one of a shutdown: report not ready, stop health checks, deregister (best effort). */
+  deregister(): Promise<void>;
+  /** Deregisters, gives peers a moment to see it, drains in-flight requests, then closes everything. */
+  stop(): Promise<void>;
+}
+
+/** How long peers get to receive the deregistration before the listeners stop accepting. */
+const SETTLE_MS = 500;
+
+export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promise<Sidecar> {
+  const watch = new ControlWatch({ url: config.control, runtime }).start();
+  const servers: ProxyServer[] = [];
+  let draining = false;
+  let health: AppHealthCheck | undefined;
+  let registration: Registration | undefined;
+  let instanceId: string | undefined;
+  let inbound: ListenAddress | undefined;
+
+  const outboundServer = createOutboundServer({
+    runtime,
+    snapshots: watch,
+    balancers: { ...config.balancers },
+    defaultBalancer: config.defaultBalancer,
+    connectTimeoutMs: config.connectTimeoutMs,
+    responseTimeoutMs: config.responseTimeoutMs,
+    maxAttempts: config.maxAttempts,
+    localService: config.service,
+  });
+  servers.push(outboundServer);
+
+  const readiness = (): Readiness => {
+    if (draining) return { ready: false, reason: 'draining' };
+    if (watch.lastVersion() === 0 && !watch.connected()) return { ready: false, reason: 'no snapshot from the control plane yet' };
+    if (health && !health.healthy()) return { ready: false, reason: `app unhealthy: ${health.reason()}` };
+    return { ready: true };
+  };
+  const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness });
+
+  try {
+    const outbound = await outboundServer.listen(config.outbound.host, config.outbound.port);
+    if (config.appPort !== undefined) {
+      const inboundServer = createInboundServer({
+        runtime,
+        appHost: config.appHost,
+        appPort: config.appPort,
+        service: config.service,
+        connectTimeoutMs: config.connectTimeoutMs,
+        responseTimeoutMs: config.responseTimeoutMs,
+      });
+      servers.push(inboundServer);
+      inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);
+      const host = config.advertise ?? advertisedHost(inbound.host);
+      instanceId = config.instance.id ?? `${config.service}-${host}-${inbound.port}`;
+      const reg = new Registration({
+        runtime,
+        client: new ControlClient(config.control),
+        instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta }, ttlMs: config.instance.ttlMs },
+      });
+      registration = reg;
+      health = new AppHealthCheck({
+        runtime,
+        host: config.appHost,
+        port: config.appPort,
+        path: config.healthCheck.path,
+        intervalMs: config.healthCheck.intervalMs,
+        timeoutMs: config.healthCheck.timeoutMs,
+      });
+      // Register only once the app answers, so peers never see an instance whose app is still starting.
+      let registering = false;
+      health.onChange((healthy, reason) => {
+        if (healthy && !registering) {
+          registering = true;
+          reg.start();
+        }
+        reg.setHealth(healthy ? 'passing' : 'critical', healthy ? undefined : `app down: ${reason}`);
+      });
+      health.start();
+    }
+    const admin = await adminServer.listen(config.admin.host, config.admin.port);
+    runtime.logger.info(
+      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control },
+      'sidecar started',
+    );
+
+    let deregistering: Promise<void> | undefined;
+    const deregister = () =>
+      (deregistering ??= (async () => {
+        draining = true;
+        health?.stop();
+        await registration?.stop({ deregister: true });
+      })());
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await deregister();
+        if (registration) await sleep(Math.min(SETTLE_MS, config.drainMs));
+        await Promise.all(servers.map((server) => server.close(config.drainMs)));
+        watch.close();
+        await adminServer.close();
+      })());
+    return { instanceId, outbound, inbound, admin, deregister, stop };
+  } catch (error) {
+    health?.stop();
+    await registration?.stop();
+    watch.close();
+    await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
+    throw error;
+  }
+}
+
+/** A wildcard listener is reachable on loopback; register that rather than an address peers cannot dial. */
+function advertisedHost(listenHost: string): string {
+  if (listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::') return '::1';
+  return listenHost;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

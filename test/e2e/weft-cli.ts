@@ -1,0 +1,76 @@
+// E2E support: runs the built `weft` command as real child processes, and a small HTTP client for traffic.
+import { execFile } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { spawnProcess, type ManagedProcess, type SpawnOptions } from '../support/index.js';
+
+export const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
+export const GREETER_APP = fileURLToPath(new URL('../../examples/greeter/server.js', import.meta.url));
+
+export function startWeft(name: string, args: readonly string[], opts: SpawnOptions = {}): ManagedProcess {
+  return spawnProcess(process.execPath, [WEFT_BIN, ...args], { name, ...opts, env: { WEFT_LOG_LEVEL: 'warn', ...opts.env } });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `weft` command to completion. */
+export function runWeft(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [WEFT_BIN, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export class HttpClient {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+  send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        { method: options.method ?? 'GET', headers: options.headers, agent: this.agent, timeout: options.timeoutMs ?? 10_000 },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('client timeout')));
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export async function pollUntil<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
