@@ -1,0 +1,36 @@
+import { describe, it, expect } from 'vitest';
+import { Registry } from 'prom-client';
+import { createProxyMetrics } from '../../src/telemetry/index.js';
+
+describe('proxy metrics', () => {
+  it('exposes the golden metrics under lint-clean names, bound per upstream', async () => {
+    const registry = new Registry();
+    const metrics = createProxyMetrics(registry);
+    const greeter = metrics.upstream('outbound', 'greeter');
+    expect(metrics.upstream('outbound', 'greeter')).toBe(greeter);
+    greeter.request(200, 0.003);
+    greeter.request(200, 0.004);
+    greeter.request(503, 0.001);
+    greeter.retry('connect_failed');
+    greeter.error('CONNECT_FAILED');
+    greeter.endpoints(2, 1);
+    metrics.inFlight('outbound').inc();
+    // A second server on the same registry (the inbound one) reuses the families.
+    createProxyMetrics(registry).upstream('inbound', 'greeter').request(200, 0.01);
+    const text = await registry.metrics();
+    expect(text).toContain('weft_proxy_requests_total{direction="outbound",service="greeter",code="200"} 2');
+    expect(text).toContain('weft_proxy_requests_total{direction="inbound",service="greeter",code="200"} 1');
+    expect(text).toContain('weft_proxy_request_duration_seconds_count{direction="outbound",service="greeter"} 3');
+    expect(text).toContain('weft_proxy_retries_total{service="greeter",reason="connect_failed"} 1');
+    expect(text).toContain('weft_proxy_errors_total{direction="outbound",service="greeter",code="CONNECT_FAILED"} 1');
+    expect(text).toContain('weft_proxy_in_flight{direction="outbound"} 1');
+    expect(text).toContain('weft_proxy_endpoints{service="greeter",health="critical"} 1');
+    // promtool's naming rules: snake_case, counters end in _total, units as suffixes in base units.
+    for (const m of await registry.getMetricsAsJSON()) {
+      expect(m.name).toMatch(/^[a-z_][a-z0-9_]*$/);
+      if (m.type === 'counter') expect(m.name).toMatch(/_total$/);
+      else expect(m.name).not.toMatch(/_total$/);
+      expect(m.help.length).toBeGreaterThan(0);
+    }
+  });
+});
