@@ -28,7 +28,7 @@ describe('proxy metrics', () => {
     // promtool's naming rules: snake_case, counters end in _total, units as suffixes in base units.
     for (const m of await registry.getMetricsAsJSON()) {
       expect(m.name).toMatch(/^[a-z_][a-z0-9_]*$/);
-      if (m.type === 'counter') expect(m.name).toMatch(/_total$/);
+      if (String(m.type) === 'counter') expect(m.name).toMatch(/_total$/);
       else expect(m.name).not.toMatch(/_total$/);
       expect(m.help.length).toBeGreaterThan(0);
     }
