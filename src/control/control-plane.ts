@@ -19,6 +19,8 @@ export interface ControlPlaneOptions {
   criticalRemoveAfterMs?: number;
   /** Interval of watch keep-alive pings; default WATCH_PING_INTERVAL_MS. */
   watchPingIntervalMs?: number;
+  /** Unsent bytes after which a slow watch client's stream is ended; default 4 MiB. */
+  watchMaxBufferedBytes?: number;
 }
 
 export interface ControlPlane {
@@ -41,7 +43,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 
   const metrics = new ControlMetrics(runtime.metrics);
-  const watches = new WatchStreams(registry, runtime, options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs });
+  const watches = new WatchStreams(registry, runtime, {
+    ...(options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs }),
+    ...(options.watchMaxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.watchMaxBufferedBytes }),
+  });
   const router = new Router();
   addRestRoutes(router, registry);
   watches.addRoute(router);

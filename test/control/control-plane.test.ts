@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(options: { dataDir?: string; watchPingIntervalMs?: number } = {}): Promise<ControlPlane> {
+async function start(options: { dataDir?: string; watchPingIntervalMs?: number; watchMaxBufferedBytes?: number } = {}): Promise<ControlPlane> {
   const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: options.dataDir === undefined, runtime: runtime(), ...options });
   planes.push(plane);
   return plane;
@@ -247,5 +247,21 @@ describe('control plane watch stream', () => {
     while (!watch.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(watch.ended).toBe(true);
     await expect(fetch(`${plane.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('ends the stream of a client that stops reading instead of buffering without bound', async () => {
+    const plane = await start({ watchMaxBufferedBytes: 64 * 1024 });
+    const watch = await WatchClient.open(plane);
+    await watch.next();
+    watch.res.pause();
+    const bulky = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'v'.repeat(500)]));
+    // Each change is ~50 KB on the wire; kernel socket buffers fill first, then the server's bound trips. Bounded loop.
+    for (let i = 0; i < 400 && !watch.res.destroyed; i++) {
+      await call(plane, 'PUT', `/api/v1/instances/g-${i}`, registration({ meta: bulky }));
+      if ((await (await fetch(`${plane.url}/metrics`)).text()).includes('weft_control_watch_streams 0')) break;
+    }
+    const text = await (await fetch(`${plane.url}/metrics`)).text();
+    expect(text).toContain('weft_control_watch_streams 0');
+    watch.close();
   });
 });
