@@ -45,9 +45,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return child;
   };
   let stopping = false;
+  // The control plane goes last, so that the sidecars can deregister on their way out.
   const stopAll = async () => {
     stopping = true;
-    await Promise.all(children.map((child) => stopChild(child)));
+    const [controlPlane, ...rest] = children;
+    await Promise.all(rest.map((child) => stopChild(child)));
+    if (controlPlane) await stopChild(controlPlane);
   };
 
   try {
