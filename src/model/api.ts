@@ -3,12 +3,16 @@ import type { Instance } from './instance.js';
 
 export const API_PREFIX = '/api/v1';
 
+/** Response header of GET /watch naming the store's identity; sent back as ?store= when resuming. */
+export const STORE_HEADER = 'x-weft-store';
+
 export const apiPaths = {
   instance: (id: string) => `${API_PREFIX}/instances/${encodeURIComponent(id)}`,
   heartbeat: (id: string) => `${API_PREFIX}/instances/${encodeURIComponent(id)}/heartbeat`,
   services: () => `${API_PREFIX}/services`,
   serviceInstances: (name: string) => `${API_PREFIX}/services/${encodeURIComponent(name)}/instances`,
-  watch: (since?: number) => `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}`}`,
+  watch: (since?: number, store?: string) =>
+    `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}${store ? `&store=${encodeURIComponent(store)}` : ''}`}`,
 } as const;
 
 export interface ServiceSummary {

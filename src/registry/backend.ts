@@ -20,6 +20,12 @@ export interface RegistryBackend {
   list(prefix: string): Promise<{ readonly revision: number; readonly items: readonly Versioned[] }>;
   /** Changes under the prefix with version > fromVersion, in order, until the signal aborts. */
   watch(prefix: string, fromVersion: number, signal: AbortSignal): AsyncIterable<BackendEvent>;
+  /**
+   * Identity of this store's history: revisions are comparable only between equal ids. A durable store keeps
+   * its id for life; an in-memory one gets a new id per process, so a watcher that resumes after a restart
+   * gets a full reset instead of events from a history that no longer exists.
+   */
+  readonly storeId: string;
   /** Current store revision (0 for an empty store). */
   revision(): number;
   close(): Promise<void>;

@@ -118,6 +118,11 @@ export class Registry {
 
   // ---- reads ----
 
+  /** Identity of the backing store's history; see RegistryBackend.storeId. */
+  storeId(): string {
+    return this.backend.storeId;
+  }
+
   version(): number {
     return this.current;
   }

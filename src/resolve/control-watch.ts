@@ -13,6 +13,7 @@ import {
   type Snapshot,
   type SnapshotSource,
   type WatchEvent,
+  STORE_HEADER,
 } from '../model/index.js';
 import { NdjsonLineDecoder } from './ndjson-lines.js';
 import { watchMetrics, type WatchMetrics } from './watch-metrics.js';
@@ -48,6 +49,8 @@ export class ControlWatch implements SnapshotSource {
   private readonly listeners = new Set<(snapshot: Snapshot) => void>();
 
   private readonly instances = new Map<string, Instance>();
+  // The store whose history `version` belongs to; sent back on reconnect so a different store answers with a reset.
+  private storeId: string | undefined;
   private version = 0;
   private haveState = false;
   private snapshot: Snapshot = EMPTY_SNAPSHOT;
@@ -123,7 +126,7 @@ export class ControlWatch implements SnapshotSource {
     if (this.closed) return;
     // Resume from the last applied version, so the server sends only what we missed instead of a full reset.
     const since = this.haveState ? this.version : undefined;
-    const target = new URL(apiPaths.watch(since), this.base);
+    const target = new URL(apiPaths.watch(since, this.storeId), this.base);
     const request = this.transport.get(target, { agent: false, headers: { accept: WATCH_CONTENT_TYPE } });
     const connection: Connection = {
       request,
@@ -146,6 +149,8 @@ export class ControlWatch implements SnapshotSource {
         this.fail(connection, `watch answered ${res.statusCode ?? 'no status'}`);
         return;
       }
+      const store = res.headers[STORE_HEADER];
+      if (typeof store === 'string') this.storeId = store;
       this.setConnected(true);
       res.on('data', (chunk: Buffer) => this.onChunk(connection, chunk));
       res.on('error', (err) => this.fail(connection, err.message));

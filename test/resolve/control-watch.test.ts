@@ -113,6 +113,29 @@ describe('ControlWatch against the control plane', () => {
     expect(await metric(runtime, 'weft_resolve_events_total', { type: 'reset' })).toBe(1);
     expect(await metric(runtime, 'weft_resolve_reconnects_total')).toBeGreaterThanOrEqual(1);
   });
+
+  it('gets a full reset, not a resume, from an in-memory control plane that restarted with another history', async () => {
+    control = await startControl();
+    const port = control.port;
+    client = new ControlClient(control.url);
+    await client.register(registration('g1', 9001));
+    await client.register(registration('g2', 9002));
+    const runtime = testRuntime();
+    // Reconnects wait at least a second, so the restarted control plane has its new history by then.
+    watch = new ControlWatch({ url: control.url, runtime, backoff: { baseMs: 2000, maxMs: 2000 } }).start();
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['g1', 'g2']), wait);
+
+    await control.close();
+    control = undefined;
+    await vi.waitFor(() => expect(watch!.connected()).toBe(false), wait);
+    // The new history reaches the watch's old version with different contents; a resume by version alone would keep g1 and g2.
+    control = await startControl({ port });
+    await client.register(registration('g3', 9003));
+    await client.register(registration('g4', 9004));
+    await client.register(registration('g5', 9005));
+    await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['g3', 'g4', 'g5']), wait);
+    expect(await metric(runtime, 'weft_resolve_events_total', { type: 'reset' })).toBe(2);
+  });
 });
 
 describe('ControlWatch protocol edge cases', () => {

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { Gauge } from 'prom-client';
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { API_PREFIX, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, type WatchEvent } from '../../model/index.js';
+import { API_PREFIX, STORE_HEADER, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, type WatchEvent } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { VERSION_HEADER, type Router } from '../http/index.js';
 
@@ -33,7 +33,10 @@ export class WatchStreams {
 
   addRoute(router: Router): void {
     router.add('GET', `${API_PREFIX}/watch`, async ({ res, url }) => {
-      this.start(res, parseSince(url.searchParams.get('since')));
+      const since = parseSince(url.searchParams.get('since'));
+      const store = url.searchParams.get('store');
+      // Versions from another store's history (e.g. before an in-memory control plane restarted) mean nothing here.
+      this.start(res, store !== null && store !== this.registry.storeId() ? undefined : since);
       return undefined;
     });
   }
@@ -52,8 +55,11 @@ export class WatchStreams {
       'content-type': WATCH_CONTENT_TYPE,
       'cache-control': 'no-store',
       [VERSION_HEADER]: String(this.registry.version()),
+      [STORE_HEADER]: this.registry.storeId(),
     });
     res.socket?.setNoDelay(true);
+    // Send the headers now: a resumed stream with nothing missed would otherwise say nothing until the first ping.
+    res.flushHeaders();
     const send = (event: WatchEvent): void => {
       if (res.writableEnded || res.destroyed) return;
       res.write(`${JSON.stringify(event)}\n`);

@@ -1,9 +1,11 @@
 // Registry backends: an in-memory store for `weft control --dev` and tests; nothing survives the process.
+import { randomUUID } from 'node:crypto';
 import { WeftError } from '../../core/index.js';
 import type { RegistryBackend, Versioned, BackendEvent } from '../backend.js';
 import { ChangeFeed } from './change-feed.js';
 
 export class MemoryBackend implements RegistryBackend {
+  readonly storeId = randomUUID();
   private readonly entries = new Map<string, Versioned>();
   private rev = 0;
   private readonly feed = new ChangeFeed(0);

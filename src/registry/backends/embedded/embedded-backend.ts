@@ -6,6 +6,7 @@ import type { BackendEvent, RegistryBackend, Versioned } from '../../backend.js'
 import { ChangeFeed } from '../change-feed.js';
 import { appendBytes, installSnapshot, writeSnapshot } from './compaction.js';
 import { acquireLock, type DirLock } from './lock-file.js';
+import { readOrCreateStoreId } from './store-id.js';
 import { LogWriter } from './log-writer.js';
 import { encodeRecord } from './record-codec.js';
 import { liveBytesOf, readLog, replayLog, type StoredEntry } from './replay.js';
@@ -44,6 +45,7 @@ export class EmbeddedBackend implements RegistryBackend {
     private readonly metrics: StoreMetrics,
     private readonly lock: DirLock,
     options: EmbeddedBackendOptions,
+    readonly storeId: string,
   ) {
     this.revisionApplied = revision;
     this.revisionAssigned = revision;
@@ -72,7 +74,8 @@ export class EmbeddedBackend implements RegistryBackend {
       const metrics = new StoreMetrics(runtime.metrics);
       const writer = await LogWriter.open(logPath, snapshot.size, runtime.clock, metrics);
       logger.info({ dir, keys: replayed.entries.size, revision: replayed.revision, logBytes: snapshot.size }, 'embedded store opened');
-      return new EmbeddedBackend(dir, runtime, replayed.entries, replayed.revision, liveBytesOf(replayed.entries), writer, metrics, lock, options);
+      const storeId = await readOrCreateStoreId(dir);
+      return new EmbeddedBackend(dir, runtime, replayed.entries, replayed.revision, liveBytesOf(replayed.entries), writer, metrics, lock, options, storeId);
     } catch (error) {
       await lock.release();
       throw error;
