@@ -78,10 +78,10 @@ export class UpstreamProtocolError extends WeftError {
   }
 }
 
-/** The sidecar's own application could not be reached on its local port. */
+/** An application could not be reached: by its own sidecar, or as reported by a peer sidecar (the request reached no app). */
 export class AppUnavailableError extends WeftError {
   constructor(target: string, cause?: unknown) {
-    super('APP_UNAVAILABLE', `the local application at ${target} is not reachable`, { cause, details: { target } });
+    super('APP_UNAVAILABLE', `the application behind ${target} is not reachable`, { retryable: true, cause, details: { target } });
   }
 }
 

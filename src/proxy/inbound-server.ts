@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
 import { createProxyMetrics, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
-import { EndpointPool, Http1Exchange, type ForwardTimeouts, type PoolOptions } from '../transport/index.js';
+import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
 import { CLIENT_CLOSED_STATUS } from './upstream.js';
@@ -29,7 +29,7 @@ export const INBOUND_DEFAULTS = {
 interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
-  readonly timeouts: ForwardTimeouts;
+  readonly timeouts: ForwardOptions;
   readonly metrics: UpstreamMetrics;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
@@ -82,6 +82,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       connectTimeoutMs: options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs,
       responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,
       replayLimitBytes: 0,
+      peerAppUnavailableFails: false,
     },
     metrics: metrics.upstream('inbound', options.service),
     inFlight: metrics.inFlight('inbound'),

@@ -46,6 +46,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
     replayLimitBytes: REPLAY_BUFFER_BYTES,
+    peerAppUnavailableFails: true,
   };
   const retry = { maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
   const routes = new UpstreamRoutes(snapshots, (service) => {

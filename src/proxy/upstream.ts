@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallContext, Outcome, Runtime, WeftError } from '../core/index.js';
 import type { Endpoint, Snapshot } from '../model/index.js';
 import { createBalancer, type Balancer, type BalancerKind, type Pick, type Picker } from '../balance/index.js';
-import { EndpointPools, Http1Exchange, type ForwardTimeouts, type PoolOptions } from '../transport/index.js';
-import { isIdempotentMethod, retryReason, type RetryPolicy } from '../resilience/index.js';
+import { EndpointPools, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
+import { retryReason, type RetryPolicy } from '../resilience/index.js';
 import type { InFlightGauge, UpstreamMetrics } from '../telemetry/index.js';
 import type { Drain } from './drain.js';
 import { rescue } from './rescue.js';
@@ -22,7 +22,7 @@ export interface UpstreamOptions {
   readonly runtime: Runtime;
   readonly service: string;
   readonly balancer: BalancerKind;
-  readonly timeouts: ForwardTimeouts;
+  readonly timeouts: ForwardOptions;
   readonly retry: RetryPolicy;
   readonly pool?: PoolOptions;
   readonly metrics: UpstreamMetrics;
@@ -90,7 +90,8 @@ class OutboundExchange extends Http1Exchange {
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    super(req, res, upstream.options.timeouts, isIdempotentMethod(req.method ?? 'GET'));
+    // Bodies are kept for replay whatever the method: the retry policy decides which failures may use them.
+    super(req, res, upstream.options.timeouts, true);
     this.startedAt = upstream.options.runtime.clock.now();
     upstream.options.drain.begin();
     upstream.options.inFlight.inc();

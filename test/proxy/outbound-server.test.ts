@@ -159,6 +159,22 @@ describe('outbound server: failures and retries', () => {
     expect(metrics).toMatch(/weft_proxy_retries_total\{service="greeter",reason="connect_failed"\} 6/);
   });
 
+  it('retries on another instance when a peer sidecar reports its app unavailable', async () => {
+    const { createInboundServer } = await import('../../src/proxy/inbound-server.js');
+    const peer = createInboundServer({ runtime: quietRuntime(), appPort: await closedPort(), service: 'greeter' });
+    const peerAddress = await peer.listen('127.0.0.1', 0);
+    cleanups.push(() => peer.close(0));
+    const b = await upstream(namedUpstream('b'));
+    const runtime = quietRuntime();
+    const { port } = await outbound({ runtime, snapshots: snapshotsOf([instance('greeter-a', peerAddress.port), instance('greeter-b', b.port)]) });
+    for (let i = 0; i < 4; i++) {
+      const reply = await send(port, { method: 'POST', body: `p${i}` });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe(`b POST / p${i}`);
+    }
+    expect(await runtime.metrics.metrics()).toMatch(/weft_proxy_retries_total\{service="greeter",reason="app_unavailable"\} 4/);
+  });
+
   it('answers 503 CONNECT_FAILED when every endpoint refuses', async () => {
     const dead = await closedPort();
     const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', dead)]) });

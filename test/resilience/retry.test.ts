@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ConnectFailedError, NoEndpointsError, UpstreamResetError, UpstreamTimeoutError, WeftError } from '../../src/core/index.js';
+import { AppUnavailableError, ConnectFailedError, NoEndpointsError, UpstreamResetError, UpstreamTimeoutError, WeftError } from '../../src/core/index.js';
 import { DEFAULT_RETRY_POLICY, isIdempotentMethod, retryReason, type BodyState } from '../../src/resilience/index.js';
 
 const connect = new ConnectFailedError('127.0.0.1:1');
@@ -22,6 +22,9 @@ describe('retry policy', () => {
     [connect, 'GET', 'none', 'connect_failed'],
     [connect, 'POST', 'replayable', 'connect_failed'],
     [connect, 'POST', 'spent', null],
+    [new AppUnavailableError('127.0.0.1:1'), 'POST', 'replayable', 'app_unavailable'],
+    [new AppUnavailableError('127.0.0.1:1'), 'PATCH', 'none', 'app_unavailable'],
+    [new AppUnavailableError('127.0.0.1:1'), 'POST', 'spent', null],
     // A reset after sending goes again only for idempotent methods whose body can be resent whole.
     [reset, 'GET', 'none', 'reset'],
     [reset, 'HEAD', 'none', 'reset'],

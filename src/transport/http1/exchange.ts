@@ -2,6 +2,7 @@
 import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  AppUnavailableError,
   ConnectFailedError,
   UpstreamProtocolError,
   UpstreamResetError,
@@ -14,13 +15,27 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
 /** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
 export type AttemptBodyState = 'none' | 'untouched' | 'replayable' | 'spent';
 
-export interface ForwardTimeouts {
+export interface ForwardOptions {
   /** A fresh connection that is not up within this time is a connect failure. */
   readonly connectTimeoutMs: number;
   /** No response headers within this time after an attempt starts is a timeout. */
   readonly responseTimeoutMs: number;
   /** Largest request body kept to resend it after a reset; 0 disables replay. */
   readonly replayLimitBytes: number;
+  /**
+   * Treat a peer sidecar's `503` with `x-weft-error: APP_UNAVAILABLE` as a failed attempt rather than a
+   * response: the request never reached an application, so it may go to another instance.
+   */
+  readonly peerAppUnavailableFails: boolean;
+}
+
+/** Whether a 503 came from a peer sidecar whose application is down. */
+function isPeerAppUnavailable(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'x-weft-error') return raw[i + 1] === 'APP_UNAVAILABLE';
+  }
+  return false;
 }
 
 const kExchange = Symbol('weft.exchange');
@@ -65,7 +80,7 @@ export abstract class Http1Exchange {
   constructor(
     req: IncomingMessage,
     res: ServerResponse,
-    readonly timeouts: ForwardTimeouts,
+    readonly timeouts: ForwardOptions,
     replayable: boolean,
   ) {
     this.req = req;
@@ -177,8 +192,14 @@ export abstract class Http1Exchange {
       return;
     }
     this.clearTimer();
+    const status = upRes.statusCode ?? 502;
+    if (status === 503 && this.timeouts.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(upRes.rawHeaders)) {
+      upRes.resume();
+      this.failAttempt(new AppUnavailableError(this.pool?.address ?? ''));
+      return;
+    }
     const res = this.res;
-    this.status = upRes.statusCode ?? 502;
+    this.status = status;
     this.responded();
     res.writeHead(this.status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
     (upRes as Tagged)[kExchange] = this;
