@@ -134,11 +134,14 @@ export class AppHealthCheck {
   }
 
   private transition(result: ProbeResult): void {
+    const first = this.state === undefined;
     this.state = result.ok;
     this.streak = 0;
     this.gauge.set(result.ok ? 1 : 0);
     const log = this.options.runtime.logger;
     if (result.ok) log.info({ target: this.target }, 'app is healthy');
+    // An app that is still starting is expected, not a warning.
+    else if (first) log.info({ target: this.target, reason: result.reason }, 'waiting for the app to answer');
     else log.warn({ target: this.target, reason: result.reason }, 'app is unhealthy');
     for (const listener of [...this.listeners]) {
       try {
