@@ -83,6 +83,22 @@ describe('outbound server: routing', () => {
     for (const n of connections) expect(n).toBeLessThan(50);
   });
 
+  it('sends requests to the least busy endpoint under least-connections', async () => {
+    const held: http.ServerResponse[] = [];
+    const slow = await upstream(startServer((_req, res) => void held.push(res)));
+    const fast = await upstream(namedUpstream('fast'));
+    const { proxy, port } = await outbound({
+      snapshots: snapshotsOf([instance('greeter-a-slow', slow.port), instance('greeter-b-fast', fast.port)]),
+      balancers: { greeter: 'least-connections' },
+    });
+    // The first request lands on the slow endpoint and stays there; every later one avoids it.
+    const pending = send(port, { path: '/held' });
+    await until(() => held.length === 1 && proxy.inFlight() === 1);
+    for (let i = 0; i < 6; i++) expect((await send(port)).headers['x-upstream']).toBe('fast');
+    held[0]!.end('released');
+    expect((await pending).body).toBe('released');
+  });
+
   it('takes snapshot updates into account on the next request', async () => {
     const a = await upstream(namedUpstream('a'));
     const b = await upstream(namedUpstream('b'));
@@ -173,6 +189,22 @@ describe('outbound server: failures and retries', () => {
       expect(reply.body).toBe(`b POST / p${i}`);
     }
     expect(await runtime.metrics.metrics()).toMatch(/weft_proxy_retries_total\{service="greeter",reason="app_unavailable"\} 4/);
+  });
+
+  it('retries a large streamed POST after a connect failure: its body was never read', async () => {
+    const counter = await upstream(
+      startServer((req, res) => {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => res.end(String(n)));
+      }),
+    );
+    const dead = await closedPort();
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', dead), instance('greeter-b', counter.port)]) });
+    const body = Buffer.alloc(1024 * 1024, 1);
+    const reply = await send(port, { method: 'POST', body, headers: { 'transfer-encoding': 'chunked' } });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe(String(body.length));
   });
 
   it('answers 503 CONNECT_FAILED when every endpoint refuses', async () => {
