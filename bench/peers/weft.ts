@@ -47,7 +47,8 @@ export const weft: Contender = {
       { name: 'weft proxy', cwd: ctx.workDir, env },
     );
     const url = `http://127.0.0.1:${outboundPort}/`;
-    const headers = { host: SERVICE };
+    // Capitalised: wrk adds its own Host header unless one spelled exactly "Host" is given.
+    const headers = { Host: SERVICE };
     try {
       // Ready once a request through the sidecar reaches the upstream: the snapshot has arrived.
       await awaitReady(proxy, url, headers);
