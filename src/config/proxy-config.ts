@@ -93,7 +93,7 @@ export const PROXY_DEFAULTS = {
   healthIntervalMs: 2_000,
   healthTimeoutMs: 1_000,
   connectTimeoutMs: 1_000,
-  responseTimeoutMs: 30_000,
+  responseTimeoutMs: 15_000,
   maxAttempts: 3,
   drainMs: 10_000,
 } as const;
