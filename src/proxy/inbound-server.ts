@@ -29,7 +29,7 @@ export const INBOUND_DEFAULTS = {
 interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
-  readonly timeouts: ForwardOptions;
+  readonly forward: ForwardOptions;
   readonly metrics: UpstreamMetrics;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
@@ -44,7 +44,7 @@ class InboundExchange extends Http1Exchange {
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    super(req, res, context.timeouts, false);
+    super(req, res, context.forward, false);
     this.startedAt = context.runtime.clock.now();
     context.drain.begin();
     context.inFlight.inc();
@@ -78,7 +78,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
   const context: InboundContext = {
     runtime: options.runtime,
     pool: new EndpointPool({ host, port: options.appPort, address: host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}` }, options.pool),
-    timeouts: {
+    forward: {
       connectTimeoutMs: options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs,
       responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,
       replayLimitBytes: 0,

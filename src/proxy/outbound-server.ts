@@ -42,7 +42,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
   const inFlight = metrics.inFlight('outbound');
-  const timeouts = {
+  const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
     replayLimitBytes: REPLAY_BUFFER_BYTES,
@@ -55,7 +55,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       runtime,
       service,
       balancer: options.balancers?.[service] ?? options.defaultBalancer ?? OUTBOUND_DEFAULTS.defaultBalancer,
-      timeouts,
+      forward,
       retry,
       metrics: metrics.upstream('outbound', service),
       inFlight,

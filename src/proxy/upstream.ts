@@ -22,7 +22,7 @@ export interface UpstreamOptions {
   readonly runtime: Runtime;
   readonly service: string;
   readonly balancer: BalancerKind;
-  readonly timeouts: ForwardOptions;
+  readonly forward: ForwardOptions;
   readonly retry: RetryPolicy;
   readonly pool?: PoolOptions;
   readonly metrics: UpstreamMetrics;
@@ -91,7 +91,7 @@ class OutboundExchange extends Http1Exchange {
     res: ServerResponse,
   ) {
     // Bodies are kept for replay whatever the method: the retry policy decides which failures may use them.
-    super(req, res, upstream.options.timeouts, true);
+    super(req, res, upstream.options.forward, true);
     this.startedAt = upstream.options.runtime.clock.now();
     upstream.options.drain.begin();
     upstream.options.inFlight.inc();

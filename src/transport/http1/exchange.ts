@@ -7,7 +7,7 @@ import {
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
-  type WeftError,
+  WeftError,
 } from '../../core/index.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
@@ -80,7 +80,7 @@ export abstract class Http1Exchange {
   constructor(
     req: IncomingMessage,
     res: ServerResponse,
-    readonly timeouts: ForwardOptions,
+    readonly forwardOptions: ForwardOptions,
     replayable: boolean,
   ) {
     this.req = req;
@@ -89,7 +89,7 @@ export abstract class Http1Exchange {
     const head = forwardRequestHeaders(req.rawHeaders);
     this.headers = head.headers;
     this.hasBody = head.hasBody;
-    this.replay = replayable && head.hasBody && timeouts.replayLimitBytes > 0 ? [] : null;
+    this.replay = replayable && head.hasBody && forwardOptions.replayLimitBytes > 0 ? [] : null;
     (req as Tagged)[kExchange] = this;
     (res as Tagged)[kExchange] = this;
     res.on('close', onClientClose);
@@ -118,20 +118,20 @@ export abstract class Http1Exchange {
     this.attempt++;
     this.pool = pool;
     this.connected = false;
-    const up = request({
-      agent: pool.agent,
-      host: pool.host,
-      port: pool.port,
-      method: this.method,
-      path: this.req.url,
-      headers: this.headers,
-    });
+    let up: ClientRequest;
+    try {
+      up = request({ agent: pool.agent, host: pool.host, port: pool.port, method: this.method, path: this.req.url, headers: this.headers });
+    } catch (err) {
+      // Node validates what its own parser let in; a request it refuses to send is not the endpoint's fault.
+      this.attemptFailed(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));
+      return;
+    }
     (up as Tagged)[kExchange] = this;
     this.up = up;
     up.on('socket', onUpstreamSocket);
     up.on('response', onUpstreamResponse);
     up.on('error', onUpstreamError);
-    this.timer = setTimeout(onResponseTimeout, this.timeouts.responseTimeoutMs, this, up);
+    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, up);
     // Without a body nothing waits for the connection: the request is queued on the socket.
     if (!this.hasBody) up.end();
   }
@@ -167,7 +167,7 @@ export abstract class Http1Exchange {
     this.bodyRead = true;
     const replay = this.replay;
     if (replay !== null) {
-      if (this.replayBytes + chunk.length <= this.timeouts.replayLimitBytes) {
+      if (this.replayBytes + chunk.length <= this.forwardOptions.replayLimitBytes) {
         replay.push(chunk);
         this.replayBytes += chunk.length;
       } else {
@@ -193,7 +193,7 @@ export abstract class Http1Exchange {
     }
     this.clearTimer();
     const status = upRes.statusCode ?? 502;
-    if (status === 503 && this.timeouts.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(upRes.rawHeaders)) {
+    if (status === 503 && this.forwardOptions.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(upRes.rawHeaders)) {
       upRes.resume();
       this.failAttempt(new AppUnavailableError(this.pool?.address ?? ''));
       return;
@@ -230,14 +230,14 @@ export abstract class Http1Exchange {
   onTimeout(up: ClientRequest): void {
     if (up !== this.up || this.done) return;
     this.timer = null;
-    this.failAttempt(new UpstreamTimeoutError(this.pool?.address ?? '', this.timeouts.responseTimeoutMs));
+    this.failAttempt(new UpstreamTimeoutError(this.pool?.address ?? '', this.forwardOptions.responseTimeoutMs));
     up.destroy();
   }
 
   /** @internal a fresh connection that never came up. */
   onConnectTimeout(up: ClientRequest): void {
     if (up !== this.up || this.connected || this.done) return;
-    this.failAttempt(new ConnectFailedError(this.pool?.address ?? '', new Error(`connect timeout after ${this.timeouts.connectTimeoutMs} ms`)));
+    this.failAttempt(new ConnectFailedError(this.pool?.address ?? '', new Error(`connect timeout after ${this.forwardOptions.connectTimeoutMs} ms`)));
     up.destroy();
   }
 
@@ -292,7 +292,7 @@ function onUpstreamSocket(this: ClientRequest, socket: Socket): void {
 
 /** A fresh connection: rare with keep-alive pools, so closures here cost nothing that matters. */
 function watchConnect(exchange: Http1Exchange, up: ClientRequest, socket: Socket): void {
-  const timer = setTimeout(() => exchange.onConnectTimeout(up), exchange.timeouts.connectTimeoutMs);
+  const timer = setTimeout(() => exchange.onConnectTimeout(up), exchange.forwardOptions.connectTimeoutMs);
   socket.once('connect', () => {
     clearTimeout(timer);
     exchange.onConnected(up);
