@@ -41,7 +41,10 @@ export function isCi(): boolean {
 /**
  * Resolves to the binary's path. When it is missing: installs its package if running as root; if it is
  * still missing, throws under CI=true (a missing dependency must fail CI, not pass it silently) and
- * otherwise prints a loud skip notice and resolves to undefined, for `describe.skipIf(!path)`.
+ * otherwise prints a loud skip notice and resolves to undefined, for `describe.skipIf(!path)`:
+ *
+ *   const nginx = await requireBinary('nginx', { aptPackage: 'nginx', purpose: 'the nginx upstream tests' });
+ *   describe.skipIf(nginx === undefined)('behind nginx', () => { ... });
  */
 export async function requireBinary(name: string, opts: RequireBinaryOptions): Promise<string | undefined> {
   const found = await findBinary(name);
