@@ -245,6 +245,35 @@ describe('outbound server: failures and retries', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_TIMEOUT', timeoutMs: 200 });
   });
 
+  it('counts the response timeout from the end of the request body, and not after an early answer', async () => {
+    // The upstream answers 413 at once, before the body ends; the body then trickles in past the timeout.
+    const early = await upstream(
+      startServer((req, res) => {
+        res.writeHead(413, { 'content-type': 'text/plain' });
+        res.write('too large');
+        req.on('end', () => res.end(' (read anyway)'));
+        req.resume();
+      }),
+    );
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', early.port)]), responseTimeoutMs: 150 });
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', agent: false, headers: { host: 'greeter' } });
+    const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    for (let i = 0; i < 4; i++) {
+      req.write('x'.repeat(1000));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    req.end();
+    expect(await reply).toEqual({ status: 413, body: 'too large (read anyway)' });
+  });
+
   it('breaks the client response when the upstream fails after headers', async () => {
     const half = await upstream(
       startServer((_req, res) => {

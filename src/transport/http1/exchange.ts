@@ -18,7 +18,10 @@ export type AttemptBodyState = 'none' | 'untouched' | 'replayable' | 'spent';
 export interface ForwardOptions {
   /** A fresh connection that is not up within this time is a connect failure. */
   readonly connectTimeoutMs: number;
-  /** No response headers within this time after an attempt starts is a timeout. */
+  /**
+   * No response headers within this time after the request was fully handed to the endpoint is a
+   * timeout (as Envoy counts it): a long upload is not cut short; the server's requestTimeout bounds it.
+   */
   readonly responseTimeoutMs: number;
   /** Largest request body kept to resend it after a reset; 0 disables replay. */
   readonly replayLimitBytes: number;
@@ -131,9 +134,8 @@ export abstract class Http1Exchange {
     up.on('socket', onUpstreamSocket);
     up.on('response', onUpstreamResponse);
     up.on('error', onUpstreamError);
-    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, up);
     // Without a body nothing waits for the connection: the request is queued on the socket.
-    if (!this.hasBody) up.end();
+    if (!this.hasBody) this.endRequest(up);
   }
 
   /** Lets the rest of an unread request body drain, so the client connection stays usable after an error reply. */
@@ -153,7 +155,7 @@ export abstract class Http1Exchange {
     if (this.bodyRead) {
       // Only a replayable body reaches a second send after being read (the retry policy checks).
       for (const chunk of this.replay ?? []) up.write(chunk);
-      up.end();
+      this.endRequest(up);
       return;
     }
     up.on('drain', onUpstreamDrain);
@@ -182,7 +184,7 @@ export abstract class Http1Exchange {
   onClientEnd(): void {
     this.bodyEnded = true;
     this.bodyRead = true;
-    this.up?.end();
+    if (this.up !== null) this.endRequest(this.up);
   }
 
   /** @internal */
@@ -194,8 +196,11 @@ export abstract class Http1Exchange {
     this.clearTimer();
     const status = upRes.statusCode ?? 502;
     if (status === 503 && this.forwardOptions.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(upRes.rawHeaders)) {
-      upRes.resume();
+      const sentWhole = !this.hasBody || this.bodyEnded;
       this.failAttempt(new AppUnavailableError(this.pool?.address ?? ''));
+      // A request still waiting for its body would hold its socket forever; a finished one goes back to the pool.
+      if (sentWhole) upRes.resume();
+      else up.destroy();
       return;
     }
     const res = this.res;
@@ -228,7 +233,7 @@ export abstract class Http1Exchange {
 
   /** @internal */
   onTimeout(up: ClientRequest): void {
-    if (up !== this.up || this.done) return;
+    if (up !== this.up || this.done || this.status !== 0) return;
     this.timer = null;
     this.failAttempt(new UpstreamTimeoutError(this.pool?.address ?? '', this.forwardOptions.responseTimeoutMs));
     up.destroy();
@@ -252,6 +257,15 @@ export abstract class Http1Exchange {
     // A request still going to the endpoint has nobody left to answer: stop it.
     if (up !== null && (this.clientGone || this.abortError !== null)) up.destroy();
     this.closed();
+  }
+
+  /** The whole request is on its way: from now on the endpoint owes a response within the timeout. */
+  private endRequest(up: ClientRequest): void {
+    up.end();
+    // An endpoint may answer before it has read the whole body; then nothing is owed any more.
+    if (this.status !== 0) return;
+    this.clearTimer();
+    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, up);
   }
 
   /** Ends the attempt without a response; detaches the body so a retry starts clean. */
