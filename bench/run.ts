@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stopAll } from '../test/support/index.js';
+import { stopAll, type Exit } from '../test/support/index.js';
 import { runWrk } from './load/wrk.js';
 import type { WrkResult } from './load/wrk-output.js';
 import { machineInfo } from './machine.js';
@@ -84,7 +84,8 @@ async function main(): Promise<number> {
       return result;
     } catch (error) {
       if (aborting) return undefined;
-      const tails = entry.peer.processes.map((p) => `--- ${p.name} (${p.exit() === undefined ? 'running' : 'exited'}) ---\n${p.output().slice(-1500)}`);
+      const state = (exit: Exit | undefined): string => (exit === undefined ? 'running' : `exited with ${exit.signal ?? exit.code}`);
+      const tails = entry.peer.processes.map((p) => `--- ${p.name} (${state(p.exit())}) ---\n${p.output().slice(-1500)}`);
       entry.failed = `${label}: ${error instanceof Error ? error.message : String(error)}`;
       log(`${entry.runs.name} FAILED in ${entry.failed}\n${tails.join('\n')}`);
       notes.push(`${entry.runs.name} failed in ${label} and sat out the rest; see the bench's stderr.`);
