@@ -5,7 +5,7 @@ import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
-import type { PoolOptions } from '../transport/index.js';
+import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
 import { Upstream } from './upstream.js';
@@ -72,7 +72,9 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const host = req.headers.host;
+    // An absolute-form target names the service itself, and takes precedence over Host (RFC 9112 3.2.2).
+    const url = req.url ?? '/';
+    const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
     if (host === undefined || host === '') {
       reject(res, new MissingHostError());
       return;

@@ -34,6 +34,14 @@ describe('outbound server: routing', () => {
     }
   });
 
+  it('accepts absolute-form targets from clients that use it as an HTTP proxy', async () => {
+    const a = await upstream(namedUpstream('a'));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', a.port)]) });
+    const reply = await send(port, { host: 'elsewhere', path: 'http://greeter.weft:8080/hello?x=1' });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('a GET /hello?x=1 ');
+  });
+
   it('answers 503 NO_ENDPOINTS in JSON for an unknown service', async () => {
     const { port } = await outbound({ snapshots: snapshotsOf([]) });
     const reply = await send(port, { host: 'nosuch.weft:80' });

@@ -11,6 +11,7 @@ import {
 } from '../../core/index.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
+import { originForm } from './request-target.js';
 
 /** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
 export type AttemptBodyState = 'none' | 'untouched' | 'replayable' | 'spent';
@@ -58,6 +59,8 @@ export abstract class Http1Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly method: string;
+  /** The request target as the endpoint gets it (origin-form). */
+  readonly path: string;
   readonly headers: string[];
   /** Attempts started so far. */
   attempt = 0;
@@ -89,6 +92,7 @@ export abstract class Http1Exchange {
     this.req = req;
     this.res = res;
     this.method = req.method ?? 'GET';
+    this.path = originForm(req.url ?? '/');
     const head = forwardRequestHeaders(req.rawHeaders);
     this.headers = head.headers;
     this.hasBody = head.hasBody;
@@ -123,7 +127,7 @@ export abstract class Http1Exchange {
     this.connected = false;
     let up: ClientRequest;
     try {
-      up = request({ agent: pool.agent, host: pool.host, port: pool.port, method: this.method, path: this.req.url, headers: this.headers });
+      up = request({ agent: pool.agent, host: pool.host, port: pool.port, method: this.method, path: this.path, headers: this.headers });
     } catch (err) {
       // Node validates what its own parser let in; a request it refuses to send is not the endpoint's fault.
       this.attemptFailed(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));

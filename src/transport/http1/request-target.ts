@@ -1,0 +1,31 @@
+// Transport/http1: request targets: absolute-form (sent by clients that use the sidecar as an HTTP proxy) to origin-form.
+
+/** True when the target is absolute-form (`http://greeter/hello`) rather than origin-form (`/hello`). */
+export function isAbsoluteForm(target: string): boolean {
+  const c = target.charCodeAt(0);
+  return c !== 0x2f /* / */ && c !== 0x2a /* * */ && target.includes('://');
+}
+
+/** The authority of an absolute-form target (`greeter:8080` of `http://greeter:8080/x`); '' when there is none. */
+export function targetAuthority(target: string): string {
+  const start = target.indexOf('://') + 3;
+  let end = start;
+  while (end < target.length) {
+    const c = target.charCodeAt(end);
+    if (c === 0x2f /* / */ || c === 0x3f /* ? */ || c === 0x23 /* # */) break;
+    end++;
+  }
+  const authority = target.slice(start, end);
+  const at = authority.lastIndexOf('@');
+  return at >= 0 ? authority.slice(at + 1) : authority;
+}
+
+/** The origin-form of a target: the path and query an endpoint expects. */
+export function originForm(target: string): string {
+  if (!isAbsoluteForm(target)) return target;
+  const start = target.indexOf('://') + 3;
+  const slash = target.indexOf('/', start);
+  const query = target.indexOf('?', start);
+  if (slash >= 0 && (query < 0 || slash < query)) return target.slice(slash);
+  return query >= 0 ? `/${target.slice(query)}` : '/';
+}
