@@ -76,6 +76,25 @@ describe('inbound server', () => {
     expect(reply.body).toBe('chunked abc');
   });
 
+  it('passes HEAD and 204 responses through with their framing', async () => {
+    const target = await app((req, res) => {
+      if (req.url === '/empty') res.writeHead(204).end();
+      else res.writeHead(200, { 'content-length': '12', 'content-type': 'text/plain' }).end(req.method === 'HEAD' ? undefined : 'hello world!');
+    });
+    const { port } = await inbound(target.port);
+    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    const head = await send(port, { method: 'HEAD', agent });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('12');
+    expect(head.body).toBe('');
+    const empty = await send(port, { path: '/empty', agent });
+    expect(empty.status).toBe(204);
+    // The same kept-alive connection still frames the next response correctly.
+    const get = await send(port, { agent });
+    expect(get.body).toBe('hello world!');
+  });
+
   it('answers 503 APP_UNAVAILABLE when the app is down', async () => {
     const { port, runtime } = await inbound(await closedPort());
     const reply = await send(port, { method: 'POST', body: 'x' });
