@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopAll, type Exit } from '../test/support/index.js';
 import { runWrk } from './load/wrk.js';
+import { takeBenchLock } from './lock.js';
 import type { WrkResult } from './load/wrk-output.js';
 import { machineInfo } from './machine.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
@@ -41,6 +42,7 @@ async function main(): Promise<number> {
     log('dist/ is missing: run `npm run build` first (`npm run bench` does)');
     return 1;
   }
+  takeBenchLock();
   const tools = await findTools();
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
