@@ -79,6 +79,8 @@ export abstract class Http1Exchange {
   private replay: Buffer[] | null;
   private replayBytes = 0;
   private up: ClientRequest | null = null;
+  private upRes: IncomingMessage | null = null;
+  private waitingDrain = false;
   private connected = false;
   private timer: NodeJS.Timeout | null = null;
   private done = false;
@@ -212,8 +214,27 @@ export abstract class Http1Exchange {
     this.responded();
     res.writeHead(this.status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
     (upRes as Tagged)[kExchange] = this;
+    this.upRes = upRes;
+    // Hand-rolled rather than pipe(): three listeners from module functions instead of a set of closures per response.
+    upRes.on('data', onUpstreamData);
+    upRes.on('end', onUpstreamEnd);
     upRes.on('error', onUpstreamResponseError);
-    upRes.pipe(res);
+  }
+
+  /** @internal a response body chunk, passed on with backpressure. */
+  onUpstreamData(upRes: IncomingMessage, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    upRes.pause();
+    if (!this.waitingDrain) {
+      this.waitingDrain = true;
+      this.res.once('drain', onClientDrain);
+    }
+  }
+
+  /** @internal */
+  onClientDrain(): void {
+    this.waitingDrain = false;
+    this.upRes?.resume();
   }
 
   /** @internal an error on the current attempt's request. */
@@ -324,6 +345,19 @@ function onUpstreamResponse(this: ClientRequest, upRes: IncomingMessage): void {
 
 function onUpstreamError(this: ClientRequest, err: NodeJS.ErrnoException): void {
   exchangeOf(this)?.onUpstreamError(this, err);
+}
+
+function onUpstreamData(this: IncomingMessage, chunk: Buffer): void {
+  exchangeOf(this)?.onUpstreamData(this, chunk);
+}
+
+function onUpstreamEnd(this: IncomingMessage): void {
+  const exchange = exchangeOf(this);
+  if (exchange !== undefined && !exchange.finished) exchange.res.end();
+}
+
+function onClientDrain(this: ServerResponse): void {
+  exchangeOf(this)?.onClientDrain();
 }
 
 function onUpstreamResponseError(this: IncomingMessage, err: Error): void {
