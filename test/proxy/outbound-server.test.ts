@@ -167,6 +167,41 @@ describe('outbound server: streaming', () => {
   });
 });
 
+describe('outbound server: response backpressure', () => {
+  it('stops reading from the upstream while the client does not read', async () => {
+    const total = 32 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 3);
+    let written = 0;
+    const big = await upstream(
+      startServer(async (_req, res) => {
+        res.writeHead(200, { 'content-length': String(total) });
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+        }
+        res.end();
+      }),
+    );
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-big', big.port)]) });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, agent: false, headers: { host: 'greeter' } }, resolve).on('error', reject);
+    });
+    res.pause();
+    // While the client reads nothing, the upstream gets stuck once the socket buffers on the way are full.
+    let previous = -1;
+    for (let i = 0; i < 100 && written !== previous; i++) {
+      previous = written;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(written).toBeLessThan(total / 2);
+    let received = 0;
+    res.on('data', (c: Buffer) => (received += c.length));
+    res.resume();
+    await new Promise((resolve) => res.on('end', resolve));
+    expect(received).toBe(total);
+  });
+});
+
 describe('outbound server: failures and retries', () => {
   it('retries a POST on another endpoint when the first refuses connections', async () => {
     const b = await upstream(namedUpstream('b'));
