@@ -317,6 +317,30 @@ describe('outbound server: failures and retries', () => {
     expect(await reply).toEqual({ status: 413, body: 'too large (read anyway)' });
   });
 
+  it('answers 502 UPSTREAM_PROTOCOL_ERROR to a response it cannot pass on', async () => {
+    const net = await import('node:net');
+    const bad = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 000 Zero\r\ncontent-length: 0\r\n\r\n'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => bad.close(() => r())));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', (bad.address() as { port: number }).port)]) });
+    const reply = await send(port);
+    expect(reply.status).toBe(502);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_PROTOCOL_ERROR' });
+    const garbage = net.createServer((socket) => {
+      socket.once('data', () => socket.end('NOT HTTP AT ALL\r\n\r\n'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => garbage.close(() => r())));
+    const second = await outbound({ snapshots: snapshotsOf([instance('greeter-b', (garbage.address() as { port: number }).port)]) });
+    const parsed = await send(second.port, { method: 'POST', body: 'x' });
+    expect(parsed.status).toBe(502);
+    expect(JSON.parse(parsed.body)).toMatchObject({ code: 'UPSTREAM_PROTOCOL_ERROR' });
+  });
+
   it('breaks the client response when the upstream fails after headers', async () => {
     const half = await upstream(
       startServer((_req, res) => {

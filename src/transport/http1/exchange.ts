@@ -210,9 +210,16 @@ export abstract class Http1Exchange {
       return;
     }
     const res = this.res;
-    this.status = status;
     this.responded();
-    res.writeHead(this.status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
+    try {
+      // Node throws on what its parser lets through but its writer refuses (a status of 000, say).
+      res.writeHead(status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
+    } catch (err) {
+      this.failAttempt(new UpstreamProtocolError(this.pool?.address ?? '', err));
+      up.destroy();
+      return;
+    }
+    this.status = status;
     (upRes as Tagged)[kExchange] = this;
     this.upRes = upRes;
     // Hand-rolled rather than pipe(): three listeners from module functions instead of a set of closures per response.
