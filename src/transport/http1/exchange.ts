@@ -1,6 +1,5 @@
 // Transport/http1: one proxied request, forwarded attempt by attempt to endpoints, streaming both ways.
 import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import {
   AppUnavailableError,
   ConnectFailedError,
@@ -11,6 +10,21 @@ import {
 } from '../../core/index.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
+import {
+  onClientClose,
+  onClientData,
+  onClientDrain,
+  onClientEnd,
+  onResponseTimeout,
+  onUpstreamData,
+  onUpstreamDrain,
+  onUpstreamEnd,
+  onUpstreamError,
+  onUpstreamResponse,
+  onUpstreamResponseError,
+  onUpstreamSocket,
+  tag,
+} from './exchange-events.js';
 import { originForm } from './request-target.js';
 
 /** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
@@ -42,18 +56,10 @@ function isPeerAppUnavailable(raw: readonly string[]): boolean {
   return false;
 }
 
-const kExchange = Symbol('weft.exchange');
-interface Tagged {
-  [kExchange]?: Http1Exchange;
-}
-function exchangeOf(emitter: object): Http1Exchange | undefined {
-  return (emitter as Tagged)[kExchange];
-}
-
 /**
  * The per-request state machine. Subclasses decide what a failed attempt means (retry on another
  * endpoint, or an error response) in `attemptFailed`, and account for the end in `closed`.
- * Listeners are module functions that find their exchange through a symbol, so an attempt creates no closures.
+ * Its listeners live in exchange-events.ts.
  */
 export abstract class Http1Exchange {
   readonly req: IncomingMessage;
@@ -99,8 +105,8 @@ export abstract class Http1Exchange {
     this.headers = head.headers;
     this.hasBody = head.hasBody;
     this.replay = replayable && head.hasBody && forwardOptions.replayLimitBytes > 0 ? [] : null;
-    (req as Tagged)[kExchange] = this;
-    (res as Tagged)[kExchange] = this;
+    tag(req, this);
+    tag(res, this);
     res.on('close', onClientClose);
   }
 
@@ -135,7 +141,7 @@ export abstract class Http1Exchange {
       this.attemptFailed(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));
       return;
     }
-    (up as Tagged)[kExchange] = this;
+    tag(up, this);
     this.up = up;
     up.on('socket', onUpstreamSocket);
     up.on('response', onUpstreamResponse);
@@ -220,7 +226,7 @@ export abstract class Http1Exchange {
       return;
     }
     this.status = status;
-    (upRes as Tagged)[kExchange] = this;
+    tag(upRes, this);
     this.upRes = upRes;
     // Hand-rolled rather than pipe(): three listeners from module functions instead of a set of closures per response.
     upRes.on('data', onUpstreamData);
@@ -324,70 +330,4 @@ export abstract class Http1Exchange {
       this.timer = null;
     }
   }
-}
-
-function onUpstreamSocket(this: ClientRequest, socket: Socket): void {
-  const exchange = exchangeOf(this);
-  if (exchange === undefined) return;
-  if (!socket.connecting) {
-    exchange.onConnected(this);
-    return;
-  }
-  watchConnect(exchange, this, socket);
-}
-
-/** A fresh connection: rare with keep-alive pools, so closures here cost nothing that matters. */
-function watchConnect(exchange: Http1Exchange, up: ClientRequest, socket: Socket): void {
-  const timer = setTimeout(() => exchange.onConnectTimeout(up), exchange.forwardOptions.connectTimeoutMs);
-  socket.once('connect', () => {
-    clearTimeout(timer);
-    exchange.onConnected(up);
-  });
-  socket.once('close', () => clearTimeout(timer));
-}
-
-function onUpstreamResponse(this: ClientRequest, upRes: IncomingMessage): void {
-  exchangeOf(this)?.onResponse(this, upRes);
-}
-
-function onUpstreamError(this: ClientRequest, err: NodeJS.ErrnoException): void {
-  exchangeOf(this)?.onUpstreamError(this, err);
-}
-
-function onUpstreamData(this: IncomingMessage, chunk: Buffer): void {
-  exchangeOf(this)?.onUpstreamData(this, chunk);
-}
-
-function onUpstreamEnd(this: IncomingMessage): void {
-  const exchange = exchangeOf(this);
-  if (exchange !== undefined && !exchange.finished) exchange.res.end();
-}
-
-function onClientDrain(this: ServerResponse): void {
-  exchangeOf(this)?.onClientDrain();
-}
-
-function onUpstreamResponseError(this: IncomingMessage, err: Error): void {
-  exchangeOf(this)?.onUpstreamResponseError(err);
-}
-
-function onUpstreamDrain(this: ClientRequest): void {
-  const exchange = exchangeOf(this);
-  if (exchange !== undefined && !exchange.finished) exchange.req.resume();
-}
-
-function onResponseTimeout(exchange: Http1Exchange, up: ClientRequest): void {
-  exchange.onTimeout(up);
-}
-
-function onClientData(this: IncomingMessage, chunk: Buffer): void {
-  exchangeOf(this)?.onClientData(chunk);
-}
-
-function onClientEnd(this: IncomingMessage): void {
-  exchangeOf(this)?.onClientEnd();
-}
-
-function onClientClose(this: ServerResponse): void {
-  exchangeOf(this)?.onClientClose();
 }
