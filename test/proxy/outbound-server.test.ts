@@ -202,6 +202,55 @@ describe('outbound server: response backpressure', () => {
   });
 });
 
+describe('outbound server: request backpressure', () => {
+  it('stops reading the client body while the upstream does not read', async () => {
+    const total = 32 * 1024 * 1024;
+    let upstreamReq: http.IncomingMessage | null = null;
+    let received = 0;
+    const sink = await upstream(
+      startServer((req, res) => {
+        upstreamReq = req;
+        req.pause();
+        req.on('data', (c: Buffer) => (received += c.length));
+        req.on('end', () => res.end(String(received)));
+      }),
+    );
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-sink', sink.port)]) });
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', agent: false, headers: { host: 'greeter' } });
+    const reply = new Promise<string>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+    });
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    let written = 0;
+    let stuck = false;
+    // Write until the client itself is held back for a while: the proxy stopped reading.
+    for (let i = 0; i < total / chunk.length; i++) {
+      written += chunk.length;
+      if (!req.write(chunk)) {
+        const drained = await Promise.race([new Promise((r) => req.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 1000))]);
+        if (!drained) {
+          stuck = true;
+          break;
+        }
+      }
+    }
+    expect(stuck).toBe(true);
+    expect(written).toBeLessThan(total / 2);
+    upstreamReq!.resume();
+    await new Promise((r) => req.once('drain', r));
+    for (let i = written / chunk.length; i < total / chunk.length; i++) {
+      if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+    }
+    req.end();
+    expect(await reply).toBe(String(total));
+  });
+});
+
 describe('outbound server: failures and retries', () => {
   it('retries a POST on another endpoint when the first refuses connections', async () => {
     const b = await upstream(namedUpstream('b'));
