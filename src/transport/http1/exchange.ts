@@ -1,5 +1,5 @@
 // Transport/http1: one proxied request, forwarded attempt by attempt to endpoints, streaming both ways.
-import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage, type OutgoingMessage, type ServerResponse } from 'node:http';
 import {
   AppUnavailableError,
   ConnectFailedError,
@@ -57,6 +57,18 @@ function isPeerAppUnavailable(raw: readonly string[]): boolean {
 }
 
 /**
+ * Writes a body chunk. The first one goes out corked, so the pending head and the chunk leave in one
+ * write instead of two (Node sends a string head and a Buffer body separately).
+ */
+function write(out: OutgoingMessage, chunk: Buffer, first: boolean): boolean {
+  if (!first) return out.write(chunk);
+  out.cork();
+  const ok = out.write(chunk);
+  out.uncork();
+  return ok;
+}
+
+/**
  * The per-request state machine. Subclasses decide what a failed attempt means (retry on another
  * endpoint, or an error response) in `attemptFailed`, and account for the end in `closed`.
  * Its listeners live in exchange-events.ts.
@@ -86,6 +98,8 @@ export abstract class Http1Exchange {
   private replayBytes = 0;
   private up: ClientRequest | null = null;
   private upRes: IncomingMessage | null = null;
+  private requestBodyStarted = false;
+  private responseBodyStarted = false;
   private waitingDrain = false;
   private connected = false;
   private timer: NodeJS.Timeout | null = null;
@@ -133,6 +147,7 @@ export abstract class Http1Exchange {
     this.attempt++;
     this.pool = pool;
     this.connected = false;
+    this.requestBodyStarted = false;
     let up: ClientRequest;
     try {
       up = request({ agent: pool.agent, host: pool.host, port: pool.port, method: this.method, path: this.path, headers: this.headers });
@@ -166,8 +181,10 @@ export abstract class Http1Exchange {
     if (!this.hasBody) return;
     if (this.bodyRead) {
       // Only a replayable body reaches a second send after being read (the retry policy checks).
+      up.cork();
       for (const chunk of this.replay ?? []) up.write(chunk);
       this.endRequest(up);
+      up.uncork();
       return;
     }
     up.on('drain', onUpstreamDrain);
@@ -189,7 +206,10 @@ export abstract class Http1Exchange {
       }
     }
     const up = this.up;
-    if (up !== null && !up.write(chunk)) this.req.pause();
+    if (up === null) return;
+    const first = !this.requestBodyStarted;
+    this.requestBodyStarted = true;
+    if (!write(up, chunk, first)) this.req.pause();
   }
 
   /** @internal */
@@ -236,7 +256,9 @@ export abstract class Http1Exchange {
 
   /** @internal a response body chunk, passed on with backpressure. */
   onUpstreamData(upRes: IncomingMessage, chunk: Buffer): void {
-    if (this.res.write(chunk)) return;
+    const first = !this.responseBodyStarted;
+    this.responseBodyStarted = true;
+    if (write(this.res, chunk, first)) return;
     upRes.pause();
     if (!this.waitingDrain) {
       this.waitingDrain = true;
