@@ -8,6 +8,7 @@ export type WeftErrorCode =
   | 'UPSTREAM_PROTOCOL_ERROR'
   | 'APP_UNAVAILABLE'
   | 'MISSING_HOST'
+  | 'AMBIGUOUS_HOST'
   | 'DRAINING'
   | 'VALIDATION_FAILED'
   | 'NOT_FOUND'
@@ -89,6 +90,13 @@ export class AppUnavailableError extends WeftError {
 export class MissingHostError extends WeftError {
   constructor() {
     super('MISSING_HOST', 'the request has no Host header naming a service');
+  }
+}
+
+/** More than one Host header: which service is meant is ambiguous, and RFC 9112 3.2 requires a 400. */
+export class AmbiguousHostError extends WeftError {
+  constructor() {
+    super('AMBIGUOUS_HOST', 'the request has more than one Host header');
   }
 }
 

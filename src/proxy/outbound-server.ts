@@ -1,6 +1,6 @@
 // Proxy: the sidecar's outbound listener: routes by Host to a service and forwards to one of its endpoints.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { MissingHostError, NoEndpointsError, type Runtime } from '../core/index.js';
+import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, type WeftError } from '../core/index.js';
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
@@ -65,7 +65,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   });
   let unknown: UpstreamMetrics | null = null;
 
-  function reject(res: ServerResponse, error: MissingHostError | NoEndpointsError): void {
+  function reject(res: ServerResponse, error: WeftError): void {
     unknown ??= metrics.upstream('outbound', UNKNOWN_SERVICE);
     unknown.error(error.code);
     unknown.request(rescue(res, error), 0);
@@ -77,6 +77,10 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
     if (host === undefined || host === '') {
       reject(res, new MissingHostError());
+      return;
+    }
+    if (hasSecondHost(req.rawHeaders)) {
+      reject(res, new AmbiguousHostError());
       return;
     }
     const upstream = routes.lookup(host);
@@ -96,4 +100,17 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       routes.close();
     },
   };
+}
+
+/** Whether the raw header list holds Host more than once (Node keeps only the first in req.headers). */
+function hasSecondHost(raw: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }

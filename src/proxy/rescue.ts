@@ -11,6 +11,7 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   UPSTREAM_PROTOCOL_ERROR: 502,
   UPSTREAM_TIMEOUT: 504,
   MISSING_HOST: 400,
+  AMBIGUOUS_HOST: 400,
 };
 
 export function statusOf(error: WeftError): number {

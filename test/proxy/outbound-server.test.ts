@@ -74,6 +74,28 @@ describe('outbound server: routing', () => {
     expect(raw).toContain('"code":"MISSING_HOST"');
   });
 
+  it('answers 400 AMBIGUOUS_HOST to a request with two Host headers, without forwarding it', async () => {
+    let reached = 0;
+    const a = await upstream(
+      startServer((_req, res) => {
+        reached++;
+        res.end('ok');
+      }),
+    );
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', a.port)]) });
+    const net = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: greeter\r\nHost: other\r\nConnection: close\r\n\r\n'));
+      let data = '';
+      socket.on('data', (c) => (data += c.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).toContain('"code":"AMBIGUOUS_HOST"');
+    expect(reached).toBe(0);
+  });
+
   it('spreads 300 requests exactly 100/100/100 under round-robin, over pooled connections', async () => {
     const servers = await Promise.all(['a', 'b', 'c'].map((n) => upstream(namedUpstream(n))));
     const connections: number[] = [0, 0, 0];
