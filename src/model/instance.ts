@@ -18,6 +18,7 @@ export const instanceRegistrationSchema = z.strictObject({
   port: z.number().int('expected an integer').min(1, 'expected 1-65535').max(65535, 'expected 1-65535'),
   weight: z.number().int('expected an integer').min(1, 'expected 1-10000').max(10_000, 'expected 1-10000').default(INSTANCE_DEFAULTS.weight),
   meta: z.record(z.string().max(128), z.string().max(512, 'expected at most 512 characters')).default({}),
+  tags: z.array(z.string().min(1, 'expected a non-empty tag').max(128, 'expected at most 128 characters')).max(64, 'expected at most 64 tags').default([]),
   ttlMs: z.number().int('expected an integer').min(1000, 'expected at least 1000 ms').max(3_600_000, 'expected at most 3600000 ms').default(INSTANCE_DEFAULTS.ttlMs),
 });
 
@@ -32,6 +33,8 @@ export interface Instance {
   readonly port: number;
   readonly weight: number;
   readonly meta: Readonly<Record<string, string>>;
+  /** Free-form labels (Consul tags); not used for routing. */
+  readonly tags: readonly string[];
   readonly ttlMs: number;
   readonly health: Health;
   /** Why the instance is critical, when it is ("ttl expired", "app down"...). */
@@ -45,6 +48,7 @@ export const instanceSchema = z.object({
   port: z.number().int(),
   weight: z.number().int(),
   meta: z.record(z.string(), z.string()),
+  tags: z.array(z.string()).default([]),
   ttlMs: z.number().int(),
   health: z.enum(['passing', 'critical']),
   healthReason: z.string().optional(),

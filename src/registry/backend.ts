@@ -1,4 +1,5 @@
-// Registry: the storage contract every registry backend (memory, embedded log, later etcd) fulfils.
+// Registry: the storage contract every registry backend (memory, embedded log, etcd) fulfils.
+import { WeftError } from '../core/index.js';
 
 export interface Versioned {
   readonly key: string;
@@ -11,11 +12,20 @@ export type BackendEvent =
   | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array; readonly version: number }
   | { readonly type: 'delete'; readonly key: string; readonly version: number };
 
+/**
+ * A compare-and-set condition: the write happens only if the key's current version (the revision of its
+ * last write, 0 when absent) equals `ifVersion`; otherwise it fails with a VersionConflictError and
+ * changes nothing. Lets several control planes on one store act on the same instance without racing.
+ */
+export interface WriteCondition {
+  readonly ifVersion?: number;
+}
+
 export interface RegistryBackend {
   /** Durably stores the value (fsync'd before the promise resolves, for durable backends); returns the new store revision. */
-  put(key: string, value: Uint8Array): Promise<number>;
+  put(key: string, value: Uint8Array, condition?: WriteCondition): Promise<number>;
   /** Durably deletes the key; returns the new store revision, or the current one when the key did not exist. */
-  delete(key: string): Promise<number>;
+  delete(key: string, condition?: WriteCondition): Promise<number>;
   /** All live keys under the prefix, with the store revision they were read at. */
   list(prefix: string): Promise<{ readonly revision: number; readonly items: readonly Versioned[] }>;
   /** Changes under the prefix with version > fromVersion, in order, until the signal aborts. */
@@ -29,4 +39,16 @@ export interface RegistryBackend {
   /** Current store revision (0 for an empty store). */
   revision(): number;
   close(): Promise<void>;
+}
+
+/** A conditional write found the key at another version than expected. */
+export class VersionConflictError extends WeftError {
+  constructor(key: string, expected: number, actual: number) {
+    super('CONFLICT', `${key} is at version ${actual}, not ${expected}`, { details: { key, expected, actual } });
+  }
+}
+
+/** Throws VersionConflictError unless the condition holds for a key currently at `actual` (0 = absent). */
+export function checkCondition(key: string, actual: number, condition: WriteCondition | undefined): void {
+  if (condition?.ifVersion !== undefined && condition.ifVersion !== actual) throw new VersionConflictError(key, condition.ifVersion, actual);
 }

@@ -88,6 +88,7 @@ export class Registry {
       port: registration.port,
       weight: registration.weight,
       meta: registration.meta,
+      tags: registration.tags,
       ttlMs: registration.ttlMs,
       health: 'passing',
     };

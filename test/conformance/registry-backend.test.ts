@@ -1,4 +1,4 @@
-// Conformance: every RegistryBackend (memory, embedded log) behaves the same for put/delete/list/watch and revisions.
+// Conformance: every RegistryBackend (memory, embedded log, etcd) behaves the same for put/delete/list/watch, conditions and revisions.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,28 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
     const got = await collect(backend.watch('p/', 1, abort.signal), 1, abort);
     abort.abort();
     expect(got.map((e) => [e.key, e.version])).toEqual([['p/2', 2]]);
+  });
+
+  it('conditional writes apply only at the expected version and change nothing otherwise', async () => {
+    backend = await fixture.open();
+    const created = await backend.put('k/a', bytes('1'), { ifVersion: 0 });
+    await expect(backend.put('k/a', bytes('2'), { ifVersion: 0 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(backend.put('k/a', bytes('2'), { ifVersion: created + 5 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const updated = await backend.put('k/a', bytes('2'), { ifVersion: created });
+    expect(updated).toBeGreaterThan(created);
+    await expect(backend.delete('k/a', { ifVersion: created })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await backend.list('k/')).items.map((i) => text(i.value))).toEqual(['2']);
+    expect(backend.revision()).toBe(updated);
+    await backend.delete('k/a', { ifVersion: updated });
+    expect((await backend.list('k/')).items).toEqual([]);
+  });
+
+  it('of two racing conditional writes at one version exactly one wins', async () => {
+    backend = await fixture.open();
+    const base = await backend.put('k/race', bytes('0'));
+    const results = await Promise.allSettled([backend.put('k/race', bytes('a'), { ifVersion: base }), backend.put('k/race', bytes('b'), { ifVersion: base })]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
   });
 
   it('concurrent puts get distinct, gap-free revisions', async () => {

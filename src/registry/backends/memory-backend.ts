@@ -1,7 +1,7 @@
 // Registry backends: an in-memory store for `weft control --dev` and tests; nothing survives the process.
 import { randomUUID } from 'node:crypto';
 import { WeftError } from '../../core/index.js';
-import type { RegistryBackend, Versioned, BackendEvent } from '../backend.js';
+import { checkCondition, type BackendEvent, type RegistryBackend, type Versioned, type WriteCondition } from '../backend.js';
 import { ChangeFeed } from './change-feed.js';
 
 export class MemoryBackend implements RegistryBackend {
@@ -11,8 +11,9 @@ export class MemoryBackend implements RegistryBackend {
   private readonly feed = new ChangeFeed(0);
   private closed = false;
 
-  async put(key: string, value: Uint8Array): Promise<number> {
+  async put(key: string, value: Uint8Array, condition?: WriteCondition): Promise<number> {
     this.assertOpen();
+    checkCondition(key, this.entries.get(key)?.version ?? 0, condition);
     const version = ++this.rev;
     // Copy so that later mutation of the caller's buffer cannot change stored state.
     const stored = new Uint8Array(value);
@@ -21,8 +22,9 @@ export class MemoryBackend implements RegistryBackend {
     return version;
   }
 
-  async delete(key: string): Promise<number> {
+  async delete(key: string, condition?: WriteCondition): Promise<number> {
     this.assertOpen();
+    checkCondition(key, this.entries.get(key)?.version ?? 0, condition);
     if (!this.entries.has(key)) return this.rev;
     const version = ++this.rev;
     this.entries.delete(key);

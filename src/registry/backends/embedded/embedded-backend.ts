@@ -2,7 +2,7 @@
 import { mkdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runtime } from '../../../core/index.js';
-import type { BackendEvent, RegistryBackend, Versioned } from '../../backend.js';
+import { checkCondition, type BackendEvent, type RegistryBackend, type Versioned, type WriteCondition } from '../../backend.js';
 import { ChangeFeed } from '../change-feed.js';
 import { appendBytes, installSnapshot, writeSnapshot } from './compaction.js';
 import { acquireLock, type DirLock } from './lock-file.js';
@@ -27,7 +27,8 @@ export class EmbeddedBackend implements RegistryBackend {
   private revisionApplied: number;
   private revisionAssigned: number;
   /** Keys that exist once every queued write lands, so delete() of a just-put key is not lost. */
-  private readonly head: Set<string>;
+  /** Version of every key as of the last assigned write, queued ones included: what conditions compare against. */
+  private readonly head: Map<string, number>;
   private readonly waiters: Array<{ version: number; resolve: () => void }> = [];
   private readonly feed: ChangeFeed;
   private compaction: Promise<void> | undefined;
@@ -49,7 +50,7 @@ export class EmbeddedBackend implements RegistryBackend {
   ) {
     this.revisionApplied = revision;
     this.revisionAssigned = revision;
-    this.head = new Set(entries.keys());
+    this.head = new Map([...entries].map(([key, entry]) => [key, entry.version]));
     this.feed = new ChangeFeed(revision);
     this.compactRatio = options.compactRatio ?? 4;
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
@@ -82,12 +83,13 @@ export class EmbeddedBackend implements RegistryBackend {
     }
   }
 
-  async put(key: string, value: Uint8Array): Promise<number> {
+  async put(key: string, value: Uint8Array, condition?: WriteCondition): Promise<number> {
     this.assertOpen();
+    checkCondition(key, this.head.get(key) ?? 0, condition);
     const version = ++this.revisionAssigned;
     const stored = new Uint8Array(value);
     const record = encodeRecord({ kind: 'put', revision: version, key, value: stored });
-    this.head.add(key);
+    this.head.set(key, version);
     await this.writer.append(record, () => {
       const previous = this.entries.get(key);
       this.liveBytes += record.length - (previous?.recordBytes ?? 0);
@@ -97,8 +99,9 @@ export class EmbeddedBackend implements RegistryBackend {
     return version;
   }
 
-  async delete(key: string): Promise<number> {
+  async delete(key: string, condition?: WriteCondition): Promise<number> {
     this.assertOpen();
+    checkCondition(key, this.head.get(key) ?? 0, condition);
     if (!this.head.has(key)) {
       // Nothing to delete; answer with the revision that includes every write queued before this call.
       const current = this.revisionAssigned;
