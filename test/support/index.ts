@@ -2,3 +2,4 @@
 export * from './binaries.js';
 export * from './ports.js';
 export * from './processes.js';
+export * from './etcd.js';
