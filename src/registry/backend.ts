@@ -1,5 +1,6 @@
 // Registry: the storage contract every registry backend (memory, embedded log, etcd) fulfils.
-import { WeftError } from '../core/index.js';
+import { WeftError, type Clock } from '../core/index.js';
+import type { Liveness } from './liveness.js';
 
 export interface Versioned {
   readonly key: string;
@@ -36,6 +37,11 @@ export interface RegistryBackend {
    * gets a full reset instead of events from a history that no longer exists.
    */
   readonly storeId: string;
+  /**
+   * Liveness kept in the store itself, for backends shared by several control planes; undefined means the
+   * registry keeps liveness in its own memory.
+   */
+  liveness?(clock: Clock): Liveness;
   /** Current store revision (0 for an empty store). */
   revision(): number;
   close(): Promise<void>;

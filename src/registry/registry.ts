@@ -12,7 +12,9 @@ import {
 } from '../model/index.js';
 import type { BackendEvent, RegistryBackend } from './backend.js';
 import { decodeInstance, encodeInstance, idFromKey, INSTANCE_PREFIX, instanceKey } from './instance-codec.js';
-import { LeaseTable } from './lease-table.js';
+import type { Liveness } from './liveness.js';
+import { MemoryLiveness } from './memory-liveness.js';
+import { VersionConflictError, type WriteCondition } from './backend.js';
 import { RegistryMetrics } from './registry-metrics.js';
 import { WatchHistory, type WatchListener } from './watch-history.js';
 
@@ -38,7 +40,9 @@ const RESYNC_DELAY_MS = 1_000;
 export class Registry {
   private readonly instancesById = new Map<string, Instance>();
   private current = 0;
-  private readonly leases = new LeaseTable();
+  /** Store version of each instance's record, for conditional writes. */
+  private readonly versions = new Map<string, number>();
+  private readonly liveness: Liveness;
   private readonly history: WatchHistory;
   private readonly metrics: RegistryMetrics;
   private readonly stop = new AbortController();
@@ -53,6 +57,7 @@ export class Registry {
     private readonly runtime: Runtime,
     private readonly options: RegistryOptions,
   ) {
+    this.liveness = backend.liveness?.(runtime.clock) ?? new MemoryLiveness(runtime.clock);
     this.history = new WatchHistory(0, options.historySize ?? 1024, (error) => runtime.logger.error({ err: error }, 'watch listener failed'));
     this.metrics = new RegistryMetrics(runtime.metrics, () => this.instancesById.values(), () => this.current);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 250);
@@ -93,8 +98,9 @@ export class Registry {
       health: 'passing',
     };
     const created = !this.instancesById.has(id);
+    // Liveness first: a peer control plane that sees the record must also see a live TTL.
+    await this.liveness.renew(id, instance.ttlMs);
     const version = await this.write(instance);
-    this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
     this.metrics.registrations.inc();
     return { instance, version, created };
   }
@@ -102,6 +108,7 @@ export class Registry {
   async deregister(id: string): Promise<{ instance: Instance; version: number }> {
     const instance = this.require(id);
     const version = await this.erase(id);
+    await this.liveness.forget(id);
     this.metrics.deregistrations.inc();
     return { instance, version };
   }
@@ -110,7 +117,7 @@ export class Registry {
   async heartbeat(id: string, body: unknown): Promise<{ instance: Instance; version: number }> {
     const beat = parseOrThrow(heartbeatSchema, body ?? {});
     const instance = this.require(id);
-    this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
+    await this.liveness.renew(id, instance.ttlMs);
     const reason = beat.status === 'critical' ? (beat.reason ?? 'reported critical') : undefined;
     if (instance.health === beat.status && instance.healthReason === reason) return { instance, version: this.current };
     const next = withHealth(instance, beat.status, reason);
@@ -171,23 +178,27 @@ export class Registry {
   sweep(): void {
     if (this.stop.signal.aborted) return;
     const now = this.runtime.clock.now();
-    for (const [id, deadline] of this.leases.lapsed(now)) {
+    for (const [id, deadline] of this.liveness.lapsed(now)) {
       if (this.expiring.has(id)) continue;
       const instance = this.instancesById.get(id);
       if (!instance) {
-        this.leases.drop(id);
+        this.liveness.untrack(id);
         continue;
       }
+      // Conditional on the version seen here: another control plane on a shared store may act on the same
+      // lapse, or the instance may have registered again meanwhile; then this write must not happen.
+      const condition = { ifVersion: this.versions.get(id) ?? 0 };
       const removeAfter = this.options.criticalRemoveAfterMs ?? instance.ttlMs;
       if (now >= deadline + removeAfter) {
         this.expire(id, async () => {
-          await this.erase(id);
+          if (!(await this.conditionally(() => this.erase(id, condition)))) return;
+          await this.liveness.forget(id);
           this.metrics.expirations.inc();
           this.runtime.logger.info({ id, service: instance.service }, 'instance removed: TTL lapsed');
         });
       } else if (instance.health !== 'critical' || instance.healthReason !== TTL_EXPIRED) {
         this.expire(id, async () => {
-          await this.write(withHealth(instance, 'critical', TTL_EXPIRED));
+          if (!(await this.conditionally(() => this.write(withHealth(instance, 'critical', TTL_EXPIRED), condition)))) return;
           this.runtime.logger.info({ id, service: instance.service }, 'instance critical: TTL lapsed');
         });
       }
@@ -199,6 +210,7 @@ export class Registry {
     this.stop.abort();
     clearInterval(this.sweepTimer);
     await this.following;
+    await this.liveness.close();
     this.history.clear();
     this.metrics.unregister();
     const closed = new WeftError('STORE_CLOSED', 'the registry is closed');
@@ -221,16 +233,27 @@ export class Registry {
   }
 
   /** Writes through the backend and resolves once this registry's own view includes the write (read-your-writes). */
-  private async write(instance: Instance): Promise<number> {
-    const version = await this.backend.put(instanceKey(instance.id), encodeInstance(instance));
+  private async write(instance: Instance, condition?: WriteCondition): Promise<number> {
+    const version = await this.backend.put(instanceKey(instance.id), encodeInstance(instance), condition);
     await this.reach(version);
     return version;
   }
 
-  private async erase(id: string): Promise<number> {
-    const version = await this.backend.delete(instanceKey(id));
+  private async erase(id: string, condition?: WriteCondition): Promise<number> {
+    const version = await this.backend.delete(instanceKey(id), condition);
     await this.reach(version);
     return version;
+  }
+
+  /** Runs a conditional write; false when the condition no longer held (someone else changed the instance first). */
+  private async conditionally(work: () => Promise<number>): Promise<boolean> {
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      if (error instanceof VersionConflictError) return false;
+      throw error;
+    }
   }
 
   private reach(version: number): Promise<void> {
@@ -243,6 +266,7 @@ export class Registry {
     const { revision, items } = await this.backend.list(INSTANCE_PREFIX);
     const now = this.runtime.clock.now();
     this.instancesById.clear();
+    this.versions.clear();
     for (const item of items) {
       const instance = decodeInstance(item.value);
       if (!instance) {
@@ -250,10 +274,10 @@ export class Registry {
         continue;
       }
       this.instancesById.set(instance.id, instance);
-      // A fresh TTL window from loading: a control-plane restart must not expire live instances.
-      if (!this.leases.has(instance.id)) this.leases.renew(instance.id, instance.ttlMs, now);
+      this.versions.set(instance.id, item.version);
+      this.liveness.track(instance.id, instance.ttlMs, now);
     }
-    for (const [id] of this.leases.lapsed(Number.POSITIVE_INFINITY)) if (!this.instancesById.has(id)) this.leases.drop(id);
+    for (const [id] of this.liveness.lapsed(Number.POSITIVE_INFINITY)) if (!this.instancesById.has(id)) this.liveness.untrack(id);
     this.current = revision;
     this.history.rebase(revision);
     this.settleWaiters();
@@ -289,7 +313,8 @@ export class Registry {
       const instance = decodeInstance(event.value);
       if (instance) {
         this.instancesById.set(id, instance);
-        if (!this.leases.has(id)) this.leases.renew(id, instance.ttlMs, this.runtime.clock.now());
+        this.versions.set(id, event.version);
+        this.liveness.track(id, instance.ttlMs, this.runtime.clock.now());
         change = { type: 'upsert', version: event.version, instance };
       } else {
         this.runtime.logger.warn({ key: event.key }, 'ignoring a stored value that is not an instance');
@@ -297,7 +322,8 @@ export class Registry {
     } else {
       const previous = this.instancesById.get(id);
       this.instancesById.delete(id);
-      this.leases.drop(id);
+      this.versions.delete(id);
+      this.liveness.untrack(id);
       if (previous) change = { type: 'remove', version: event.version, id, service: previous.service };
     }
     this.current = event.version;
