@@ -1,6 +1,8 @@
 // CLI: turns flag strings into typed values, with messages that say which flag and what was expected.
 import { InvalidArgumentError } from 'commander';
-import { parseListenAddress, type ListenAddress } from '../config/index.js';
+import { parseControlUrlList, parseListenAddress, type ListenAddress } from '../config/index.js';
+import { isWeftError } from '../core/index.js';
+import { parseEtcdUrl } from '../registry/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 
 export function addressFlag(value: string): ListenAddress {
@@ -25,15 +27,11 @@ export function serviceFlag(value: string): string {
   return value;
 }
 
-export function urlFlag(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`expected a URL such as http://127.0.0.1:8500, got "${value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`expected an http:// or https:// URL, got "${value}"`);
-  return value.replace(/\/+$/, '');
+/** `--control http://a:8500[,http://b:8500...]`: every control-plane replica, each URL checked. */
+export function controlUrlsFlag(value: string): readonly string[] {
+  const parsed = parseControlUrlList(value);
+  if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
+  return parsed;
 }
 
 /** `--lb greeter=random`, repeatable. */
@@ -52,4 +50,14 @@ export function metaFlag(value: string, previous: Record<string, string> = {}): 
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** `--store etcd://host:port[,host:port][/prefix]`. */
+export function storeFlag(value: string): string {
+  try {
+    parseEtcdUrl(value);
+  } catch (error) {
+    throw new InvalidArgumentError(isWeftError(error) ? error.message.replace(/^--store: /, '') : String(error));
+  }
+  return value;
 }

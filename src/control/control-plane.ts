@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
-import { EmbeddedBackend, MemoryBackend, Registry, type RegistryBackend } from '../registry/index.js';
+import { EmbeddedBackend, EtcdBackend, MemoryBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addRestRoutes, WatchStreams } from './api/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -15,6 +15,11 @@ export interface ControlPlaneOptions {
   dataDir?: string;
   /** Keep everything in memory (nothing survives a restart). */
   dev?: boolean;
+  /**
+   * Where state lives, instead of the embedded store: `etcd://HOST:PORT[,HOST:PORT...][/PREFIX]` keeps it in
+   * an etcd cluster shared by every control plane given the same URL.
+   */
+  store?: string;
   runtime: Runtime;
   criticalRemoveAfterMs?: number;
   /** Interval of watch keep-alive pings; default WATCH_PING_INTERVAL_MS. */
@@ -33,7 +38,7 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { runtime } = options;
-  const backend: RegistryBackend = options.dev ? new MemoryBackend() : await EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, runtime);
+  const backend = await openBackend(options);
   let registry: Registry;
   try {
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
@@ -119,4 +124,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     })());
 
   return { url, port, registry, close };
+}
+
+function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
+  if (options.store !== undefined) return EtcdBackend.open(parseEtcdUrl(options.store), options.runtime);
+  if (options.dev) return Promise.resolve(new MemoryBackend());
+  return EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, options.runtime);
 }

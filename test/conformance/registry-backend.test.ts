@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/telemetry/index.js';
-import { EmbeddedBackend, MemoryBackend, type BackendEvent, type RegistryBackend } from '../../src/registry/index.js';
+import { EmbeddedBackend, EtcdBackend, MemoryBackend, parseEtcdUrl, type BackendEvent, type RegistryBackend } from '../../src/registry/index.js';
+import { requireEtcd, startEtcd, type EtcdCluster } from '../support/index.js';
 
 const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -17,6 +18,13 @@ interface Fixture {
 }
 
 const dirs: string[] = [];
+const etcdBinary = await requireEtcd();
+let etcd: EtcdCluster | undefined;
+let etcdPrefixes = 0;
+afterAll(async () => {
+  await etcd?.close();
+});
+
 const fixtures: Fixture[] = [
   { name: 'MemoryBackend', open: async () => new MemoryBackend() },
   {
@@ -27,6 +35,18 @@ const fixtures: Fixture[] = [
       return EmbeddedBackend.open(dir, runtime());
     },
   },
+  ...(etcdBinary === undefined
+    ? []
+    : [
+        {
+          name: 'EtcdBackend',
+          open: async () => {
+            etcd ??= await startEtcd(etcdBinary);
+            // A prefix per test: one cluster, but each test sees a store of its own.
+            return EtcdBackend.open(parseEtcdUrl(`etcd://${etcd.endpoints}/conformance-${++etcdPrefixes}/`), runtime());
+          },
+        },
+      ]),
 ];
 
 async function collect(iterable: AsyncIterable<BackendEvent>, count: number, signal: AbortController): Promise<BackendEvent[]> {
@@ -45,46 +65,52 @@ async function collect(iterable: AsyncIterable<BackendEvent>, count: number, sig
 
 describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
   let backend: RegistryBackend | undefined;
+  /** The store revision when the test's backend opened: a shared store (etcd) starts wherever its history is. */
+  let base = 0;
+  const open = async (): Promise<RegistryBackend> => {
+    const opened = await fixture.open();
+    base = opened.revision();
+    return opened;
+  };
   afterEach(async () => {
     await backend?.close();
     backend = undefined;
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  it('starts empty at revision 0', async () => {
-    backend = await fixture.open();
-    expect(backend.revision()).toBe(0);
-    expect(await backend.list('')).toEqual({ revision: 0, items: [] });
+  it('starts empty, at its current revision', async () => {
+    backend = await open();
+    expect(await backend.list('')).toEqual({ revision: base, items: [] });
   });
 
   it('put returns increasing revisions and list shows the latest values sorted by key', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const r1 = await backend.put('a/2', bytes('x'));
     const r2 = await backend.put('a/1', bytes('y'));
     const r3 = await backend.put('a/2', bytes('z'));
     await backend.put('b/1', bytes('other'));
-    expect([r1, r2, r3]).toEqual([1, 2, 3]);
+    expect([r1, r2, r3].map((r) => r - base)).toEqual([1, 2, 3]);
     const listed = await backend.list('a/');
-    expect(listed.revision).toBe(4);
-    expect(listed.items.map((i) => [i.key, text(i.value), i.version])).toEqual([
+    expect(listed.revision - base).toBe(4);
+    expect(listed.items.map((i) => [i.key, text(i.value), i.version - base])).toEqual([
       ['a/1', 'y', 2],
       ['a/2', 'z', 3],
     ]);
-    expect(backend.revision()).toBe(4);
+    expect(backend.revision() - base).toBe(4);
   });
 
   it('delete bumps the revision, and of a missing key returns the current revision', async () => {
-    backend = await fixture.open();
+    backend = await open();
     await backend.put('k', bytes('v'));
-    expect(await backend.delete('k')).toBe(2);
-    expect(await backend.delete('k')).toBe(2);
-    expect(await backend.delete('never')).toBe(2);
+    expect((await backend.delete('k')) - base).toBe(2);
+    expect((await backend.delete('k')) - base).toBe(2);
+    expect((await backend.delete('never')) - base).toBe(2);
     expect((await backend.list('')).items).toEqual([]);
-    expect(backend.revision()).toBe(2);
+    expect(backend.revision() - base).toBe(2);
   });
 
   it('stored values do not change when the caller reuses its buffer', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const buf = bytes('abc');
     await backend.put('k', buf);
     buf[0] = 0x7a;
@@ -92,7 +118,7 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
   });
 
   it('watch delivers changes under the prefix after fromVersion, in order', async () => {
-    backend = await fixture.open();
+    backend = await open();
     await backend.put('p/1', bytes('before'));
     const abort = new AbortController();
     const events = collect(backend.watch('p/', backend.revision(), abort.signal), 4, abort);
@@ -103,7 +129,7 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
     await backend.put('p/3', bytes('three'));
     const got = await events;
     abort.abort();
-    expect(got.map((e) => [e.type, e.key, e.version])).toEqual([
+    expect(got.map((e) => [e.type, e.key, e.version - base])).toEqual([
       ['put', 'p/2', 2],
       ['put', 'p/1', 4],
       ['delete', 'p/2', 5],
@@ -114,17 +140,17 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
   });
 
   it('watch from an older version replays recent changes first', async () => {
-    backend = await fixture.open();
+    backend = await open();
     await backend.put('p/1', bytes('a'));
     await backend.put('p/2', bytes('b'));
     const abort = new AbortController();
-    const got = await collect(backend.watch('p/', 1, abort.signal), 1, abort);
+    const got = await collect(backend.watch('p/', base + 1, abort.signal), 1, abort);
     abort.abort();
-    expect(got.map((e) => [e.key, e.version])).toEqual([['p/2', 2]]);
+    expect(got.map((e) => [e.key, e.version - base])).toEqual([['p/2', 2]]);
   });
 
   it('conditional writes apply only at the expected version and change nothing otherwise', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const created = await backend.put('k/a', bytes('1'), { ifVersion: 0 });
     await expect(backend.put('k/a', bytes('2'), { ifVersion: 0 })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(backend.put('k/a', bytes('2'), { ifVersion: created + 5 })).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -138,7 +164,7 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
   });
 
   it('of two racing conditional writes at one version exactly one wins', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const base = await backend.put('k/race', bytes('0'));
     const results = await Promise.allSettled([backend.put('k/race', bytes('a'), { ifVersion: base }), backend.put('k/race', bytes('b'), { ifVersion: base })]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -146,24 +172,24 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
   });
 
   it('concurrent puts get distinct, gap-free revisions', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const b = backend;
     const revisions = await Promise.all(Array.from({ length: 50 }, (_, i) => b.put(`c/${i}`, bytes(String(i)))));
-    expect([...revisions].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect([...revisions].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => base + i + 1));
     expect((await b.list('c/')).items).toHaveLength(50);
   });
 
   it('a watch ends when its signal aborts', async () => {
-    backend = await fixture.open();
+    backend = await open();
     const abort = new AbortController();
-    const done = collect(backend.watch('', 0, abort.signal), 10, abort);
+    const done = collect(backend.watch('', base, abort.signal), 10, abort);
     await backend.put('x', bytes('1'));
     abort.abort();
     expect((await done).length).toBeLessThanOrEqual(1);
   });
 
   it('rejects operations after close', async () => {
-    const closing = await fixture.open();
+    const closing = await open();
     await closing.close();
     await expect(closing.put('k', bytes('v'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
   });

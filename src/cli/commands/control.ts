@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
 import { startControlPlane } from '../../control/index.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { addressFlag, integerFlag } from '../flag-parsers.js';
+import { addressFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { onShutdownSignal } from '../process-signals.js';
 
 interface ControlOptions {
   listen: ListenAddress;
   dataDir: string;
   dev?: boolean;
+  store?: string;
   criticalRemoveAfter?: number;
   logLevel?: string;
 }
@@ -21,6 +22,7 @@ export function registerControlCommand(program: Command): void {
     .option('--listen <host:port>', 'address of the HTTP API', addressFlag, addressFlag('127.0.0.1:8500'))
     .option('--data-dir <dir>', 'directory of the embedded durable store', '.weft/data')
     .option('--dev', 'keep everything in memory (nothing survives a restart)')
+    .option('--store <url>', 'keep state in etcd instead: etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (default prefix /weft/); control planes given the same store serve the same registry', storeFlag)
     .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (options: ControlOptions) => {
@@ -29,10 +31,11 @@ export function registerControlCommand(program: Command): void {
         listen: options.listen,
         dataDir: options.dataDir,
         dev: options.dev ?? false,
+        ...(options.store === undefined ? {} : { store: options.store }),
         runtime,
         criticalRemoveAfterMs: options.criticalRemoveAfter,
       });
-      const where = options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
+      const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
       onShutdownSignal(async (signal) => {
         runtime.logger.info({ signal }, 'shutting down');

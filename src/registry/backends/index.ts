@@ -1,3 +1,4 @@
-// Registry backends: the in-memory store and the durable embedded log.
+// Registry backends: the in-memory store, the durable embedded log and etcd.
 export { MemoryBackend } from './memory-backend.js';
 export * from './embedded/index.js';
+export * from './etcd/index.js';
