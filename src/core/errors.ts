@@ -18,6 +18,9 @@ export type WeftErrorCode =
   | 'CONFIG_INVALID'
   | 'STORE_CORRUPT'
   | 'STORE_CLOSED'
+  | 'STORE_FULL'
+  | 'STORE_READ_ONLY'
+  | 'STORE_UNAVAILABLE'
   | 'CONTROL_UNAVAILABLE'
   | 'INTERNAL';
 

@@ -1,16 +1,16 @@
 // Embedded store: the durable RegistryBackend — an append-only, checksummed log in the data dir, replayed and compacted on open.
-import { mkdir, rm, truncate } from 'node:fs/promises';
+import { mkdir, open, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Runtime } from '../../../core/index.js';
+import type { Runtime, WeftError } from '../../../core/index.js';
 import { checkCondition, type BackendEvent, type RegistryBackend, type Versioned, type WriteCondition } from '../../backend.js';
 import { ChangeFeed } from '../change-feed.js';
 import { appendBytes, installSnapshot, writeSnapshot } from './compaction.js';
 import { acquireLock, type DirLock } from './lock-file.js';
 import { readOrCreateStoreId } from './store-id.js';
-import { LogWriter } from './log-writer.js';
+import { LogWriter, openLogFile, type LogOpener } from './log-writer.js';
 import { encodeRecord } from './record-codec.js';
 import { liveBytesOf, readLog, replayLog, type StoredEntry } from './replay.js';
-import { StoreClosedError } from './store-errors.js';
+import { StoreClosedError, StoreFullError, storeIoError } from './store-errors.js';
 import { StoreMetrics } from './store-metrics.js';
 
 export const LOG_FILE = 'weft.log';
@@ -21,6 +21,8 @@ export interface EmbeddedBackendOptions {
   compactRatio?: number;
   /** ...and at least this many bytes, so that small stores are not rewritten constantly. */
   compactMinBytes?: number;
+  /** Opens the log file for appending (default: fs open 'r+'); lets tests inject write and fsync failures. */
+  openLog?: LogOpener;
 }
 
 export class EmbeddedBackend implements RegistryBackend {
@@ -35,6 +37,8 @@ export class EmbeddedBackend implements RegistryBackend {
   private closed = false;
   private readonly compactRatio: number;
   private readonly compactMinBytes: number;
+  /** After a failed compaction (a full disk), wait for the log to grow this far before trying again. */
+  private compactRetryBytes = 0;
 
   private constructor(
     readonly dir: string,
@@ -56,29 +60,42 @@ export class EmbeddedBackend implements RegistryBackend {
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
   }
 
+  /** Opens (creating when missing) the store in `dir`; file-system failures become STORE_FULL / STORE_READ_ONLY / STORE_UNAVAILABLE naming the dir. */
   static async open(dir: string, runtime: Runtime, options: EmbeddedBackendOptions = {}): Promise<EmbeddedBackend> {
     const logger = runtime.logger;
-    await mkdir(dir, { recursive: true });
-    const lock = await acquireLock(dir, logger);
+    const step = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        throw storeIoError(dir, action, error);
+      }
+    };
+    await step('creating the data dir', () => mkdir(dir, { recursive: true }));
+    const lock = await step('taking the lock file', () => acquireLock(dir, logger));
+    const metrics = new StoreMetrics(runtime.metrics);
     try {
       const logPath = join(dir, LOG_FILE);
-      const replayed = replayLog(await readLog(logPath), logPath);
+      const replayed = replayLog(await step('reading the log', () => readLog(logPath)), logPath);
       if (replayed.torn) {
         logger.warn(
           { file: logPath, offset: replayed.torn.offset, reason: replayed.torn.reason, droppedBytes: replayed.torn.droppedBytes },
           `dropping torn record at the end of ${logPath} (offset ${replayed.torn.offset}): it was never acknowledged`,
         );
-        await truncate(logPath, replayed.validBytes);
+        await step('dropping the torn tail of the log', () => truncate(logPath, replayed.validBytes));
       }
-      const snapshot = await writeSnapshot(join(dir, COMPACT_FILE), replayed.revision, replayed.entries);
-      await installSnapshot(snapshot, logPath);
-      const metrics = new StoreMetrics(runtime.metrics);
-      const writer = await LogWriter.open(logPath, snapshot.size, runtime.clock, metrics);
-      logger.info({ dir, keys: replayed.entries.size, revision: replayed.revision, logBytes: snapshot.size }, 'embedded store opened');
-      const storeId = await readOrCreateStoreId(dir);
-      return new EmbeddedBackend(dir, runtime, replayed.entries, replayed.revision, liveBytesOf(replayed.entries), writer, metrics, lock, options, storeId);
+      const logBytes = await step('compacting the log', () => compactOnOpen(dir, logPath, replayed.revision, replayed.entries, replayed.validBytes, logger));
+      const storeId = await step('writing the store id', () => readOrCreateStoreId(dir));
+      // The writer exists before the backend it reports to.
+      const owner: { backend?: EmbeddedBackend } = {};
+      const writer = await step('opening the log', () =>
+        LogWriter.open(logPath, logBytes, runtime.clock, metrics, (error, stopped) => owner.backend?.failedBatch(error, stopped), options.openLog ?? openLogFile),
+      );
+      logger.info({ dir, keys: replayed.entries.size, revision: replayed.revision, logBytes }, 'embedded store opened');
+      owner.backend = new EmbeddedBackend(dir, runtime, replayed.entries, replayed.revision, liveBytesOf(replayed.entries), writer, metrics, lock, options, storeId);
+      return owner.backend;
     } catch (error) {
-      await lock.release();
+      metrics.unregister();
+      await lock.release().catch(() => undefined);
       throw error;
     }
   }
@@ -106,7 +123,8 @@ export class EmbeddedBackend implements RegistryBackend {
       // Nothing to delete; answer with the revision that includes every write queued before this call.
       const current = this.revisionAssigned;
       await this.applied(current);
-      return current;
+      // Writes queued before this call may have failed: their revisions are never published.
+      return Math.min(current, this.revisionApplied);
     }
     const version = ++this.revisionAssigned;
     this.head.delete(key);
@@ -167,9 +185,23 @@ export class EmbeddedBackend implements RegistryBackend {
         waiter.resolve();
       }
     }
-    if (this.compaction === undefined && !this.closed && this.writer.size > Math.max(this.compactMinBytes, this.compactRatio * this.liveBytes)) {
-      this.compact().catch((error: unknown) => this.runtime.logger.error({ err: error, dir: this.dir }, 'log compaction failed; will retry later'));
+    const threshold = Math.max(this.compactMinBytes, this.compactRatio * this.liveBytes, this.compactRetryBytes);
+    if (this.compaction === undefined && !this.closed && this.writer.size > threshold) {
+      this.compact().catch((error: unknown) => {
+        this.compactRetryBytes = this.writer.size + Math.max(this.compactMinBytes, this.liveBytes);
+        this.runtime.logger.error({ err: error, dir: this.dir, retryAtBytes: this.compactRetryBytes }, 'log compaction failed; the log stays as it is and compaction is retried once it grows');
+      });
     }
+  }
+
+  /** Every write that was queued has failed, so the durable state is the whole truth again. */
+  private failedBatch(error: WeftError, stopped: boolean): void {
+    this.head.clear();
+    for (const [key, entry] of this.entries) this.head.set(key, entry.version);
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    const log = { err: error, code: error.code, dir: this.dir };
+    if (stopped) this.runtime.logger.error(log, 'the embedded store stopped taking writes: restart the control plane to replay its log');
+    else this.runtime.logger.error(log, 'a batch of writes failed and was not stored; later writes are tried again');
   }
 
   private applied(version: number): Promise<void> {
@@ -186,6 +218,14 @@ export class EmbeddedBackend implements RegistryBackend {
     const tempPath = join(this.dir, COMPACT_FILE);
     const before = this.writer.size;
     const started = this.runtime.clock.now();
+    try {
+      await this.compactInto(logPath, tempPath, before, started);
+    } catch (error) {
+      throw storeIoError(this.dir, 'compacting the log', error);
+    }
+  }
+
+  private async compactInto(logPath: string, tempPath: string, before: number, started: number): Promise<void> {
     const cut = await this.writer.exclusive(async (writer) => ({ revision: this.revisionApplied, entries: [...this.entries], offset: writer.size }));
     const file = await writeSnapshot(tempPath, cut.revision, cut.entries);
     let installed = false;
@@ -203,11 +243,40 @@ export class EmbeddedBackend implements RegistryBackend {
       }
       throw error;
     }
+    this.compactRetryBytes = 0;
     this.metrics.compactions.inc();
     this.runtime.logger.info({ dir: this.dir, beforeBytes: before, afterBytes: file.size, ms: Math.round(this.runtime.clock.now() - started) }, 'log compacted');
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreClosedError();
+  }
+}
+
+/**
+ * Rewrites the replayed state into a fresh log and returns its size. On a full disk the old log is kept as it
+ * is (it is valid, only longer), so a control plane can still start and serve while the operator frees space.
+ */
+async function compactOnOpen(
+  dir: string,
+  logPath: string,
+  revision: number,
+  entries: Map<string, StoredEntry>,
+  validBytes: number,
+  logger: Runtime['logger'],
+): Promise<number> {
+  const tempPath = join(dir, COMPACT_FILE);
+  try {
+    const snapshot = await writeSnapshot(tempPath, revision, entries);
+    await installSnapshot(snapshot, logPath);
+    return snapshot.size;
+  } catch (error) {
+    const typed = storeIoError(dir, 'compacting the log on start', error);
+    if (!(typed instanceof StoreFullError)) throw typed;
+    await rm(tempPath, { force: true });
+    // The log may not exist yet (a new store); appends need it.
+    await (await open(logPath, 'a')).close();
+    logger.warn({ dir, err: typed }, `${typed.message}; starting on the uncompacted log`);
+    return validBytes;
   }
 }

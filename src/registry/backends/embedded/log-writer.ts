@@ -1,8 +1,8 @@
 // Embedded store: appends records to the log with group commit: records queued while a flush is in flight share the next write and fdatasync.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Clock } from '../../../core/index.js';
-import { writeFully } from './compaction.js';
-import { StoreClosedError } from './store-errors.js';
+import { dirname } from 'node:path';
+import type { Clock, WeftError } from '../../../core/index.js';
+import { StoreClosedError, StoreUnavailableError, storeIoError } from './store-errors.js';
 import type { StoreMetrics } from './store-metrics.js';
 
 interface PendingAppend {
@@ -13,6 +13,13 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
+/** Opens the log for reading and writing; replaceable so that tests can inject file-system faults. */
+export type LogOpener = (path: string) => Promise<FileHandle>;
+export const openLogFile: LogOpener = (path) => open(path, 'r+');
+
+/** Told after a batch failed and every queued append was rejected; `stopped` when the writer accepts no more writes. */
+export type FailedBatchListener = (error: WeftError, stopped: boolean) => void;
+
 interface ExclusiveTask {
   readonly run: () => Promise<void>;
   readonly reject: (error: unknown) => void;
@@ -22,26 +29,32 @@ export class LogWriter {
   private queue: PendingAppend[] = [];
   private readonly tasks: ExclusiveTask[] = [];
   private active: Promise<void> | undefined;
-  private failure: unknown;
+  /** Set once the log's tail is unknown (a failed rollback, a failed swap): every later write gets it. */
+  private stopped: WeftError | undefined;
   private closed = false;
+  private readonly dir: string;
 
   private constructor(
     private handle: FileHandle,
-    /** Bytes of the log known to be written; the next record goes here. */
+    path: string,
+    /** Bytes of the log known to be durable; the next record goes here. */
     public size: number,
     private readonly clock: Clock,
     private readonly metrics: StoreMetrics,
+    private readonly openLog: LogOpener,
+    private readonly onFailedBatch: FailedBatchListener,
   ) {
+    this.dir = dirname(path);
     metrics.logBytes.set(size);
   }
 
-  static async open(path: string, size: number, clock: Clock, metrics: StoreMetrics): Promise<LogWriter> {
-    return new LogWriter(await open(path, 'r+'), size, clock, metrics);
+  static async open(path: string, size: number, clock: Clock, metrics: StoreMetrics, onFailedBatch: FailedBatchListener, openLog = openLogFile): Promise<LogWriter> {
+    return new LogWriter(await openLog(path), path, size, clock, metrics, openLog, onFailedBatch);
   }
 
   append(bytes: Buffer, onDurable: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError());
-    if (this.failure !== undefined) return Promise.reject(new StoreClosedError(`the store failed earlier and accepts no writes: ${String(this.failure)}`));
+    if (this.stopped !== undefined) return Promise.reject(this.stopped);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, onDurable, resolve, reject });
       this.kick();
@@ -60,11 +73,11 @@ export class LogWriter {
   async swap(path: string, size: number): Promise<void> {
     let next: FileHandle;
     try {
-      next = await open(path, 'r+');
+      next = await this.openLog(path);
     } catch (error) {
       // The old handle now points at an unlinked file: writing on would lose data.
-      this.failure = error;
-      throw error;
+      this.stopped = new StoreUnavailableError(this.dir, 'reopening the log after compaction; restart the control plane', error);
+      throw this.stopped;
     }
     const previous = this.handle;
     this.handle = next;
@@ -117,21 +130,25 @@ export class LogWriter {
   }
 
   private async flush(batch: PendingAppend[]): Promise<void> {
-    if (this.failure !== undefined) {
-      for (const pending of batch) pending.reject(new StoreClosedError(`the store failed earlier and accepts no writes: ${String(this.failure)}`));
+    if (this.stopped !== undefined) {
+      for (const pending of batch) pending.reject(this.stopped);
       return;
     }
     let bytes = 0;
     for (const pending of batch) bytes += pending.bytes.length;
     const buf = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((p) => p.bytes), bytes);
     const started = this.clock.now();
+    let written = 0;
+    let syncing = false;
     try {
-      await writeFully(this.handle, buf, this.size);
+      while (written < buf.length) {
+        const { bytesWritten } = await this.handle.write(buf, written, buf.length - written, this.size + written);
+        written += bytesWritten;
+      }
+      syncing = true;
       await this.handle.datasync();
     } catch (error) {
-      // After a failed write or fsync the file's state is unknown (fsyncgate): stop accepting writes.
-      this.failure = error;
-      for (const pending of batch) pending.reject(error);
+      await this.failBatch(batch, storeIoError(this.dir, syncing ? 'syncing the log (fdatasync)' : 'appending to the log', error), written > 0 || syncing);
       return;
     }
     this.size += bytes;
@@ -142,5 +159,30 @@ export class LogWriter {
       pending.onDurable();
       pending.resolve();
     }
+  }
+
+  /**
+   * A failed write or fdatasync fails its whole batch, and every append queued behind it (they were admitted
+   * against state that included the failed ones). The batch is never synced again and called durable: after a
+   * failed fsync the kernel may have dropped the dirty pages and a second fsync can succeed without them
+   * (PostgreSQL's "fsyncgate"). Instead the file is cut back to the last durable record and that cut is synced,
+   * so no partial or unacknowledged record stays in front of later appends; if even that fails the tail is
+   * unknown and the writer stops taking writes until a restart replays the log.
+   */
+  private async failBatch(batch: PendingAppend[], error: WeftError, touchedFile: boolean): Promise<void> {
+    if (touchedFile) {
+      try {
+        await this.handle.truncate(this.size);
+        await this.handle.datasync();
+      } catch (rollbackError) {
+        this.stopped = new StoreUnavailableError(this.dir, `cutting the log back to its last durable record after "${error.message}"; restart the control plane`, rollbackError);
+      }
+    }
+    const queued = this.queue;
+    this.queue = [];
+    this.metrics.failedBatches.inc({ code: error.code });
+    for (const pending of batch) pending.reject(error);
+    for (const pending of queued) pending.reject(error);
+    this.onFailedBatch(error, this.stopped !== undefined);
   }
 }

@@ -6,6 +6,7 @@ export class StoreMetrics {
   readonly batchRecords: Histogram;
   readonly logBytes: Gauge;
   readonly compactions: Counter;
+  readonly failedBatches: Counter<'code'>;
 
   constructor(private readonly registry: Registry) {
     // A store reopened in the same process (a restart in tests) takes the names over.
@@ -24,12 +25,18 @@ export class StoreMetrics {
     });
     this.logBytes = new Gauge({ name: 'weft_store_log_bytes', help: 'Current size of the append-only log file.', registers: [registry] });
     this.compactions = new Counter({ name: 'weft_store_compactions_total', help: 'Log compactions completed.', registers: [registry] });
+    this.failedBatches = new Counter({
+      name: 'weft_store_failed_batches_total',
+      help: 'Group-commit batches that failed to become durable (every write in them refused), by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    });
   }
 
-  static readonly names = ['weft_store_fsync_duration_seconds', 'weft_store_commit_batch_records', 'weft_store_log_bytes', 'weft_store_compactions_total'];
+  static readonly names = ['weft_store_fsync_duration_seconds', 'weft_store_commit_batch_records', 'weft_store_log_bytes', 'weft_store_compactions_total', 'weft_store_failed_batches_total'];
 
   unregister(): void {
-    const mine = [this.fsyncSeconds, this.batchRecords, this.logBytes, this.compactions];
+    const mine = [this.fsyncSeconds, this.batchRecords, this.logBytes, this.compactions, this.failedBatches];
     StoreMetrics.names.forEach((name, i) => {
       if (this.registry.getSingleMetric(name) === mine[i]) this.registry.removeSingleMetric(name);
     });
