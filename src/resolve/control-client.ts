@@ -1,7 +1,7 @@
 // Resolve: typed REST client of the control plane's API, turning every failure into a WeftError.
 import http from 'node:http';
 import https from 'node:https';
-import { NotFoundError, ValidationError, WeftError, type WeftErrorCode } from '../core/index.js';
+import { NotFoundError, ValidationError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
 import {
   apiPaths,
   type ErrorReply,
@@ -11,22 +11,25 @@ import {
   type InstancesReply,
   type ServicesReply,
 } from '../model/index.js';
+import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 
 export const CONTROL_CLIENT_DEFAULT_TIMEOUT_MS = 5_000;
 // Replies are small JSON documents; a runaway body means something other than the control plane answered.
 const MAX_REPLY_BYTES = 32 * 1024 * 1024;
 
-/** The control plane could not be reached or did not answer in time; callers may retry. */
+/** The control plane could not be reached or did not answer in time; callers may retry. With several URLs, it names every one tried. */
 export class ControlUnavailableError extends WeftError {
-  constructor(url: string, why: string, cause?: unknown) {
-    super('CONTROL_UNAVAILABLE', `control plane at ${url} is unavailable: ${why}`, { retryable: true, cause, details: { url } });
+  constructor(url: string | readonly string[], why: string, cause?: unknown) {
+    const urls = typeof url === 'string' ? [url] : url;
+    const message = urls.length === 1 ? `control plane at ${urls[0]} is unavailable: ${why}` : `no control plane answered (tried ${urls.join(', ')}): ${why}`;
+    super('CONTROL_UNAVAILABLE', message, { retryable: true, cause, details: urls.length === 1 ? { url: urls[0] } : { urls } });
   }
 }
 
 export interface ControlClientOptions {
-  /** Base URL of the control plane, e.g. http://127.0.0.1:8500. */
-  url: string;
-  /** Default per-call timeout. */
+  /** Base URL(s) of the control plane, e.g. http://127.0.0.1:8500, or several replicas (a list or comma-separated). */
+  url: ControlUrls;
+  /** Default timeout of one attempt against one replica. */
   timeoutMs?: number;
 }
 
@@ -44,29 +47,37 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<WeftErrorCode>([
   'STORE_CORRUPT', 'STORE_CLOSED', 'CONTROL_UNAVAILABLE', 'INTERNAL',
 ]);
 
-export class ControlClient {
-  readonly url: string;
-  private readonly base: URL;
-  private readonly timeoutMs: number;
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
+// Statuses that mean "this replica is not serving" (down, draining, behind a proxy that cannot reach it), not an answer.
+const NOT_SERVING: ReadonlySet<number> = new Set([502, 503, 504]);
 
-  constructor(options: ControlClientOptions | string) {
-    const opts = typeof options === 'string' ? { url: options } : options;
-    let base: URL;
-    try {
-      base = new URL(opts.url);
-    } catch {
-      throw new ValidationError('control', `expected an http(s) URL, got "${opts.url}"`);
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new ValidationError('control', `expected an http(s) URL, got "${opts.url}"`);
-    }
-    this.base = base;
-    this.url = base.origin;
+interface Replica {
+  readonly base: URL;
+  readonly origin: string;
+  readonly transport: typeof http | typeof https;
+  readonly agent: http.Agent;
+}
+
+export class ControlClient {
+  /** Every replica's origin, in the order given. */
+  readonly urls: readonly string[];
+  private readonly replicas: ControlReplicas;
+  private readonly endpoints: readonly Replica[];
+  private readonly timeoutMs: number;
+
+  constructor(options: ControlClientOptions | ControlUrls) {
+    const opts: ControlClientOptions = typeof options === 'string' || Array.isArray(options) ? { url: options as ControlUrls } : (options as ControlClientOptions);
+    this.replicas = new ControlReplicas(opts.url);
+    this.urls = this.replicas.origins;
     this.timeoutMs = opts.timeoutMs ?? CONTROL_CLIENT_DEFAULT_TIMEOUT_MS;
-    this.transport = base.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 8 });
+    this.endpoints = this.replicas.bases.map((base) => {
+      const transport = base.protocol === 'https:' ? https : http;
+      return { base, origin: base.origin, transport, agent: new transport.Agent({ keepAlive: true, maxSockets: 8 }) };
+    });
+  }
+
+  /** Origin of the replica this client currently sticks to: the one that last answered. */
+  get url(): string {
+    return this.replicas.at(0).origin;
   }
 
   register(registration: RegistrationRequest, options?: CallOptions): Promise<InstanceReply> {
@@ -95,15 +106,49 @@ export class ControlClient {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.agent.destroy();
+    for (const endpoint of this.endpoints) endpoint.agent.destroy();
   }
 
-  private call<T>(method: string, path: string, body: unknown, what: string, options: CallOptions = {}): Promise<T> {
+  /**
+   * Tries the current replica, then each other one once, in list order. Only "not serving" failures move on;
+   * an answer (2xx, 400, 404, 409, ...) ends the call, and its replica becomes the current one.
+   * Every request of this API is idempotent, so repeating one elsewhere after a timeout is safe.
+   */
+  private async call<T>(method: string, path: string, body: unknown, what: string, options: CallOptions = {}): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const failures: { origin: string; error: WeftError }[] = [];
+    for (let offset = 0; offset < this.endpoints.length; offset++) {
+      const { index } = this.replicas.at(offset);
+      const endpoint = this.endpoints[index]!;
+      try {
+        const reply = await this.attempt<T>(endpoint, method, path, payload, what, options);
+        this.replicas.use(index);
+        return reply;
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (!isWeftError(error) || !notServing(error)) {
+          // An answer, even a refusal, means this replica is serving.
+          this.replicas.use(index);
+          throw error;
+        }
+        failures.push({ origin: endpoint.origin, error });
+      }
+    }
+    const only = failures.length === 1 ? failures[0] : undefined;
+    if (only) throw only.error;
+    throw new ControlUnavailableError(
+      failures.map((f) => f.origin),
+      failures.map((f) => `${f.origin}: ${reasonOf(f.error)}`).join('; '),
+      new AggregateError(failures.map((f) => f.error)),
+    );
+  }
+
+  private attempt<T>(endpoint: Replica, method: string, path: string, payload: Buffer | undefined, what: string, options: CallOptions): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const target = new URL(path, this.base);
+    const target = new URL(path, endpoint.base);
+    const url = endpoint.origin;
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
     if (payload) {
       headers['content-type'] = 'application/json';
@@ -113,10 +158,10 @@ export class ControlClient {
     return new Promise<T>((resolve, reject) => {
       const fail = (cause: unknown): void => {
         if (options.signal?.aborted) reject(options.signal.reason);
-        else if (timeout.aborted) reject(new ControlUnavailableError(this.url, `no answer within ${timeoutMs} ms`, cause));
-        else reject(new ControlUnavailableError(this.url, describe(cause), cause));
+        else if (timeout.aborted) reject(new ControlUnavailableError(url, `no answer within ${timeoutMs} ms`, cause));
+        else reject(new ControlUnavailableError(url, describe(cause), cause));
       };
-      const req = this.transport.request(target, { method, headers, agent: this.agent, signal }, (res) => {
+      const req = endpoint.transport.request(target, { method, headers, agent: endpoint.agent, signal }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -135,20 +180,38 @@ export class ControlClient {
             const text = Buffer.concat(chunks).toString('utf8');
             parsed = text === '' ? undefined : JSON.parse(text);
           } catch (cause) {
-            reject(new WeftError('INTERNAL', `control plane at ${this.url} sent a reply that is not JSON (${method} ${path}, status ${status})`, {
+            // A gateway in front of a dead replica answers in its own format; that is still "not serving".
+            reject(new WeftError('INTERNAL', `control plane at ${url} sent a reply that is not JSON (${method} ${path}, status ${status})`, {
               cause,
+              retryable: NOT_SERVING.has(status),
               details: { status },
             }));
             return;
           }
           if (status >= 200 && status < 300) resolve(parsed as T);
-          else reject(errorFromReply(status, parsed, what, this.url));
+          else reject(errorFromReply(status, parsed, what, url));
         });
       });
       req.on('error', fail);
       req.end(payload);
     });
   }
+}
+
+function notServing(error: WeftError): boolean {
+  if (error instanceof ControlUnavailableError) return true;
+  const status = error.details.status;
+  return typeof status === 'number' && NOT_SERVING.has(status);
+}
+
+function reasonOf(error: WeftError): string {
+  if (error instanceof ControlUnavailableError) {
+    // Strip "control plane at URL is unavailable: " — the URL is already named next to the reason.
+    const at = error.message.indexOf(': ');
+    return at >= 0 ? error.message.slice(at + 2) : error.message;
+  }
+  const { status, serverCode } = error.details;
+  return `answered ${typeof status === 'number' ? status : '?'} ${typeof serverCode === 'string' ? serverCode : error.code}: ${error.message}`;
 }
 
 function errorFromReply(status: number, body: unknown, what: string, url: string): WeftError {

@@ -15,13 +15,18 @@ import {
   type WatchEvent,
   STORE_HEADER,
 } from '../model/index.js';
+import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 import { NdjsonLineDecoder } from './ndjson-lines.js';
 import { watchMetrics, type WatchMetrics } from './watch-metrics.js';
 
 export interface ControlWatchOptions {
-  /** Base URL of the control plane, e.g. http://127.0.0.1:8500. */
-  url: string;
+  /**
+   * Base URL of the control plane, e.g. http://127.0.0.1:8500, or several replicas of it (a list or comma-separated):
+   * a lost stream reconnects to the next one in turn, resuming from the last version.
+   */
+  url: ControlUrls;
   runtime: Runtime;
+  /** Pause between full rounds over the replicas (after every one of them failed); the next replica is tried at once. */
   backoff?: BackoffOptions;
   /** Silence after which the connection is presumed dead; the server pings every WATCH_PING_INTERVAL_MS. */
   deadAfterMs?: number;
@@ -33,6 +38,7 @@ export const CONTROL_WATCH_DEFAULTS = {
 } as const;
 
 interface Connection {
+  readonly origin: string;
   readonly request: http.ClientRequest;
   readonly decoder: NdjsonLineDecoder;
   readonly since: number | undefined;
@@ -40,12 +46,11 @@ interface Connection {
 }
 
 export class ControlWatch implements SnapshotSource {
-  private readonly base: URL;
+  private readonly replicas: ControlReplicas;
   private readonly runtime: Runtime;
   private readonly backoff: Backoff;
   private readonly deadAfterMs: number;
   private readonly metrics: WatchMetrics;
-  private readonly transport: typeof http | typeof https;
   private readonly listeners = new Set<(snapshot: Snapshot) => void>();
 
   private readonly instances = new Map<string, Instance>();
@@ -62,6 +67,8 @@ export class ControlWatch implements SnapshotSource {
   private closed = false;
   // Logged once per outage: a down control plane must not flood the log at every retry.
   private outage = false;
+  // Replicas that failed since the stream last delivered data; a full round of them earns a backoff pause.
+  private failedInRound = 0;
 
   private resolveReady!: () => void;
   private readonly readyPromise = new Promise<void>((resolve) => {
@@ -69,12 +76,11 @@ export class ControlWatch implements SnapshotSource {
   });
 
   constructor(options: ControlWatchOptions) {
-    this.base = new URL(options.url);
+    this.replicas = new ControlReplicas(options.url);
     this.runtime = options.runtime;
     this.backoff = new Backoff(options.backoff ?? CONTROL_WATCH_DEFAULTS.backoff, options.runtime.rng);
     this.deadAfterMs = options.deadAfterMs ?? CONTROL_WATCH_DEFAULTS.deadAfterMs;
     this.metrics = watchMetrics(options.runtime.metrics);
-    this.transport = this.base.protocol === 'https:' ? https : http;
   }
 
   /** Opens the stream; reconnects by itself until close(). */
@@ -106,6 +112,11 @@ export class ControlWatch implements SnapshotSource {
     return this.isConnected;
   }
 
+  /** Origin of the control-plane replica the stream follows (or is about to try). */
+  currentUrl(): string {
+    return this.replicas.at(0).origin;
+  }
+
   /** Version of the last change applied. */
   lastVersion(): number {
     return this.version;
@@ -125,10 +136,15 @@ export class ControlWatch implements SnapshotSource {
     this.retryTimer = undefined;
     if (this.closed) return;
     // Resume from the last applied version, so the server sends only what we missed instead of a full reset.
+    // Replicas on one shared store report the same store id and versions, so this resumes on any of them.
     const since = this.haveState ? this.version : undefined;
-    const target = new URL(apiPaths.watch(since, this.storeId), this.base);
-    const request = this.transport.get(target, { agent: false, headers: { accept: WATCH_CONTENT_TYPE } });
+    const base = this.replicas.current();
+    const target = new URL(apiPaths.watch(since, this.storeId), base);
+    const transport = base.protocol === 'https:' ? https : http;
+    const request = transport.get(target, { agent: false, headers: { accept: WATCH_CONTENT_TYPE } });
+    this.metrics.replica.set(this.replicas.currentIndex());
     const connection: Connection = {
+      origin: base.origin,
       request,
       decoder: new NdjsonLineDecoder(),
       since,
@@ -248,9 +264,10 @@ export class ControlWatch implements SnapshotSource {
 
   private recovered(connection: Connection): void {
     this.backoff.reset();
+    this.failedInRound = 0;
     if (this.outage) {
       this.outage = false;
-      this.runtime.logger.info({ url: this.base.origin, since: connection.since, version: this.version }, 'watch: connected to control plane again');
+      this.runtime.logger.info({ url: connection.origin, since: connection.since, version: this.version }, 'watch: connected to control plane again');
     }
   }
 
@@ -260,15 +277,20 @@ export class ControlWatch implements SnapshotSource {
     this.teardown(connection);
     this.setConnected(false);
     if (this.closed) return;
-    const delay = this.backoff.next();
+    // Round-robin: the next replica at once; a pause only after every replica failed in turn.
+    this.failedInRound++;
+    const roundDone = this.failedInRound >= this.replicas.size;
+    if (roundDone) this.failedInRound = 0;
+    const delay = roundDone ? this.backoff.next() : 0;
+    const next = this.replicas.size > 1 ? this.replicas.bases[this.replicas.advance()]!.origin : connection.origin;
     if (!this.outage) {
       this.outage = true;
       this.runtime.logger.warn(
-        { url: this.base.origin, reason, version: this.version },
+        { url: connection.origin, next, reason, version: this.version },
         'watch: lost the control plane; serving the last snapshot and reconnecting',
       );
     } else {
-      this.runtime.logger.debug({ reason, delayMs: Math.round(delay) }, 'watch: reconnect failed');
+      this.runtime.logger.debug({ url: connection.origin, next, reason, delayMs: Math.round(delay) }, 'watch: reconnect failed');
     }
     this.retryTimer = setTimeout(() => {
       this.metrics.reconnects.inc();

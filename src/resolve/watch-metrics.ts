@@ -6,6 +6,7 @@ export interface WatchMetrics {
   readonly snapshotVersion: Gauge;
   readonly reconnects: Counter;
   readonly events: Counter<'type'>;
+  readonly replica: Gauge;
 }
 
 export function watchMetrics(registry: Registry): WatchMetrics {
@@ -14,6 +15,7 @@ export function watchMetrics(registry: Registry): WatchMetrics {
     snapshotVersion: gauge(registry, 'weft_resolve_snapshot_version', 'Registry version of the snapshot the data plane is serving'),
     reconnects: counter(registry, 'weft_resolve_reconnects_total', 'Reconnections of the control-plane watch stream', []),
     events: counter(registry, 'weft_resolve_events_total', 'Watch events received from the control plane, by type', ['type']),
+    replica: gauge(registry, 'weft_resolve_control_replica', 'Position (from 0) in the control-plane URL list of the replica the watch stream follows'),
   };
 }
 
