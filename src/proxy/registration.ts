@@ -157,7 +157,7 @@ export class Registration {
       this.sentReason = reply.instance.health === 'critical' ? reply.instance.healthReason : undefined;
       this.backoff.reset();
       this.recovered();
-      this.runtime.logger.info({ id: this.instance.id, service: this.instance.service, version: reply.version }, 'registered with the control plane');
+      this.runtime.logger.info({ id: this.instance.id, service: this.instance.service, version: reply.version, control: this.client.url }, 'registered with the control plane');
       this.settleRegistered();
       return this.needsHeartbeat() ? 0 : this.intervalMs;
     } catch (err) {

@@ -7,6 +7,7 @@ import { startControlPlane, type ControlPlane } from '../../src/control/index.js
 import { Registration } from '../../src/proxy/registration.js';
 import { ControlClient } from '../../src/resolve/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
+import { startReplicaProxy, type ReplicaProxy } from '../resolve/replica-proxy.js';
 
 const wait = { timeout: 10_000, interval: 20 };
 
@@ -190,5 +191,64 @@ describe('Registration', () => {
     await kept.registered();
     await kept.stop({ deregister: false });
     expect(server.registry.all().map((i) => i.id)).toEqual(['greeter-2']);
+  });
+});
+
+describe('Registration over several control-plane replicas', () => {
+  const planes: ControlPlane[] = [];
+  const proxies: ReplicaProxy[] = [];
+  const registrations: Registration[] = [];
+  const clients: ControlClient[] = [];
+
+  afterEach(async () => {
+    for (const r of registrations.splice(0)) await r.stop({ deregister: false });
+    for (const c of clients.splice(0)) c.close();
+    for (const p of proxies.splice(0)) await p.kill();
+    for (const p of planes.splice(0)) await p.close();
+  });
+
+  it('keeps heartbeating through another replica when its current one dies, without a failed beat', async () => {
+    const control = await startControl();
+    planes.push(control);
+    // Two replicas serving one registry, as two control planes on one shared store do.
+    const first = await startReplicaProxy(control.url);
+    const second = await startReplicaProxy(control.url);
+    proxies.push(first, second);
+    const { runtime } = testRuntime();
+    const multi = new ControlClient([first.url, second.url]);
+    clients.push(multi);
+    const registration = new Registration({ runtime, client: multi, instance: reg, heartbeatIntervalMs: 50 });
+    registrations.push(registration);
+    registration.start();
+    await registration.registered();
+    await vi.waitFor(async () => expect(await heartbeatsCounted(runtime, 'ok')).toBeGreaterThanOrEqual(2), wait);
+    expect(second.requests).toEqual([]);
+
+    await first.kill();
+    const before = await heartbeatsCounted(runtime, 'ok');
+    await vi.waitFor(async () => expect(await heartbeatsCounted(runtime, 'ok')).toBeGreaterThanOrEqual(before + 3), wait);
+    expect(await heartbeatsCounted(runtime, 'error')).toBe(0);
+    expect(multi.url).toBe(second.url);
+    expect(control.registry.all()).toEqual([expect.objectContaining({ id: 'greeter-1', health: 'passing' })]);
+  });
+
+  it('re-establishes the instance on a live replica that does not know it (its lease died with the other)', async () => {
+    const lost = await startControl();
+    const live = await startControl();
+    planes.push(live);
+    const { runtime } = testRuntime();
+    const multi = new ControlClient([lost.url, live.url]);
+    clients.push(multi);
+    const registration = new Registration({ runtime, client: multi, instance: reg, heartbeatIntervalMs: 50 });
+    registrations.push(registration);
+    registration.start();
+    await registration.registered();
+    expect(lost.registry.all().map((i) => i.id)).toEqual(['greeter-1']);
+    expect(live.registry.all()).toEqual([]);
+
+    await lost.close();
+    await vi.waitFor(() => expect(live.registry.all()).toEqual([expect.objectContaining({ id: 'greeter-1', port: 9001, meta: { version: 'v1' } })]), wait);
+    expect(await heartbeatsCounted(runtime, 'not_found')).toBeGreaterThanOrEqual(1);
+    expect(await heartbeatsCounted(runtime, 'error')).toBe(0);
   });
 });
