@@ -19,7 +19,8 @@ export interface BenchOptions {
   resultsDir: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [options]
+export const USAGE = `usage: npm run bench -- [options]        (the HTTP proxy bench)
+       npm run bench -- registry [options]  (the registry scale bench; --help for its options)
   --rounds N             measured rounds; each round runs every contender once, interleaved (3)
   --duration S           seconds per measured run (10)
   --connections C        wrk connections of the throughput runs (50)

@@ -11,6 +11,7 @@ import { takeBenchLock } from './lock.js';
 import type { WrkResult } from './load/wrk-output.js';
 import { machineInfo } from './machine.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
+import { runRegistryBench } from './registry/run-registry.js';
 import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstream, type PeerContext, type RunningPeer } from './peers/index.js';
 import { resultsTable, saveReport, type BenchReport } from './report.js';
 import { summarise, type ContenderRuns } from './stats.js';
@@ -27,6 +28,7 @@ interface Entry {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'registry') return runRegistryBench(process.argv.slice(3), repoRoot);
   let options: BenchOptions | 'help';
   try {
     options = parseBenchOptions(process.argv.slice(2), join(repoRoot, 'bench', 'results'));
