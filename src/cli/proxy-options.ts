@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import type { BalancerKind } from '../model/index.js';
-import { addressFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag, urlFlag } from './flag-parsers.js';
+import { CONTROL_FLAG_HELP } from './control-url.js';
+import { addressFlag, controlUrlsFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
 
 export interface ProxyCommandOptions {
   service?: string;
@@ -11,7 +12,7 @@ export interface ProxyCommandOptions {
   outbound?: ListenAddress;
   admin?: ListenAddress;
   advertise?: string;
-  control?: string;
+  control?: readonly string[];
   config?: string;
   lb?: Record<string, BalancerKind>;
   id?: string;
@@ -32,7 +33,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--outbound <host:port>', 'outbound listener the app sends requests to (default 127.0.0.1:15001)', addressFlag)
     .option('--admin <host:port>', 'admin listener: /metrics, /ready, /snapshot (default 127.0.0.1:15000)', addressFlag)
     .option('--advertise <host>', 'host registered for this instance (default: the inbound host)')
-    .option('--control <url>', 'control-plane URL (default: $WEFT_CONTROL or http://127.0.0.1:8500)', urlFlag)
+    .option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag)
     .option('--config <file>', 'YAML config file; flags override it')
     .option('--lb <service=algorithm>', 'load balancer for an upstream: round-robin, random, least-connections (repeatable)', lbFlag)
     .option('--id <id>', 'instance id (default: SERVICE-HOST-PORT)')

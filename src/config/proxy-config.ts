@@ -22,10 +22,42 @@ const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: low
 
 const upstreamSchema = z.strictObject({ lb: balancerKind.optional() });
 
+/**
+ * Control-plane URLs written as one URL, a comma-separated list (`http://a:8500,http://b:8500`) or a YAML list.
+ * Returns the URLs without trailing slashes, or a description of what was expected that quotes the bad entry.
+ */
+export function parseControlUrlList(value: string | readonly string[]): readonly string[] | string {
+  const entries = (typeof value === 'string' ? [value] : value).flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (entries.every((e) => e === '')) return 'expected at least one URL such as http://127.0.0.1:8500';
+  const urls: string[] = [];
+  for (const entry of entries) {
+    if (entry === '') return `expected comma-separated URLs without empty entries, got "${[value].flat().join(',')}"`;
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return `expected a URL such as http://127.0.0.1:8500, got "${entry}"`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `expected an http:// or https:// URL, got "${entry}"`;
+    const clean = entry.replace(/\/+$/, '');
+    if (!urls.includes(clean)) urls.push(clean);
+  }
+  return urls;
+}
+
+const controlUrls = z.union([z.string(), z.array(z.string())], { error: 'expected a URL, comma-separated URLs or a list of URLs' }).transform((value, ctx) => {
+  const parsed = parseControlUrlList(value);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 /** The YAML file's shape; every key optional, flags fill in or override. */
 export const proxyFileSchema = z.strictObject({
   service: serviceName.optional(),
-  control: z.url({ error: 'expected an http(s) URL such as http://127.0.0.1:8500' }).optional(),
+  control: controlUrls.optional(),
   appPort: port.optional(),
   appHost: z.string().min(1).optional(),
   inbound: address.optional(),
@@ -63,7 +95,8 @@ export type ProxyFile = z.output<typeof proxyFileSchema>;
 
 export interface ProxyConfig {
   readonly service: string;
-  readonly control: string;
+  /** Control-plane replicas, tried in this order; at least one. */
+  readonly control: readonly string[];
   readonly appPort?: number;
   readonly appHost: string;
   readonly inbound: ListenAddress;
@@ -128,7 +161,8 @@ export function validateProxyFile(source: string, value: unknown): ProxyFile {
 /** Flags as parsed by the CLI (strings already checked for shape); undefined means "not given". */
 export interface ProxyFlags {
   service?: string;
-  control?: string;
+  /** One URL, comma-separated URLs, or a list. */
+  control?: string | readonly string[];
   appPort?: number;
   inbound?: ListenAddress;
   outbound?: ListenAddress;
@@ -155,7 +189,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
   ) as Record<string, BalancerKindName>;
   return {
     service,
-    control: flags.control ?? file.control ?? env.WEFT_CONTROL ?? PROXY_DEFAULTS.control,
+    control: resolveControl(flags.control, file.control, env.WEFT_CONTROL),
     appPort: flags.appPort ?? file.appPort,
     appHost: file.appHost ?? PROXY_DEFAULTS.appHost,
     inbound: flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound),
@@ -181,4 +215,12 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     drainMs: flags.drainMs ?? file.drainMs ?? PROXY_DEFAULTS.drainMs,
     logLevel: flags.logLevel ?? file.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info',
   };
+}
+
+function resolveControl(flag: string | readonly string[] | undefined, file: readonly string[] | undefined, env: string | undefined): readonly string[] {
+  // The file was validated when loaded; flags and the environment are checked here, naming where the bad URL came from.
+  const [source, value] = flag !== undefined ? ['--control', flag] : file !== undefined ? ['', file] : env ? ['WEFT_CONTROL', env] : ['', PROXY_DEFAULTS.control];
+  const parsed = parseControlUrlList(value);
+  if (typeof parsed === 'string') throw new ConfigError(source || 'control', '', parsed);
+  return parsed;
 }

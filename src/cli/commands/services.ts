@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
-import { controlUrl, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 
 export function registerServicesCommand(program: Command): void {
   controlUrlOption(program.command('services'))
     .description('list registered services with their instance counts')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await new ControlClient(controlUrl(options)).services();
+      const reply = await new ControlClient(controlUrls(options)).services();
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;
