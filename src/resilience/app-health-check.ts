@@ -19,6 +19,9 @@ export interface AppHealthCheckOptions {
   onChange?: (healthy: boolean, reason: string) => void;
 }
 
+/** Probe interval while the app has not answered yet. */
+const STARTUP_PROBE_MS = 100;
+
 export const APP_HEALTH_CHECK_DEFAULTS = {
   intervalMs: 2_000,
   timeoutMs: 1_000,
@@ -47,6 +50,7 @@ export class AppHealthCheck {
   // Bumped by stop(): a tick still awaiting its probe must not schedule another after a stop/start.
   private generation = 0;
   private inFlight: Promise<ProbeResult> | undefined;
+  private everHealthy = false;
 
   constructor(options: AppHealthCheckOptions) {
     this.options = {
@@ -114,11 +118,21 @@ export class AppHealthCheck {
     if (!this.running || generation !== this.generation) return;
     // The interval runs from probe start to probe start, so a slow app does not stretch the cadence.
     const elapsed = this.options.runtime.clock.now() - started;
-    this.timer = setTimeout(() => void this.tick(generation), Math.max(0, this.options.intervalMs - elapsed));
+    this.timer = setTimeout(() => void this.tick(generation), Math.max(0, this.cadence() - elapsed));
     this.timer.unref();
   }
 
+  /**
+   * Until the app has answered once, probe often: a starting app is registered (and gets traffic) as soon as
+   * it listens, not one full interval later.
+   */
+  private cadence(): number {
+    if (!this.everHealthy) return Math.min(this.options.intervalMs, STARTUP_PROBE_MS);
+    return this.options.intervalMs;
+  }
+
   private record(result: ProbeResult): void {
+    if (result.ok) this.everHealthy = true;
     this.lastReason = result.reason;
     if (this.state === undefined) {
       this.transition(result);

@@ -75,6 +75,21 @@ describe('AppHealthCheck', () => {
     expect(changes.map(([h]) => h)).toEqual([true, false, true]);
   });
 
+  it('probes a starting app often, so it is healthy soon after it listens rather than one interval later', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await shut(probe);
+    const check = new AppHealthCheck({ runtime: testRuntime(), host: '127.0.0.1', port, intervalMs: 60_000 });
+    checks.push(check);
+    check.start();
+    await vi.waitFor(() => expect(check.reason()).toMatch(/failed/), wait);
+    const app = net.createServer((s) => s.destroy());
+    servers.push(app);
+    await listen(app, port);
+    // Far less than the 60 s interval: the startup cadence found it.
+    await vi.waitFor(() => expect(check.healthy()).toBe(true), { timeout: 5_000, interval: 20 });
+  });
+
   it('HTTP mode: 2xx/3xx are healthy, 5xx and a dead app are not', async () => {
     let status = 200;
     const paths: string[] = [];
