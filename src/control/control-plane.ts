@@ -2,8 +2,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
-import { EmbeddedBackend, EtcdBackend, MemoryBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
+import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addRestRoutes, WatchStreams } from './api/index.js';
+import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
 
@@ -55,6 +56,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const router = new Router();
   addRestRoutes(router, registry);
   watches.addRoute(router);
+  const consul = new ConsulApi(registry, runtime);
+  consul.addRoutes(router);
   router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', version: registry.version() } }));
   router.add('GET', '/metrics', async ({ res }) => {
     const text = await runtime.metrics.metrics();
@@ -98,6 +101,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       });
     });
   } catch (error) {
+    consul.close();
     watches.unregister();
     metrics.unregister();
     await registry.close();
@@ -114,6 +118,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       watches.closeAll();
+      consul.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
@@ -127,7 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 }
 
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
-  if (options.store !== undefined) return EtcdBackend.open(parseEtcdUrl(options.store), options.runtime);
+  if (options.store !== undefined) return openEtcdBackend(parseEtcdUrl(options.store), options.runtime);
   if (options.dev) return Promise.resolve(new MemoryBackend());
   return EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, options.runtime);
 }

@@ -1,0 +1,52 @@
+// Consul API tests: a dev control plane on a free port, the real npm consul client, raw HTTP calls and polling with a deadline.
+import Consul from 'consul';
+import { pino } from 'pino';
+import { startControlPlane, type ControlPlane } from '../../../src/control/index.js';
+import { createRuntime } from '../../../src/telemetry/index.js';
+
+export interface Fixture {
+  readonly plane: ControlPlane;
+  readonly consul: Consul;
+}
+
+const started: Fixture[] = [];
+
+export async function startFixture(): Promise<Fixture> {
+  const runtime = createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
+  const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: true, runtime });
+  const consul = new Consul({ host: '127.0.0.1', port: plane.port });
+  const fixture = { plane, consul };
+  started.push(fixture);
+  return fixture;
+}
+
+export async function stopFixtures(): Promise<void> {
+  for (const { plane, consul } of started.splice(0)) {
+    consul.destroy();
+    await plane.close();
+  }
+}
+
+export interface RawReply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+export async function call(plane: ControlPlane, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<RawReply> {
+  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = await fetch(plane.url + path, init);
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after the deadline. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
