@@ -37,6 +37,8 @@ describe('weft command line', () => {
     [['proxy', '--service', 'a', '--lb', 'greeter=fastest'], /unknown algorithm "fastest"; expected one of: round-robin, random, least-connections/],
     [['proxy', '--service', 'a', '--lb', 'greeter'], /expected SERVICE=ALGORITHM/],
     [['proxy', '--service', 'a', '--control', 'ftp://x'], /expected an http:\/\/ or https:\/\/ URL/],
+    [['proxy', '--service', 'a', '--control', 'http://127.0.0.1:8500,ftp://x'], /--control.*expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/],
+    [['services', '--control', 'http://127.0.0.1:8500,,http://127.0.0.1:8501'], /without empty entries/],
     [['control', '--listen', 'nope'], /expected HOST:PORT/],
     [['instances'], /missing required argument 'service'/],
     [['proxy', '--bogus'], /unknown option '--bogus'/],
@@ -77,6 +79,27 @@ describe('weft command line', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`127.0.0.1:${port}`);
     expect(result.stderr).toContain('CONTROL_UNAVAILABLE');
+  });
+
+  it('fails over to the next control-plane URL, and names every URL when none answers', async () => {
+    const [dead1, dead2] = await freePorts(2);
+    const deadUrl = `http://127.0.0.1:${dead1}`;
+    const viaFlag = await runWeft(['services', '--json', '--control', `${deadUrl},${controlUrl}`]);
+    expect(viaFlag.code).toBe(0);
+    expect(JSON.parse(viaFlag.stdout)).toMatchObject({ services: [] });
+    const viaEnv = await runWeft(['instances', 'greeter', '--json'], { WEFT_CONTROL: `${deadUrl},${controlUrl}` });
+    expect(viaEnv.code).toBe(0);
+    expect(JSON.parse(viaEnv.stdout)).toMatchObject({ service: 'greeter', instances: [] });
+
+    const none = await runWeft(['services', '--control', `${deadUrl},http://127.0.0.1:${dead2}`]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(deadUrl);
+    expect(none.stderr).toContain(`http://127.0.0.1:${dead2}`);
+    expect(none.stderr).toContain('[CONTROL_UNAVAILABLE]');
+
+    const badEnv = await runWeft(['services'], { WEFT_CONTROL: `${controlUrl},localhost` });
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.stderr).toContain('WEFT_CONTROL: expected a URL such as http://127.0.0.1:8500, got "localhost" [CONFIG_INVALID]');
   });
 
   it('lists services as a table and as JSON (WEFT_CONTROL works too)', async () => {
