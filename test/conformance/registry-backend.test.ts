@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/telemetry/index.js';
-import { EmbeddedBackend, EtcdBackend, MemoryBackend, parseEtcdUrl, type BackendEvent, type RegistryBackend } from '../../src/registry/index.js';
+import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, type BackendEvent, type RegistryBackend } from '../../src/registry/index.js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/index.js';
 
 const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
@@ -43,7 +43,7 @@ const fixtures: Fixture[] = [
           open: async () => {
             etcd ??= await startEtcd(etcdBinary);
             // A prefix per test: one cluster, but each test sees a store of its own.
-            return EtcdBackend.open(parseEtcdUrl(`etcd://${etcd.endpoints}/conformance-${++etcdPrefixes}/`), runtime());
+            return openEtcdBackend(parseEtcdUrl(`etcd://${etcd.endpoints}/conformance-${++etcdPrefixes}/`), runtime());
           },
         },
       ]),

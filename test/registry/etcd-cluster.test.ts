@@ -1,7 +1,7 @@
 // Registry on a 3-member etcd cluster: registrations and watches go on when a follower or the leader stops; nothing acknowledged is lost.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdBackend, parseEtcdUrl, Registry } from '../../src/registry/index.js';
+import { openEtcdBackend, parseEtcdUrl, Registry } from '../../src/registry/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/index.js';
 
@@ -18,8 +18,8 @@ describe.skipIf(etcdBinary === undefined)('registry on a 3-member etcd cluster',
   beforeAll(async () => {
     etcd = await startEtcd(etcdBinary!, 3);
     const url = `etcd://${etcd.endpoints}/ha/`;
-    registry = await Registry.open(await EtcdBackend.open(parseEtcdUrl(url), runtime()), runtime());
-    observer = await Registry.open(await EtcdBackend.open(parseEtcdUrl(url), runtime()), runtime());
+    registry = await Registry.open(await openEtcdBackend(parseEtcdUrl(url), runtime()), runtime());
+    observer = await Registry.open(await openEtcdBackend(parseEtcdUrl(url), runtime()), runtime());
     observer.watch(observer.version(), (event) => {
       if (event.type === 'upsert') seen.add(event.instance.id);
     });
@@ -72,7 +72,7 @@ describe.skipIf(etcdBinary === undefined)('registry on a 3-member etcd cluster',
   }, 90_000);
 
   it('lost no acknowledged registration, and every watcher saw them all', async () => {
-    const fresh = await Registry.open(await EtcdBackend.open(parseEtcdUrl(`etcd://${etcd.endpoints}/ha/`), runtime()), runtime());
+    const fresh = await Registry.open(await openEtcdBackend(parseEtcdUrl(`etcd://${etcd.endpoints}/ha/`), runtime()), runtime());
     try {
       const stored = new Set(fresh.all().map((i) => i.id));
       const missing = [...acknowledged].filter((id) => !stored.has(id));

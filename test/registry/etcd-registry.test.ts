@@ -1,7 +1,7 @@
 // Registry on etcd: two registries (as two control planes) share one view, TTLs are etcd leases any of them renews.
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdBackend, parseEtcdUrl, Registry, TTL_EXPIRED } from '../../src/registry/index.js';
+import { openEtcdBackend, parseEtcdUrl, Registry, TTL_EXPIRED } from '../../src/registry/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/index.js';
 
@@ -26,7 +26,7 @@ describe.skipIf(etcdBinary === undefined)('registry on etcd', () => {
 
   const store = () => `etcd://${etcd.endpoints}/registry-${++prefixes}/`;
   const openRegistry = async (url: string, options = {}) => {
-    const registry = await Registry.open(await EtcdBackend.open(parseEtcdUrl(url), runtime()), runtime(), { sweepIntervalMs: 50, ...options });
+    const registry = await Registry.open(await openEtcdBackend(parseEtcdUrl(url), runtime()), runtime(), { sweepIntervalMs: 50, ...options });
     open.push(registry);
     return registry;
   };
