@@ -75,11 +75,13 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
   const drain = new Drain(server);
   const metrics = createProxyMetrics(options.runtime.metrics);
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
+  const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
+  const address = host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}`;
   const context: InboundContext = {
     runtime: options.runtime,
-    pool: new EndpointPool({ host, port: options.appPort, address: host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}` }, options.pool),
+    pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool }),
     forward: {
-      connectTimeoutMs: options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs,
+      connectTimeoutMs,
       responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,

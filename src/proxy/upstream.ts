@@ -53,7 +53,7 @@ export class Upstream {
     this.service = options.service;
     this.balancer = createBalancer(options.balancer, options.runtime.rng, options.service);
     this.picker = this.balancer.update(NO_ENDPOINTS);
-    this.pools = new EndpointPools(options.pool);
+    this.pools = new EndpointPools({ connectTimeoutMs: options.forward.connectTimeoutMs, ...options.pool });
   }
 
   /** Publishes a new picker when this service's endpoints changed in the snapshot. */

@@ -2,37 +2,46 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it, expect } from 'vitest';
 import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
-import { EndpointPools } from '../../src/transport/index.js';
+import { EndpointPools, type EndpointPool } from '../../src/transport/index.js';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())));
 });
 
-async function server(): Promise<{ endpoint: Endpoint; connections: () => number }> {
+async function server(): Promise<{ endpoint: Endpoint; connections: () => number; open: () => number }> {
   let connections = 0;
+  let open = 0;
   const s = http.createServer((_req, res) => res.end('ok'));
-  s.on('connection', () => connections++);
+  s.on('connection', (socket) => {
+    connections++;
+    open++;
+    socket.on('close', () => open--);
+  });
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
   const endpoint = endpointFromInstance({ id: `e-${port}`, service: 's', host: '127.0.0.1', port, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
-  return { endpoint, connections: () => connections };
+  return { endpoint, connections: () => connections, open: () => open };
 }
 
-function get(pools: EndpointPools, endpoint: Endpoint): Promise<void> {
-  const pool = pools.get(endpoint);
+/** One GET through a pool, with a raw dispatch handler as the exchange uses. */
+function get(pool: EndpointPool): Promise<number> {
   return new Promise((resolve, reject) => {
-    http
-      .get({ agent: pool.agent, host: pool.host, port: pool.port, path: '/' }, (res) => {
-        res.resume();
-        res.on('end', () => setImmediate(resolve));
-      })
-      .on('error', reject);
+    let status = 0;
+    pool.dispatcher.dispatch(
+      { path: '/', method: 'GET', headers: ['host', 's'] },
+      {
+        onConnect: () => {},
+        onHeaders: (code) => ((status = code), true),
+        onData: () => true,
+        onComplete: () => setImmediate(() => resolve(status)),
+        onError: reject,
+      },
+    );
   });
 }
 
-/** Sockets leave the agent's lists on their 'close' event, a tick after destroy(). */
 async function settled(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
 }
@@ -41,7 +50,12 @@ describe('endpoint pools', () => {
   it('reuses one keep-alive connection for sequential requests', async () => {
     const a = await server();
     const pools = new EndpointPools();
-    for (let i = 0; i < 10; i++) await get(pools, a.endpoint);
+    const pool = pools.get(a.endpoint);
+    for (let i = 0; i < 10; i++) {
+      expect(await get(pool)).toBe(200);
+      // A socket is reused one event-loop turn after its response, so that a server closing it is seen first.
+      await settled(() => pool.sockets()[1] === 1);
+    }
     expect(a.connections()).toBe(1);
     expect(pools.get(a.endpoint).sockets()).toEqual([0, 1]);
     pools.destroy();
@@ -51,21 +65,28 @@ describe('endpoint pools', () => {
     const a = await server();
     const b = await server();
     const pools = new EndpointPools();
-    await get(pools, a.endpoint);
-    await get(pools, b.endpoint);
+    await get(pools.get(a.endpoint));
+    await get(pools.get(b.endpoint));
     const poolA = pools.get(a.endpoint);
     expect(poolA.sockets()).toEqual([0, 1]);
     pools.retain([b.endpoint]);
     expect(pools.addresses()).toEqual([b.endpoint.address]);
-    await settled(() => poolA.sockets()[1] === 0);
-    expect(poolA.sockets()).toEqual([0, 0]);
-    // A retired pool no longer keeps sockets: a late request closes its connection when done.
-    await new Promise<void>((resolve, reject) => {
-      http.get({ agent: poolA.agent, host: poolA.host, port: poolA.port }, (res) => (res.resume(), res.on('end', () => setImmediate(resolve)))).on('error', reject);
-    });
-    await settled(() => poolA.sockets()[0] + poolA.sockets()[1] === 0);
-    expect(poolA.sockets()).toEqual([0, 0]);
-    expect(a.connections()).toBe(2);
+    expect(poolA.isRetired).toBe(true);
+    await settled(() => a.open() === 0);
+    expect(a.open()).toBe(0);
+    expect(b.open()).toBe(1);
+    // The address is a new pool if it comes back.
+    expect(pools.get(a.endpoint)).not.toBe(poolA);
+    pools.destroy();
+  });
+
+  it('refuses requests on a retired pool before sending anything', async () => {
+    const a = await server();
+    const pools = new EndpointPools();
+    const pool = pools.get(a.endpoint);
+    pools.retain([]);
+    await expect(get(pool)).rejects.toMatchObject({ code: 'UND_ERR_CLOSED' });
+    expect(a.connections()).toBe(0);
     pools.destroy();
   });
 });

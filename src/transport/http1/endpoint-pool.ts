@@ -1,71 +1,68 @@
-// Transport/http1: keep-alive connection pools, one per endpoint address, retired when the endpoint leaves.
-import { Agent } from 'node:http';
-import type { Socket } from 'node:net';
+// Transport/http1: keep-alive connection pools (undici), one per endpoint address, retired when the endpoint leaves.
+import { Pool } from 'undici';
 import type { Endpoint } from '../../model/index.js';
 
 export interface PoolOptions {
-  /** Idle sockets kept per endpoint. */
-  maxFreeSockets?: number;
   /**
    * How long an idle socket is kept. Shorter than common server keep-alive timeouts (Node's 5 s, our
    * inbound 10 s) so that this side closes first and never reuses a socket the server is closing;
-   * Node's agent also honours a shorter `Keep-Alive: timeout=N` hint from the server.
+   * a shorter `Keep-Alive: timeout=N` hint from the server is honoured too.
    */
   idleTimeoutMs?: number;
+  /** A fresh connection that is not up within this time is a connect failure. */
+  connectTimeoutMs?: number;
 }
 
-export const POOL_DEFAULTS = { maxFreeSockets: 256, idleTimeoutMs: 4_000 } as const;
+export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
 
-/** An agent that stops keeping sockets once its endpoint is retired. */
-class PoolAgent extends Agent {
-  retired = false;
-
-  override keepSocketAlive(socket: Socket): boolean {
-    if (this.retired) return false;
-    // Node's typings say void; the agent reads the boolean it returns (false when the server's hint is too short).
-    return (super.keepSocketAlive(socket) as unknown as boolean) !== false;
-  }
-}
-
+/**
+ * One endpoint's connections. Requests go out through `dispatcher.dispatch()` with a raw handler: no
+ * ClientRequest, no agent queue, and the head of a request goes out with its body in one write.
+ */
 export class EndpointPool {
-  readonly agent: Agent;
+  readonly dispatcher: Pool;
   readonly host: string;
   readonly port: number;
   readonly address: string;
-  private readonly poolAgent: PoolAgent;
+  private retired = false;
 
   constructor(endpoint: Pick<Endpoint, 'host' | 'port' | 'address'>, options: PoolOptions = {}) {
     this.host = endpoint.host;
     this.port = endpoint.port;
     this.address = endpoint.address;
-    this.poolAgent = new PoolAgent({
-      keepAlive: true,
-      scheduling: 'lifo',
-      maxFreeSockets: options.maxFreeSockets ?? POOL_DEFAULTS.maxFreeSockets,
-      timeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
+    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+    this.dispatcher = new Pool(`http://${host}:${endpoint.port}`, {
+      // One request per connection at a time: a slow response never holds back another request.
+      pipelining: 1,
+      keepAliveTimeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
+      connectTimeout: options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs,
+      // The exchange times responses itself (from the end of the request body); bodies may stream for long.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
-    this.agent = this.poolAgent;
   }
 
-  /** Idle sockets now; busy ones close as their requests end, instead of going back to the pool. */
+  get isRetired(): boolean {
+    return this.retired;
+  }
+
+  /** Idle sockets now; busy ones close as their requests end. */
   retire(): void {
-    this.poolAgent.retired = true;
-    for (const sockets of Object.values(this.poolAgent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    if (this.retired) return;
+    this.retired = true;
+    this.dispatcher.close().catch(() => {});
   }
 
   /** Every socket now, busy ones included. */
   destroy(): void {
-    this.poolAgent.retired = true;
-    this.poolAgent.destroy();
+    this.retired = true;
+    this.dispatcher.destroy().catch(() => {});
   }
 
   /** Sockets open to the endpoint: [busy, idle]. */
   sockets(): [number, number] {
-    let busy = 0;
-    let idle = 0;
-    for (const list of Object.values(this.poolAgent.sockets)) busy += list?.length ?? 0;
-    for (const list of Object.values(this.poolAgent.freeSockets)) idle += list?.length ?? 0;
-    return [busy, idle];
+    const stats = this.dispatcher.stats;
+    return [stats.connected - stats.free, stats.free];
   }
 }
 

@@ -1,5 +1,5 @@
 // Transport/http1: one proxied request, forwarded attempt by attempt to endpoints, streaming both ways.
-import { request, type ClientRequest, type IncomingMessage, type OutgoingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AppUnavailableError,
   ConnectFailedError,
@@ -8,30 +8,18 @@ import {
   UpstreamTimeoutError,
   WeftError,
 } from '../../core/index.js';
+import { AttemptBody } from './attempt-body.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
-import {
-  onClientClose,
-  onClientData,
-  onClientDrain,
-  onClientEnd,
-  onResponseTimeout,
-  onUpstreamData,
-  onUpstreamDrain,
-  onUpstreamEnd,
-  onUpstreamError,
-  onUpstreamResponse,
-  onUpstreamResponseError,
-  onUpstreamSocket,
-  tag,
-} from './exchange-events.js';
+import { onClientClose, onClientData, onClientDrain, onClientEnd, onResponseTimeout, tag } from './exchange-events.js';
 import { originForm } from './request-target.js';
+import { UpstreamAttempt } from './upstream-attempt.js';
 
 /** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
 export type AttemptBodyState = 'none' | 'untouched' | 'replayable' | 'spent';
 
 export interface ForwardOptions {
-  /** A fresh connection that is not up within this time is a connect failure. */
+  /** A fresh connection that is not up within this time is a connect failure (applied by the pools). */
   readonly connectTimeoutMs: number;
   /**
    * No response headers within this time after the request was fully handed to the endpoint is a
@@ -56,22 +44,27 @@ function isPeerAppUnavailable(raw: readonly string[]): boolean {
   return false;
 }
 
-/**
- * Writes a body chunk. The first one goes out corked, so the pending head and the chunk leave in one
- * write instead of two (Node sends a string head and a Buffer body separately).
- */
-function write(out: OutgoingMessage, chunk: Buffer, first: boolean): boolean {
-  if (!first) return out.write(chunk);
-  out.cork();
-  const ok = out.write(chunk);
-  out.uncork();
-  return ok;
+/** Header bytes as strings; latin1 keeps every byte as it came, as Node's own parser does. */
+function headerStrings(raw: readonly Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i]!.toString('latin1');
+  return out;
+}
+
+/** Errors undici raises before anything is sent because it refuses the request itself, not the endpoint. */
+function isRefusedRequest(err: NodeJS.ErrnoException): boolean {
+  return err.code === 'UND_ERR_INVALID_ARG' || err.code === 'UND_ERR_NOT_SUPPORTED';
+}
+
+/** Bytes that are no HTTP response; undici's parser leaves the code unset for some of them. */
+function isParseError(err: NodeJS.ErrnoException): boolean {
+  return err.name === 'HTTPParserError' || (typeof err.code === 'string' && err.code.startsWith('HPE_'));
 }
 
 /**
  * The per-request state machine. Subclasses decide what a failed attempt means (retry on another
  * endpoint, or an error response) in `attemptFailed`, and account for the end in `closed`.
- * Its listeners live in exchange-events.ts.
+ * The client side's listeners live in exchange-events.ts; each attempt is an undici handler (upstream-attempt.ts).
  */
 export abstract class Http1Exchange {
   readonly req: IncomingMessage;
@@ -96,12 +89,13 @@ export abstract class Http1Exchange {
   private bodyEnded = false;
   private replay: Buffer[] | null;
   private replayBytes = 0;
-  private up: ClientRequest | null = null;
-  private upRes: IncomingMessage | null = null;
-  private requestBodyStarted = false;
+  /** The attempt in progress; null once it failed, completed, or the exchange ended. */
+  private current: UpstreamAttempt | null = null;
+  /** The stream the current attempt reads the client's body from. */
+  private body: AttemptBody | null = null;
+  private listening = false;
   private responseBodyStarted = false;
   private waitingDrain = false;
-  private connected = false;
   private timer: NodeJS.Timeout | null = null;
   private done = false;
 
@@ -146,23 +140,16 @@ export abstract class Http1Exchange {
   send(pool: EndpointPool): void {
     this.attempt++;
     this.pool = pool;
-    this.connected = false;
-    this.requestBodyStarted = false;
-    let up: ClientRequest;
-    try {
-      up = request({ agent: pool.agent, host: pool.host, port: pool.port, method: this.method, path: this.path, headers: this.headers });
-    } catch (err) {
-      // Node validates what its own parser let in; a request it refuses to send is not the endpoint's fault.
-      this.attemptFailed(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));
-      return;
+    const attempt = new UpstreamAttempt(this, pool);
+    this.current = attempt;
+    let body: AttemptBody | Buffer | null = null;
+    if (this.hasBody) {
+      // Only a replayable body reaches a second send after being read (the retry policy checks): it goes whole, with the head.
+      if (this.bodyRead) body = Buffer.concat(this.replay ?? []);
+      else body = this.body = new AttemptBody(this);
     }
-    tag(up, this);
-    this.up = up;
-    up.on('socket', onUpstreamSocket);
-    up.on('response', onUpstreamResponse);
-    up.on('error', onUpstreamError);
-    // Without a body nothing waits for the connection: the request is queued on the socket.
-    if (!this.hasBody) this.endRequest(up);
+    // Errors, even those undici raises at once, arrive through the attempt's onError.
+    pool.dispatcher.dispatch({ path: this.path, method: this.method, headers: this.headers, body }, attempt);
   }
 
   /** Lets the rest of an unread request body drain, so the client connection stays usable after an error reply. */
@@ -170,27 +157,33 @@ export abstract class Http1Exchange {
     if (this.hasBody && !this.bodyEnded) {
       this.req.removeListener('data', onClientData);
       this.req.removeListener('end', onClientEnd);
+      this.listening = false;
       this.req.resume();
     }
   }
 
-  /** @internal the socket of the current attempt is connected: start (or replay) the body. */
-  onConnected(up: ClientRequest): void {
-    if (up !== this.up) return;
-    this.connected = true;
-    if (!this.hasBody) return;
-    if (this.bodyRead) {
-      // Only a replayable body reaches a second send after being read (the retry policy checks).
-      up.cork();
-      for (const chunk of this.replay ?? []) up.write(chunk);
-      this.endRequest(up);
-      up.uncork();
-      return;
+  /** @internal the request is being written on a connected socket. */
+  onAttemptConnected(attempt: UpstreamAttempt): void {
+    // The client left while the attempt waited for a connection: it has nobody to answer.
+    if (attempt !== this.current) attempt.abort();
+  }
+
+  /** @internal undici wants body bytes for the current attempt. */
+  onBodyPull(body: AttemptBody): void {
+    if (body !== this.body || this.bodyEnded) return;
+    if (!this.listening) {
+      this.listening = true;
+      this.req.on('data', onClientData);
+      this.req.on('end', onClientEnd);
     }
-    up.on('drain', onUpstreamDrain);
-    this.req.on('data', onClientData);
-    this.req.on('end', onClientEnd);
     this.req.resume();
+  }
+
+  /** @internal */
+  onBodyDestroyed(body: AttemptBody): void {
+    if (body !== this.body) return;
+    this.body = null;
+    this.detachBody();
   }
 
   /** @internal */
@@ -205,105 +198,104 @@ export abstract class Http1Exchange {
         this.replay = null;
       }
     }
-    const up = this.up;
-    if (up === null) return;
-    const first = !this.requestBodyStarted;
-    this.requestBodyStarted = true;
-    if (!write(up, chunk, first)) this.req.pause();
+    const body = this.body;
+    if (body !== null && !body.push(chunk)) this.req.pause();
   }
 
   /** @internal */
   onClientEnd(): void {
     this.bodyEnded = true;
     this.bodyRead = true;
-    if (this.up !== null) this.endRequest(this.up);
+    this.body?.push(null);
+  }
+
+  /** @internal the whole request is on its way: from now on the endpoint owes a response within the timeout. */
+  onAttemptSent(attempt: UpstreamAttempt): void {
+    // An endpoint may answer before it has read the whole body; then nothing is owed any more.
+    if (attempt !== this.current || this.status !== 0 || this.done) return;
+    this.clearTimer();
+    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, attempt);
   }
 
   /** @internal */
-  onResponse(up: ClientRequest, upRes: IncomingMessage): void {
-    if (up !== this.up || this.done) {
-      upRes.resume();
-      return;
-    }
+  onAttemptHeaders(attempt: UpstreamAttempt, status: number, raw: Buffer[], statusText: string): boolean {
+    if (attempt !== this.current || this.done) return true;
     this.clearTimer();
-    const status = upRes.statusCode ?? 502;
-    if (status === 503 && this.forwardOptions.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(upRes.rawHeaders)) {
+    const headers = headerStrings(raw);
+    if (status === 503 && this.forwardOptions.peerAppUnavailableFails && this.bodyState() !== 'spent' && isPeerAppUnavailable(headers)) {
       const sentWhole = !this.hasBody || this.bodyEnded;
-      this.failAttempt(new AppUnavailableError(this.pool?.address ?? ''));
-      // A request still waiting for its body would hold its socket forever; a finished one goes back to the pool.
-      if (sentWhole) upRes.resume();
-      else up.destroy();
-      return;
+      this.failAttempt(new AppUnavailableError(attempt.pool.address));
+      // A request still waiting for its body would hold its socket forever; a finished one drains back to the pool.
+      if (!sentWhole) attempt.abort();
+      return true;
     }
     const res = this.res;
     this.responded();
     try {
-      // Node throws on what its parser lets through but its writer refuses (a status of 000, say).
-      res.writeHead(status, upRes.statusMessage, forwardResponseHeaders(upRes.rawHeaders));
+      // Node throws on what the parser lets through but its writer refuses.
+      res.writeHead(status, statusText, forwardResponseHeaders(headers));
     } catch (err) {
-      this.failAttempt(new UpstreamProtocolError(this.pool?.address ?? '', err));
-      up.destroy();
-      return;
+      this.failAttempt(new UpstreamProtocolError(attempt.pool.address, err));
+      attempt.abort();
+      return true;
     }
     this.status = status;
-    tag(upRes, this);
-    this.upRes = upRes;
-    // Hand-rolled rather than pipe(): three listeners from module functions instead of a set of closures per response.
-    upRes.on('data', onUpstreamData);
-    upRes.on('end', onUpstreamEnd);
-    upRes.on('error', onUpstreamResponseError);
+    return true;
   }
 
-  /** @internal a response body chunk, passed on with backpressure. */
-  onUpstreamData(upRes: IncomingMessage, chunk: Buffer): void {
-    const first = !this.responseBodyStarted;
-    this.responseBodyStarted = true;
-    if (write(this.res, chunk, first)) return;
-    upRes.pause();
-    if (!this.waitingDrain) {
-      this.waitingDrain = true;
-      this.res.once('drain', onClientDrain);
+  /** @internal a response body chunk, passed on with backpressure: false pauses the upstream socket. */
+  onAttemptData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
+    if (attempt !== this.current || this.done) return true;
+    const res = this.res;
+    let ok: boolean;
+    if (this.responseBodyStarted) {
+      ok = res.write(chunk);
+    } else {
+      // The first chunk goes out corked with the pending head: one write per small response instead of two.
+      this.responseBodyStarted = true;
+      res.cork();
+      ok = res.write(chunk);
+      res.uncork();
     }
+    if (!ok && !this.waitingDrain) {
+      this.waitingDrain = true;
+      res.once('drain', onClientDrain);
+    }
+    return ok;
   }
 
   /** @internal */
   onClientDrain(): void {
     this.waitingDrain = false;
-    this.upRes?.resume();
-  }
-
-  /** @internal an error on the current attempt's request. */
-  onUpstreamError(up: ClientRequest, err: NodeJS.ErrnoException): void {
-    if (up !== this.up || this.done) return;
-    const target = this.pool?.address ?? '';
-    if (this.status !== 0) {
-      this.abort(new UpstreamResetError(target, err));
-      return;
-    }
-    if (!this.connected) this.failAttempt(new ConnectFailedError(target, err));
-    else if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.failAttempt(new UpstreamProtocolError(target, err));
-    else this.failAttempt(new UpstreamResetError(target, err));
-  }
-
-  /** @internal the response body broke after its headers were sent on. */
-  onUpstreamResponseError(err: Error): void {
-    if (this.done) return;
-    this.abort(new UpstreamResetError(this.pool?.address ?? '', err));
+    const resume = this.current?.resumeResponse;
+    if (resume != null) resume();
   }
 
   /** @internal */
-  onTimeout(up: ClientRequest): void {
-    if (up !== this.up || this.done || this.status !== 0) return;
-    this.timer = null;
-    this.failAttempt(new UpstreamTimeoutError(this.pool?.address ?? '', this.forwardOptions.responseTimeoutMs));
-    up.destroy();
+  onAttemptComplete(attempt: UpstreamAttempt): void {
+    if (attempt !== this.current || this.done) return;
+    this.current = null;
+    this.res.end();
   }
 
-  /** @internal a fresh connection that never came up. */
-  onConnectTimeout(up: ClientRequest): void {
-    if (up !== this.up || this.connected || this.done) return;
-    this.failAttempt(new ConnectFailedError(this.pool?.address ?? '', new Error(`connect timeout after ${this.forwardOptions.connectTimeoutMs} ms`)));
-    up.destroy();
+  /** @internal an error of an attempt: before it was written, while waiting for headers, or in the response body. */
+  onAttemptError(attempt: UpstreamAttempt, err: NodeJS.ErrnoException): void {
+    if (attempt !== this.current || this.done) return;
+    this.current = null;
+    const target = attempt.pool.address;
+    if (this.status !== 0) this.abort(new UpstreamResetError(target, err));
+    else if (isRefusedRequest(err)) this.failAttempt(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));
+    else if (!attempt.connected) this.failAttempt(new ConnectFailedError(target, err));
+    else if (isParseError(err)) this.failAttempt(new UpstreamProtocolError(target, err));
+    else this.failAttempt(new UpstreamResetError(target, err));
+  }
+
+  /** @internal */
+  onTimeout(attempt: UpstreamAttempt): void {
+    if (attempt !== this.current || this.done || this.status !== 0) return;
+    this.timer = null;
+    this.failAttempt(new UpstreamTimeoutError(attempt.pool.address, this.forwardOptions.responseTimeoutMs));
+    attempt.abort();
   }
 
   /** @internal */
@@ -312,32 +304,28 @@ export abstract class Http1Exchange {
     this.done = true;
     this.clearTimer();
     if (!this.res.writableFinished && this.abortError === null) this.clientGone = true;
-    const up = this.up;
-    this.up = null;
+    const attempt = this.current;
+    this.current = null;
     // A request still going to the endpoint has nobody left to answer: stop it.
-    if (up !== null && (this.clientGone || this.abortError !== null)) up.destroy();
+    if (attempt !== null && (this.clientGone || this.abortError !== null)) attempt.abort();
     this.closed();
-  }
-
-  /** The whole request is on its way: from now on the endpoint owes a response within the timeout. */
-  private endRequest(up: ClientRequest): void {
-    up.end();
-    // An endpoint may answer before it has read the whole body; then nothing is owed any more.
-    if (this.status !== 0) return;
-    this.clearTimer();
-    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, up);
   }
 
   /** Ends the attempt without a response; detaches the body so a retry starts clean. */
   private failAttempt(error: WeftError): void {
     this.clearTimer();
-    this.up = null;
-    if (this.hasBody) {
-      this.req.removeListener('data', onClientData);
-      this.req.removeListener('end', onClientEnd);
-      if (!this.bodyEnded) this.req.pause();
-    }
+    this.current = null;
+    this.body = null;
+    this.detachBody();
     this.attemptFailed(error);
+  }
+
+  private detachBody(): void {
+    if (!this.hasBody || !this.listening) return;
+    this.listening = false;
+    this.req.removeListener('data', onClientData);
+    this.req.removeListener('end', onClientEnd);
+    if (!this.bodyEnded) this.req.pause();
   }
 
   /** After headers went out nothing can be retried: break the client response so it sees the failure. */

@@ -54,8 +54,9 @@ export interface RequestHeadInfo {
 }
 
 /**
- * Copies request headers without the hop-by-hop ones. A chunked request is re-framed as chunked on the
- * next hop, so its Transfer-Encoding is replaced by our own rather than dropped.
+ * Copies request headers without the hop-by-hop ones. A body without Content-Length (chunked) is framed
+ * as chunked again on the next hop by the connection pool, so Transfer-Encoding only marks the body.
+ * `Expect: 100-continue` was answered by our own server already: the next hop gets the body at once.
  */
 export function forwardRequestHeaders(raw: readonly string[]): RequestHeadInfo {
   const listed = connectionListed(raw);
@@ -67,10 +68,9 @@ export function forwardRequestHeaders(raw: readonly string[]): RequestHeadInfo {
     if (name.length === 14 && name.toLowerCase() === 'content-length') {
       if (value !== '0') hasBody = true;
     } else if (isHopByHop(name)) {
-      if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-        hasBody = true;
-        headers.push('Transfer-Encoding', 'chunked');
-      }
+      if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') hasBody = true;
+      continue;
+    } else if (name.length === 6 && name.toLowerCase() === 'expect') {
       continue;
     } else if (listed !== null && listed.has(name.toLowerCase())) {
       continue;
