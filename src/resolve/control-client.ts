@@ -44,7 +44,7 @@ export type RegistrationRequest = InstanceRegistrationInput & { readonly id: str
 const KNOWN_CODES: ReadonlySet<string> = new Set<WeftErrorCode>([
   'NO_ENDPOINTS', 'CONNECT_FAILED', 'UPSTREAM_RESET', 'UPSTREAM_TIMEOUT', 'UPSTREAM_PROTOCOL_ERROR', 'APP_UNAVAILABLE',
   'MISSING_HOST', 'DRAINING', 'VALIDATION_FAILED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'CONFIG_INVALID',
-  'STORE_CORRUPT', 'STORE_CLOSED', 'CONTROL_UNAVAILABLE', 'INTERNAL',
+  'STORE_CORRUPT', 'STORE_CLOSED', 'STORE_FULL', 'STORE_READ_ONLY', 'STORE_UNAVAILABLE', 'AMBIGUOUS_HOST', 'CONTROL_UNAVAILABLE', 'INTERNAL',
 ]);
 
 // Statuses that mean "this replica is not serving" (down, draining, behind a proxy that cannot reach it), not an answer.

@@ -69,7 +69,11 @@ describe('ControlClient with several replicas', () => {
     await client.register(instance);
     await client.heartbeat('g1');
     await client.services();
-    expect(first.requests).toEqual(['PUT /api/v1/instances/g1']);
+    // Alone, the failing replica's own answer comes through unchanged.
+    const alone = new ControlClient(first.url);
+    expect(await alone.services().catch((e: unknown) => e)).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
+    alone.close();
+    expect(first.requests).toEqual(['PUT /api/v1/instances/g1', 'GET /api/v1/services']);
     expect(second.requests).toEqual(['PUT /api/v1/instances/g1', 'PUT /api/v1/instances/g1/heartbeat', 'GET /api/v1/services']);
     expect(client.url).toBe(second.url);
   });
