@@ -1,7 +1,7 @@
 // E2E: two control planes on one etcd serve one mesh; killing either under steady traffic fails no request and drops no instance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, requireEtcd, signalProcess, startEtcd, stopAll, waitForHttp, type EtcdCluster, type ManagedProcess } from '../support/index.js';
-import { GREETER_APP, HttpClient, pollUntil, runWeft, startWeft } from './weft-cli.js';
+import { GREETER_APP, HttpClient, pollUntil, runWeft, startWeft, steadyTraffic } from './weft-cli.js';
 
 const etcdBinary = await requireEtcd();
 
@@ -60,27 +60,7 @@ describe.skipIf(etcdBinary === undefined)('highly available control plane on etc
   });
 
   it('fails no request and drops no instance when a control plane is killed under steady traffic', async () => {
-    const failures: string[] = [];
-    let done = 0;
-    let killed = false;
     const survivor = controlUrls[1]!;
-    const worker = async () => {
-      // Bounded: 4 workers x 300 requests, about three TTLs of traffic at this pace.
-      for (let i = 0; i < 300; i++) {
-        try {
-          const reply = await hello();
-          if (reply.status !== 200) failures.push(`status ${reply.status}: ${reply.body}`);
-        } catch (error) {
-          failures.push(String(error));
-        }
-        done++;
-        if (!killed && done >= 100) {
-          killed = true;
-          signalProcess(controls[0]!, 'SIGKILL');
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    };
     const health: string[][] = [];
     let watching = true;
     const watcher = (async () => {
@@ -89,10 +69,16 @@ describe.skipIf(etcdBinary === undefined)('highly available control plane on etc
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     })();
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    // Bounded: 4 workers x 300 requests, about three TTLs of traffic at this pace.
+    const { failures, done, acted } = await steadyTraffic(hello, {
+      workers: 4,
+      requests: 300,
+      pauseMs: 25,
+      at: { count: 100, action: () => signalProcess(controls[0]!, 'SIGKILL') },
+    });
     watching = false;
     await watcher;
-    expect(killed).toBe(true);
+    expect(acted).toBe(true);
     expect(failures).toEqual([]);
     expect(done).toBe(1200);
     // Every reading of the surviving control plane, through and after the failover, shows all three passing.

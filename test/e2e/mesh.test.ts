@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, signalProcess, stopAll, waitForHttp, type ManagedProcess } from '../support/index.js';
-import { GREETER_APP, HttpClient, pollUntil, runWeft, startWeft } from './weft-cli.js';
+import { GREETER_APP, HttpClient, pollUntil, runWeft, startWeft, steadyTraffic } from './weft-cli.js';
 
 interface InstancesJson {
   instances: { id: string; health: string }[];
@@ -77,26 +77,12 @@ describe('mesh end to end', () => {
   });
 
   it('loses no request when a whole instance is SIGKILLed during steady traffic, and forgets it after its TTL', async () => {
-    const failures: string[] = [];
-    let done = 0;
-    let killed = false;
-    const worker = async () => {
-      for (let i = 0; i < 150; i++) {
-        try {
-          const reply = await hello();
-          if (reply.status !== 200) failures.push(`status ${reply.status}: ${reply.body}`);
-        } catch (error) {
-          failures.push(String(error));
-        }
-        done++;
-        if (!killed && done >= 100) {
-          killed = true;
-          signalProcess(greeters[2]!, 'SIGKILL');
-        }
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    expect(killed).toBe(true);
+    const { failures, done, acted } = await steadyTraffic(hello, {
+      workers: 4,
+      requests: 150,
+      at: { count: 100, action: () => signalProcess(greeters[2]!, 'SIGKILL') },
+    });
+    expect(acted).toBe(true);
     expect(failures).toEqual([]);
     expect(done).toBe(600);
 

@@ -74,3 +74,37 @@ export async function pollUntil<T>(what: string, deadlineMs: number, probe: () =
   }
   throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+export interface TrafficOptions {
+  workers: number;
+  /** Requests per worker. */
+  requests: number;
+  pauseMs?: number;
+  /** Runs once, after this many requests completed in all. */
+  at?: { count: number; action: () => void };
+}
+
+/** Bounded concurrent traffic: every reply other than 200 and every error is reported as a failure. */
+export async function steadyTraffic(send: () => Promise<Reply>, options: TrafficOptions): Promise<{ failures: string[]; done: number; acted: boolean }> {
+  const failures: string[] = [];
+  let done = 0;
+  let acted = false;
+  const worker = async () => {
+    for (let i = 0; i < options.requests; i++) {
+      try {
+        const reply = await send();
+        if (reply.status !== 200) failures.push(`status ${reply.status}: ${reply.body}`);
+      } catch (error) {
+        failures.push(String(error));
+      }
+      done++;
+      if (options.at && !acted && done >= options.at.count) {
+        acted = true;
+        options.at.action();
+      }
+      if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+    }
+  };
+  await Promise.all(Array.from({ length: options.workers }, worker));
+  return { failures, done, acted };
+}
