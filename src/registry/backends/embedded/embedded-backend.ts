@@ -70,7 +70,7 @@ export class EmbeddedBackend implements RegistryBackend {
         throw storeIoError(dir, action, error);
       }
     };
-    await step('creating the data dir', () => mkdir(dir, { recursive: true }));
+    await step('creating the data dir', () => makeDataDir(dir));
     const lock = await step('taking the lock file', () => acquireLock(dir, logger));
     const metrics = new StoreMetrics(runtime.metrics);
     try {
@@ -278,5 +278,17 @@ async function compactOnOpen(
     await (await open(logPath, 'a')).close();
     logger.warn({ dir, err: typed }, `${typed.message}; starting on the uncompacted log`);
     return validBytes;
+  }
+}
+
+/** A recursive mkdir on a read-only file system reports ENOENT; a plain one of the last step names the real reason. */
+async function makeDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    await mkdir(dir).catch((plain: unknown) => {
+      throw (plain as NodeJS.ErrnoException).code === 'EEXIST' ? error : plain;
+    });
+    throw error;
   }
 }
