@@ -76,6 +76,27 @@ describe('inbound server', () => {
     expect(reply.body).toBe('chunked abc');
   });
 
+  it('answers Expect: 100-continue itself and sends the app the body without the expectation', async () => {
+    const target = await app((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.end(`${req.headers.expect ?? 'none'} ${body}`));
+    });
+    const { port } = await inbound(target.port);
+    const http = await import('node:http');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'PUT', agent: false, headers: { host: 'greeter', expect: '100-continue', 'content-length': '5' } });
+      req.on('continue', () => req.end('hello'));
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+    });
+    expect(reply).toBe('none hello');
+  });
+
   it('passes HEAD and 204 responses through with their framing', async () => {
     const target = await app((req, res) => {
       if (req.url === '/empty') res.writeHead(204).end();

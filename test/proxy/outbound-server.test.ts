@@ -351,6 +351,28 @@ describe('outbound server: failures and retries', () => {
     expect(JSON.parse(failed.body)).toMatchObject({ code: 'UPSTREAM_RESET' });
   });
 
+  it('retries a GET reset on a kept-alive connection after the request was written', async () => {
+    // Every second request on a connection is met with a reset: the first one leaves the connection pooled.
+    const flaky = await upstream(
+      startServer((req, res) => {
+        const socket = req.socket as typeof req.socket & { served?: number };
+        socket.served = (socket.served ?? 0) + 1;
+        if (socket.served > 1) socket.destroy();
+        else res.end('flaky');
+      }),
+    );
+    const b = await upstream(namedUpstream('b'));
+    const runtime = quietRuntime();
+    const { port } = await outbound({ runtime, snapshots: snapshotsOf([instance('greeter-a', flaky.port), instance('greeter-b', b.port)]) });
+    // Round-robin: a, b, a (reused connection, reset, retried on b), ...
+    expect((await send(port)).body).toBe('flaky');
+    expect((await send(port)).body).toBe('b GET / ');
+    const retried = await send(port, { path: '/again' });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toBe('b GET /again ');
+    expect(await runtime.metrics.metrics()).toMatch(/weft_proxy_retries_total\{service="greeter",reason="reset"\} 1/);
+  });
+
   it('answers 504 UPSTREAM_TIMEOUT when no response headers arrive in time', async () => {
     const silent = await upstream(startServer(() => {}));
     const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', silent.port)]), responseTimeoutMs: 200 });
