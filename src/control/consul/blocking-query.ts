@@ -24,9 +24,12 @@ export function parseBlockingQuery(url: URL): BlockingQuery {
   return { index, waitMs };
 }
 
-/** The index Consul clients see: the registry version, never 0 (the npm client treats 0 as an error). */
+/**
+ * The index Consul clients see: the registry version plus one. Never 0 (the npm client treats 0 as an error), and
+ * unlike max(1, version) it also moves on the first write to an empty registry (version 0 → 1), which a watcher must see.
+ */
 export function consulIndex(registry: Registry): number {
-  return Math.max(1, registry.version());
+  return registry.version() + 1;
 }
 
 /**

@@ -56,7 +56,8 @@ const checkSchema = z.looseObject({
   Interval: duration.optional(),
   Timeout: duration.optional(),
   Method: z.string().regex(/^[A-Z]{1,16}$/, 'expected an HTTP method such as GET').optional(),
-  Header: z.record(z.string(), z.array(z.string())).optional(),
+  // Consul takes a list per header; single strings (as some clients send) are read as a list of one.
+  Header: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
   TLSSkipVerify: z.boolean().optional(),
   Status: z.enum(['passing', 'warning', 'critical'], 'expected "passing", "warning" or "critical"').optional(),
   DeregisterCriticalServiceAfter: duration.optional(),
@@ -164,7 +165,7 @@ function parseCheck(value: unknown, field: string, serviceName: string, defaultI
       intervalMs,
       timeoutMs,
       ...(check.Method === undefined ? {} : { method: check.Method }),
-      ...(check.Header === undefined ? {} : { headers: check.Header }),
+      ...(check.Header === undefined ? {} : { headers: Object.fromEntries(Object.entries(check.Header).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])) }),
       ...(check.TLSSkipVerify === undefined ? {} : { tlsSkipVerify: check.TLSSkipVerify }),
     };
   }

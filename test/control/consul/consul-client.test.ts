@@ -11,6 +11,9 @@ interface Entry {
   Checks: Array<{ CheckID: string; Status: string; Output: string }>;
 }
 
+/** A TTL check as the client's typings want it (they require a name and a timeout, which TTL checks ignore). */
+const ttlCheck = (ttl: string, status?: 'passing') => ({ name: 'ttl', timeout: '1s', ttl, ...(status ? { status } : {}) });
+
 const servers: Array<Server | TcpServer> = [];
 afterEach(async () => {
   await stopFixtures();
@@ -26,7 +29,7 @@ async function listen<S extends Server | TcpServer>(server: S): Promise<number> 
 describe('Consul API with the npm consul client', () => {
   it('registers a service with a TTL check, lists it everywhere, flips health with pass/warn/fail and deregisters', async () => {
     const { consul } = await startFixture();
-    await consul.agent.service.register({ name: 'web', id: 'web-1', address: '127.0.0.2', port: 8080, tags: ['v1', 'blue'], meta: { zone: 'a' }, check: { ttl: '10s' } });
+    await consul.agent.service.register({ name: 'web', id: 'web-1', address: '127.0.0.2', port: 8080, tags: ['v1', 'blue'], meta: { zone: 'a' }, check: ttlCheck('10s') });
 
     const services = (await consul.agent.service.list()) as Record<string, Record<string, unknown>>;
     expect(services['web-1']).toMatchObject({ ID: 'web-1', Service: 'web', Tags: ['v1', 'blue'], Meta: { zone: 'a' }, Address: '127.0.0.2', Port: 8080, Weights: { Passing: 1, Warning: 1 } });
@@ -65,8 +68,8 @@ describe('Consul API with the npm consul client', () => {
 
   it('filters health by tag and catalog by tag', async () => {
     const { consul } = await startFixture();
-    await consul.agent.service.register({ name: 'api', id: 'api-1', port: 9001, tags: ['primary'], check: { ttl: '30s', status: 'passing' } });
-    await consul.agent.service.register({ name: 'api', id: 'api-2', port: 9002, tags: ['secondary'], check: { ttl: '30s', status: 'passing' } });
+    await consul.agent.service.register({ name: 'api', id: 'api-1', port: 9001, tags: ['primary'], check: ttlCheck('30s', 'passing') });
+    await consul.agent.service.register({ name: 'api', id: 'api-2', port: 9002, tags: ['secondary'], check: ttlCheck('30s', 'passing') });
     const primary = (await consul.health.service({ service: 'api', tag: 'primary', passing: true })) as Entry[];
     expect(primary.map((e) => e.Service.ID)).toEqual(['api-1']);
     const secondary = (await consul.catalog.service.nodes({ service: 'api', tag: 'secondary' })) as Array<{ ServiceID: string }>;
@@ -78,7 +81,7 @@ describe('Consul API with the npm consul client', () => {
     const { consul } = await startFixture();
     let status = 200;
     const port = await listen(createServer((_req, res) => res.writeHead(status).end('ok')));
-    await consul.agent.service.register({ name: 'shop', id: 'shop-1', port, check: { http: `http://127.0.0.1:${port}/health`, interval: '1s', timeout: '2s' } });
+    await consul.agent.service.register({ name: 'shop', id: 'shop-1', port, check: { name: 'shop health', http: `http://127.0.0.1:${port}/health`, interval: '1s', timeout: '2s' } });
 
     const passing = async (): Promise<boolean> => ((await consul.health.service({ service: 'shop', passing: true })) as Entry[]).length === 1;
     await eventually(async () => ((await passing()) ? true : undefined), 'the HTTP check to pass');
@@ -98,7 +101,7 @@ describe('Consul API with the npm consul client', () => {
     const { consul } = await startFixture();
     const tcp = createTcpServer((socket) => socket.end());
     const port = await listen(tcp);
-    await consul.agent.service.register({ name: 'db', id: 'db-1', port, check: { tcp: `127.0.0.1:${port}`, interval: '1s', timeout: '1s' } });
+    await consul.agent.service.register({ name: 'db', id: 'db-1', port, check: { name: 'db port', tcp: `127.0.0.1:${port}`, interval: '1s', timeout: '1s' } });
     await eventually(async () => (((await consul.health.service({ service: 'db', passing: true })) as Entry[]).length === 1 ? true : undefined), 'the TCP check to pass');
 
     servers.splice(servers.indexOf(tcp), 1);
@@ -110,8 +113,10 @@ describe('Consul API with the npm consul client', () => {
 
   it('wakes a blocking watch on health within a second of a change', async () => {
     const { consul } = await startFixture();
-    await consul.agent.service.register({ name: 'cart', id: 'cart-1', port: 7001, check: { ttl: '30s', status: 'passing' } });
-    const watch = consul.watch({ method: consul.health.service, options: { service: 'cart', passing: true, wait: '30s' } });
+    await consul.agent.service.register({ name: 'cart', id: 'cart-1', port: 7001, check: ttlCheck('30s', 'passing') });
+    // The typings declare string options; the client only tests `passing` for truth.
+    const options = { service: 'cart', passing: true, wait: '30s' } as unknown as Record<string, string>;
+    const watch = consul.watch({ method: consul.health.service, options });
     const seen: Entry[][] = [];
     let wake: (() => void) | undefined;
     watch.on('change', (data: Entry[]) => {
@@ -137,7 +142,7 @@ describe('Consul API with the npm consul client', () => {
       // Let the watch settle into its blocking query before changing anything.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const waiting = nextChange(2);
-      await consul.agent.service.register({ name: 'cart', id: 'cart-2', port: 7002, check: { ttl: '30s', status: 'passing' } });
+      await consul.agent.service.register({ name: 'cart', id: 'cart-2', port: 7002, check: ttlCheck('30s', 'passing') });
       const elapsed = await waiting;
       expect(elapsed).toBeLessThan(1_000);
       expect(seen[1]?.map((e) => e.Service.ID)).toEqual(['cart-1', 'cart-2']);
