@@ -77,7 +77,7 @@ describe('weft control durability (e2e)', () => {
 
       let acks = 0;
       let killed = false;
-      const killAt = 400 + round * 200;
+      const killAt = 300 + round * 100;
       const workers = Array.from({ length: 200 }, async (_, w) => {
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
         const mine: string[] = [];
@@ -121,7 +121,7 @@ describe('weft control durability (e2e)', () => {
     const after = await instanceIds(url);
     for (const id of registered) expect(after.has(id), `${id} lost`).toBe(true);
     for (const id of deregistered) expect(after.has(id), `${id} came back`).toBe(false);
-    expect(registered.size).toBeGreaterThan(800);
+    expect(registered.size).toBeGreaterThan(500);
   }, 120_000);
 });
 
