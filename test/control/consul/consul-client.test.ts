@@ -1,7 +1,10 @@
 // Consul API: the real npm consul client against a weft control plane — register with checks, list, health, watch, deregister.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, eventually, startFixture, stopFixtures } from './consul-fixture.js';
 
@@ -216,5 +219,31 @@ describe('Consul API with the npm consul client', () => {
     expect(unknown.text).toMatch(/nope/);
     expect((await call(plane, 'PUT', '/v1/agent/service/deregister/nope')).status).toBe(404);
     expect((await call(plane, 'DELETE', '/v1/agent/services')).status).toBe(405);
+  });
+});
+
+describe('Consul checks across a control-plane restart', () => {
+  it('runs the HTTP check of a Consul registration again after a restart on the same store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weft-consul-'));
+    try {
+      let status = 200;
+      const port = await listen(createServer((_req, res) => res.writeHead(status).end('ok')));
+      const first = await startFixture({ dataDir: dir });
+      await first.consul.agent.service.register({ name: 'shop', id: 'shop-1', port, check: { name: 'shop health', http: `http://127.0.0.1:${port}/`, interval: '1s', timeout: '1s' } });
+      await eventually(async () => (((await first.consul.health.service({ service: 'shop', passing: true })) as Entry[]).length === 1 ? true : undefined), 'the check to pass');
+      await stopFixtures();
+
+      const second = await startFixture({ dataDir: dir });
+      const entry = ((await second.consul.health.service('shop')) as Entry[])[0];
+      expect(entry?.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'service:shop-1']);
+      status = 503;
+      await eventually(async () => (((await second.consul.health.service({ service: 'shop', passing: true })) as Entry[]).length === 0 ? true : undefined), 'the restarted check to fail');
+      const rest = JSON.parse((await call(second.plane, 'GET', '/api/v1/services/shop/instances')).text) as { instances: Array<{ health: string; healthReason?: string }> };
+      expect(rest.instances[0]?.health).toBe('critical');
+      expect(rest.instances[0]?.healthReason).toMatch(/^service:shop-1: HTTP GET .* 503/);
+    } finally {
+      await stopFixtures();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,9 +11,11 @@ export interface Fixture {
 
 const started: Fixture[] = [];
 
-export async function startFixture(): Promise<Fixture> {
+/** A dev (in-memory) control plane, or one on the embedded store in `dataDir`. */
+export async function startFixture(options: { dataDir?: string } = {}): Promise<Fixture> {
   const runtime = createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
-  const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: true, runtime });
+  const store = options.dataDir === undefined ? { dev: true } : { dataDir: options.dataDir };
+  const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, runtime, ...store });
   const consul = new Consul({ host: '127.0.0.1', port: plane.port });
   const fixture = { plane, consul };
   started.push(fixture);
