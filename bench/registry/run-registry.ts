@@ -65,7 +65,7 @@ export async function runRegistryBench(argv: readonly string[], repoRoot: string
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         outcomes.push({ store: name, failed: why.split('\n')[0] ?? why });
-        log(`${name}: FAILED: ${why}`);
+        log(`${name}: FAILED: ${why}\n--- ${name} server output ---\n${store.output()}`);
       } finally {
         await stopLoadProcesses();
         await store.stop().catch((error: Error) => notes.push(`${name} did not stop cleanly: ${error.message.split('\n')[0] ?? ''}`));

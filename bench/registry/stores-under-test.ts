@@ -21,6 +21,8 @@ export interface StoreUnderTest {
   pid: number;
   /** etcd's pid when it sits behind a weft control plane. */
   backingPid?: number;
+  /** The tail of the server's output, to explain a failure. */
+  output(): string;
   /** Used V8 heap of the control plane (NaN for etcd). */
   heapUsed(): Promise<number>;
   /** The registry version to resume watches from, so that no watcher needs the whole state (weft only). */
@@ -78,6 +80,7 @@ async function startControl(name: StoreName, ctx: StartContext, storeArgs: strin
     target: { kind: 'weft', url },
     pid: proc.pid,
     ...(etcd?.members[0]?.process === undefined ? {} : { backingPid: etcd.members[0].process.pid }),
+    output: () => `${proc.exit() === undefined ? 'running' : `exited with ${proc.exit()?.signal ?? proc.exit()?.code}`}\n${proc.output().slice(-3000)}`,
     heapUsed: async () => heapUsedFromMetrics(await getText(`${url}/metrics`)),
     version: async () => (JSON.parse(await getText(`${url}/healthz`)) as { version: number }).version,
     async stop() {
@@ -95,6 +98,7 @@ async function startEtcdAnchor(ctx: StartContext): Promise<StoreUnderTest> {
     description: 'etcd itself (one member), npm etcd3 puts and prefix watches',
     target: { kind: 'etcd', endpoints: [etcd.endpoints] },
     pid: etcd.members[0]?.process?.pid ?? -1,
+    output: () => etcd.members[0]?.process?.output().slice(-3000) ?? '',
     heapUsed: async () => Number.NaN,
     version: async () => undefined,
     stop: () => etcd.close(),
