@@ -249,6 +249,20 @@ describe('control plane watch stream', () => {
     await expect(fetch(`${plane.url}/healthz`)).rejects.toThrow();
   });
 
+  it('sends a full reset larger than the slow-client bound whole, and keeps the stream open', async () => {
+    const plane = await start({ watchMaxBufferedBytes: 64 * 1024 });
+    const bulky = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'v'.repeat(500)]));
+    for (let i = 0; i < 30; i++) await call(plane, 'PUT', `/api/v1/instances/g-${i}`, registration({ meta: bulky }));
+    const watch = await WatchClient.open(plane);
+    const reset = await watch.next();
+    expect(reset.type === 'reset' && reset.instances.length).toBe(30);
+    await call(plane, 'PUT', '/api/v1/instances/g-late', registration());
+    const next = await watch.next();
+    expect(next.type === 'upsert' && next.instance.id).toBe('g-late');
+    expect(watch.ended).toBe(false);
+    watch.close();
+  });
+
   it('ends the stream of a client that stops reading instead of buffering without bound', async () => {
     const plane = await start({ watchMaxBufferedBytes: 64 * 1024 });
     const watch = await WatchClient.open(plane);

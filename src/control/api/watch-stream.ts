@@ -16,6 +16,7 @@ const GAUGE_NAME = 'weft_control_watch_streams';
 
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
+  private readonly encoded = new WeakMap<WatchEvent, string>();
   private readonly gauge: Gauge;
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
@@ -50,6 +51,16 @@ export class WatchStreams {
     if (this.runtime.metrics.getSingleMetric(GAUGE_NAME) === this.gauge) this.runtime.metrics.removeSingleMetric(GAUGE_NAME);
   }
 
+  /** One event, serialised once however many streams send it: every watcher gets the same event object. */
+  private line(event: WatchEvent): string {
+    let text = this.encoded.get(event);
+    if (text === undefined) {
+      text = `${JSON.stringify(event)}\n`;
+      this.encoded.set(event, text);
+    }
+    return text;
+  }
+
   private start(res: ServerResponse, since: number | undefined): void {
     res.writeHead(200, {
       'content-type': WATCH_CONTENT_TYPE,
@@ -60,16 +71,20 @@ export class WatchStreams {
     res.socket?.setNoDelay(true);
     // Send the headers now: a resumed stream with nothing missed would otherwise say nothing until the first ping.
     res.flushHeaders();
+    // What this stream may hold unsent before it counts as too slow. The first batch (a full reset can be
+    // megabytes) is exempt: the bound is on falling behind, not on the size of the registry.
+    let limit = Number.POSITIVE_INFINITY;
     const send = (event: WatchEvent): void => {
       if (res.writableEnded || res.destroyed) return;
-      res.write(`${JSON.stringify(event)}\n`);
-      if (res.writableLength > this.maxBufferedBytes) {
+      res.write(this.line(event));
+      if (res.writableLength > limit) {
         this.runtime.logger.warn({ buffered: res.writableLength }, 'watch client too slow; ending its stream so it resumes later');
         res.destroy();
       }
     };
     const subscription = this.registry.watch(since, send);
     for (const event of subscription.initial) send(event);
+    limit = res.writableLength + this.maxBufferedBytes;
     const ping = setInterval(() => send({ type: 'ping', version: this.registry.version() }), this.pingIntervalMs);
     this.open.add(res);
     this.gauge.inc();
