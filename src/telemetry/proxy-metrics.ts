@@ -39,11 +39,43 @@ function family<M>(registry: Registry, name: string, make: () => M): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? make();
 }
 
+/**
+ * Counts kept in plain numbers on the request path and handed to prom-client when the registry is
+ * scraped (its `collect` hook): a labelled child still hashes its labels on every call.
+ */
+const kFlushers = Symbol('weft.flushers');
+interface Flushed {
+  [kFlushers]?: Set<() => void>;
+}
+
+function flushers(metric: object): Set<() => void> {
+  return ((metric as Flushed)[kFlushers] ??= new Set());
+}
+
+function collectFlushed(this: object): void {
+  for (const flush of flushers(this)) flush();
+}
+
+/** Every server's in-flight count on a registry; servers of one direction share its series, which is their sum. */
+const kInFlight = Symbol('weft.inFlight');
+interface Counted {
+  [kInFlight]?: Set<InFlightCount>;
+}
+
+function inFlightCounts(metric: object): Set<InFlightCount> {
+  return ((metric as Counted)[kInFlight] ??= new Set());
+}
+
+function collectInFlight(this: Gauge<'direction'>): void {
+  this.reset();
+  for (const counted of inFlightCounts(this)) this.inc({ direction: counted.direction }, counted.value);
+}
+
 function families(registry: Registry): Families {
   const registers = [registry];
   return {
     requests: family(registry, 'weft_proxy_requests_total', () =>
-      new Counter({ name: 'weft_proxy_requests_total', help: 'Requests handled by the sidecar, by HTTP status code sent to the client.', labelNames: ['direction', 'service', 'code'] as const, registers }),
+      new Counter({ name: 'weft_proxy_requests_total', help: 'Requests handled by the sidecar, by HTTP status code sent to the client.', labelNames: ['direction', 'service', 'code'] as const, registers, collect: collectFlushed }),
     ),
     duration: family(registry, 'weft_proxy_request_duration_seconds', () =>
       new Histogram({ name: 'weft_proxy_request_duration_seconds', help: 'Time from request arrival to the end of the response.', labelNames: ['direction', 'service'] as const, buckets: LATENCY_BUCKETS, registers }),
@@ -55,7 +87,7 @@ function families(registry: Registry): Families {
       new Counter({ name: 'weft_proxy_errors_total', help: 'Failed requests and aborted responses, by weft error code.', labelNames: ['direction', 'service', 'code'] as const, registers }),
     ),
     inFlight: family(registry, 'weft_proxy_in_flight', () =>
-      new Gauge({ name: 'weft_proxy_in_flight', help: 'Requests being handled right now.', labelNames: ['direction'] as const, registers }),
+      new Gauge({ name: 'weft_proxy_in_flight', help: 'Requests being handled right now.', labelNames: ['direction'] as const, registers, collect: collectInFlight }),
     ),
     endpoints: family(registry, 'weft_proxy_endpoints', () =>
       new Gauge({ name: 'weft_proxy_endpoints', help: 'Endpoints of each upstream service in the current snapshot, by health.', labelNames: ['service', 'health'] as const, registers }),
@@ -67,6 +99,9 @@ type CounterChild = ReturnType<Counter<string>['labels']>;
 
 class BoundUpstream implements UpstreamMetrics {
   private readonly byStatus: (CounterChild | undefined)[] = [];
+  /** Requests per status since the last scrape; statuses are three digits (0 for a broken response). */
+  private readonly pending = new Uint32Array(1000);
+  private readonly touched: number[] = [];
   private readonly byError = new Map<string, CounterChild>();
   private readonly byReason = new Map<string, CounterChild>();
   private readonly duration: ReturnType<Histogram<string>['labels']>;
@@ -79,15 +114,38 @@ class BoundUpstream implements UpstreamMetrics {
     private readonly service: string,
   ) {
     this.duration = f.duration.labels(direction, service);
+    flushers(f.requests).add(() => this.flush());
     this.passing = f.endpoints.labels(service, 'passing');
     this.critical = f.endpoints.labels(service, 'critical');
   }
 
   request(status: number, seconds: number): void {
+    const pending = this.pending;
+    if (status >= 0 && status < pending.length) {
+      const before = pending[status]!;
+      pending[status] = before + 1;
+      if (before === 0) this.touched.push(status);
+    } else {
+      this.child(status).inc();
+    }
+    this.duration.observe(seconds);
+  }
+
+  /** Hands the counts taken since the last scrape to prom-client. */
+  flush(): void {
+    const touched = this.touched;
+    for (let i = 0; i < touched.length; i++) {
+      const status = touched[i]!;
+      this.child(status).inc(this.pending[status]!);
+      this.pending[status] = 0;
+    }
+    touched.length = 0;
+  }
+
+  private child(status: number): CounterChild {
     let child = this.byStatus[status];
     if (child === undefined) this.byStatus[status] = child = this.f.requests.labels(this.direction, this.service, String(status));
-    child.inc();
-    this.duration.observe(seconds);
+    return child;
   }
 
   retry(reason: string): void {
@@ -108,6 +166,17 @@ class BoundUpstream implements UpstreamMetrics {
   }
 }
 
+class InFlightCount implements InFlightGauge {
+  value = 0;
+  constructor(readonly direction: ProxyDirection) {}
+  inc(): void {
+    this.value++;
+  }
+  dec(): void {
+    this.value--;
+  }
+}
+
 export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const f = families(registry);
   const bound = new Map<string, UpstreamMetrics>();
@@ -122,9 +191,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     inFlight(direction) {
       let gauge = gauges.get(direction);
       if (gauge === undefined) {
-        const child = f.inFlight.labels(direction);
-        gauge = { inc: () => child.inc(), dec: () => child.dec() };
-        gauges.set(direction, gauge);
+        const counted = new InFlightCount(direction);
+        inFlightCounts(f.inFlight).add(counted);
+        gauges.set(direction, (gauge = counted));
       }
       return gauge;
     },

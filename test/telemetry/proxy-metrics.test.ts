@@ -33,4 +33,28 @@ describe('proxy metrics', () => {
       expect(m.help.length).toBeGreaterThan(0);
     }
   });
+
+  it('adds counts taken between scrapes, and sums the in-flight counts of servers sharing a registry', async () => {
+    const registry = new Registry();
+    const first = createProxyMetrics(registry);
+    const second = createProxyMetrics(registry);
+    const greeter = first.upstream('outbound', 'greeter');
+    greeter.request(200, 0.001);
+    expect(await registry.metrics()).toContain('weft_proxy_requests_total{direction="outbound",service="greeter",code="200"} 1');
+    greeter.request(200, 0.001);
+    greeter.request(499, 0.002);
+    first.inFlight('outbound').inc();
+    first.inFlight('outbound').inc();
+    second.inFlight('outbound').inc();
+    second.inFlight('inbound').inc();
+    let text = await registry.metrics();
+    expect(text).toContain('weft_proxy_requests_total{direction="outbound",service="greeter",code="200"} 2');
+    expect(text).toContain('weft_proxy_requests_total{direction="outbound",service="greeter",code="499"} 1');
+    expect(text).toContain('weft_proxy_in_flight{direction="outbound"} 3');
+    expect(text).toContain('weft_proxy_in_flight{direction="inbound"} 1');
+    first.inFlight('outbound').dec();
+    text = await registry.metrics();
+    expect(text).toContain('weft_proxy_in_flight{direction="outbound"} 2');
+    expect(text).toContain('weft_proxy_requests_total{direction="outbound",service="greeter",code="200"} 2');
+  });
 });
