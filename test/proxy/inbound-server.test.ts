@@ -133,6 +133,26 @@ describe('inbound server', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_RESET' });
   });
 
+  it('answers 500 INTERNAL to a request the connection pool refuses to send, and the app never sees it', async () => {
+    let reached = 0;
+    const target = await app((_req, res) => {
+      reached++;
+      res.end();
+    });
+    const { port } = await inbound(target.port);
+    const net = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n'));
+      let data = '';
+      socket.on('data', (c) => (data += c.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 500/);
+    expect(raw).toContain('"code":"INTERNAL"');
+    expect(reached).toBe(0);
+  });
+
   it('answers 504 UPSTREAM_TIMEOUT when the app does not answer in time', async () => {
     const target = await app(() => {});
     const { port } = await inbound(target.port, 200);
