@@ -9,6 +9,8 @@ export interface CallContext {
   readonly attempt: number;
   /** Endpoint ids a balancer should avoid (already tried by this request). */
   readonly exclude?: ReadonlySet<string>;
+  /** The request's affinity key (a header, cookie or source address) for hashing balancers such as ring-hash. */
+  readonly hashKey?: string;
 }
 
 export type Service<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
