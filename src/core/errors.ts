@@ -22,6 +22,10 @@ export type WeftErrorCode =
   | 'STORE_READ_ONLY'
   | 'STORE_UNAVAILABLE'
   | 'CONTROL_UNAVAILABLE'
+  | 'CIRCUIT_OPEN'
+  | 'OVERFLOW'
+  | 'FAULT_INJECTED'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -129,6 +133,34 @@ export class NotFoundError extends WeftError {
 export class ConfigError extends WeftError {
   constructor(source: string, path: string, expected: string) {
     super('CONFIG_INVALID', `${source}${path ? ` at ${path}` : ''}: ${expected}`, { details: { source, path } });
+  }
+}
+
+/** A consecutive-failure breaker is open (or half-open with its probes taken): the call fails fast without reaching an endpoint. */
+export class CircuitOpenError extends WeftError {
+  constructor(target: string, retryInMs: number) {
+    super('CIRCUIT_OPEN', `circuit to ${target} is open`, { details: { target, retryInMs } });
+  }
+}
+
+/** A connection, pending-request or request limit is full: the call fails fast instead of queueing. */
+export class OverflowError extends WeftError {
+  constructor(target: string, limit: string, max: number) {
+    super('OVERFLOW', `${target}: ${limit} limit of ${max} reached`, { details: { target, limit, max } });
+  }
+}
+
+/** A route's fault injection chose to abort this request with `status`. */
+export class FaultInjectedError extends WeftError {
+  constructor(status: number) {
+    super('FAULT_INJECTED', `fault injected: abort with ${status}`, { details: { status } });
+  }
+}
+
+/** The caller's deadline has passed (or left no time): nested calls stop instead of doing work nobody waits for. */
+export class DeadlineExceededError extends WeftError {
+  constructor(deadlineMs?: number) {
+    super('DEADLINE_EXCEEDED', 'the request deadline has passed', { details: deadlineMs === undefined ? {} : { deadlineMs } });
   }
 }
 
