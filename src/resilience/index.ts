@@ -1,3 +1,6 @@
 // Resilience: retry policy, timeouts and health checks of the data plane.
 export * from './retry.js';
 export * from './app-health-check.js';
+export * from './retry-budget.js';
+export * from './retry-backoff.js';
+export * from './retry-conditions.js';

@@ -1,0 +1,90 @@
+// Resilience: which failed attempts a route's retry policy sends again — by condition, method idempotency and body state.
+import type { WeftError } from '../core/index.js';
+import { isIdempotentMethod, type BodyState } from './retry.js';
+
+/** A policy's `retry.on` entry: a named condition or a status code written as a string ("503"). */
+export type RetryOn = 'connect-failure' | 'reset' | 'gateway-error' | (string & {});
+
+export interface RetryConditionsOptions {
+  /** Attempts in all, the first included. */
+  readonly attempts: number;
+  readonly on: readonly RetryOn[];
+  /** When true, methods that are not idempotent (POST, PATCH) may be retried after they reached an app. */
+  readonly nonIdempotent?: boolean;
+}
+
+/** The `reason` label of a retry (bounded: one per condition, one per listed status). */
+export type RetryConditionReason = 'connect_failure' | 'reset' | 'gateway_error' | `status_${number}`;
+
+/** How an attempt ended: an error before any response, or a response status. */
+export type AttemptResult = { readonly error: WeftError; readonly status?: undefined } | { readonly status: number; readonly error?: undefined };
+
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+const KNOWN_CONDITIONS: ReadonlySet<string> = new Set(['connect-failure', 'reset', 'gateway-error']);
+
+/**
+ * Compiled once per route from its policy, consulted per failed attempt with no allocation.
+ * - connect-failure (CONNECT_FAILED, or a peer sidecar's APP_UNAVAILABLE): the request reached no application, so any
+ *   method goes again while its body is intact;
+ * - reset (UPSTREAM_RESET) and statuses (gateway-error = 502/503/504, or listed codes): the request may have reached the
+ *   application, so only idempotent methods go again (unless nonIdempotent), and only with a body that can be sent whole.
+ */
+export class RetryConditions {
+  readonly attempts: number;
+  private readonly connectFailure: boolean;
+  private readonly reset: boolean;
+  private readonly gatewayError: boolean;
+  private readonly nonIdempotent: boolean;
+  private readonly statusReasons = new Map<number, RetryConditionReason>();
+
+  constructor(options: RetryConditionsOptions) {
+    if (!Number.isInteger(options.attempts) || options.attempts < 1) throw new RangeError('retry attempts must be an integer ≥ 1');
+    this.attempts = options.attempts;
+    this.nonIdempotent = options.nonIdempotent === true;
+    let connectFailure = false;
+    let reset = false;
+    let gatewayError = false;
+    for (const entry of options.on) {
+      if (entry === 'connect-failure') connectFailure = true;
+      else if (entry === 'reset') reset = true;
+      else if (entry === 'gateway-error') gatewayError = true;
+      else {
+        const status = Number(entry);
+        if (!KNOWN_CONDITIONS.has(entry) && Number.isInteger(status) && status >= 100 && status <= 599) {
+          this.statusReasons.set(status, `status_${status}`);
+        } else throw new RangeError(`unknown retry condition "${entry}"`);
+      }
+    }
+    this.connectFailure = connectFailure;
+    this.reset = reset;
+    this.gatewayError = gatewayError;
+  }
+
+  /**
+   * The reason to retry after `attempt` (1 = the first attempt) ended with `result`, or null to stop.
+   * The caller still asks the retry budget, and excludes the endpoints already tried.
+   */
+  decide(result: AttemptResult, attempt: number, method: string, body: BodyState): RetryConditionReason | null {
+    if (attempt >= this.attempts || body === 'spent') return null;
+    if (result.error !== undefined) {
+      const code = result.error.code;
+      if (code === 'CONNECT_FAILED' || code === 'APP_UNAVAILABLE') return this.connectFailure ? 'connect_failure' : null;
+      if (code === 'UPSTREAM_RESET') return this.reset && this.mayResend(method) ? 'reset' : null;
+      return null;
+    }
+    const status = result.status;
+    const listed = this.statusReasons.get(status);
+    if (listed !== undefined) return this.mayResend(method) ? listed : null;
+    if (this.gatewayError && GATEWAY_STATUSES.has(status)) return this.mayResend(method) ? 'gateway_error' : null;
+    return null;
+  }
+
+  /** True when a response with this status would be retried for some method: the proxy then buffers instead of streaming. */
+  retriesStatus(status: number): boolean {
+    return this.statusReasons.has(status) || (this.gatewayError && GATEWAY_STATUSES.has(status));
+  }
+
+  private mayResend(method: string): boolean {
+    return this.nonIdempotent || isIdempotentMethod(method);
+  }
+}
