@@ -4,3 +4,5 @@ export * from './app-health-check.js';
 export * from './retry-budget.js';
 export * from './retry-backoff.js';
 export * from './retry-conditions.js';
+export * from './breaker-limits.js';
+export * from './breaker-consecutive.js';
