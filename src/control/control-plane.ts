@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
-import { addRestRoutes, WatchStreams } from './api/index.js';
+import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -55,6 +55,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   });
   const router = new Router();
   addRestRoutes(router, registry);
+  addPolicyRoutes(router, registry);
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);

@@ -1,5 +1,6 @@
 // Model: the REST API's paths and reply shapes, shared by the control-plane server and its clients.
 import type { Instance } from './instance.js';
+import type { ServicePolicy } from './policy.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -11,6 +12,8 @@ export const apiPaths = {
   heartbeat: (id: string) => `${API_PREFIX}/instances/${encodeURIComponent(id)}/heartbeat`,
   services: () => `${API_PREFIX}/services`,
   serviceInstances: (name: string) => `${API_PREFIX}/services/${encodeURIComponent(name)}/instances`,
+  policies: () => `${API_PREFIX}/policies`,
+  policy: (service: string) => `${API_PREFIX}/policies/${encodeURIComponent(service)}`,
   watch: (since?: number, store?: string) =>
     `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}${store ? `&store=${encodeURIComponent(store)}` : ''}`}`,
 } as const;
@@ -37,6 +40,24 @@ export interface InstancesReply {
   readonly version: number;
   readonly service: string;
   readonly instances: readonly Instance[];
+}
+
+/** Reply of PUT and GET /policies/{service}; `changed` (PUT only) is false when the stored policy already said the same. */
+export interface PolicyReply {
+  readonly version: number;
+  readonly policy: ServicePolicy;
+  readonly changed?: boolean;
+}
+
+export interface PoliciesReply {
+  readonly version: number;
+  readonly policies: readonly ServicePolicy[];
+}
+
+/** Reply of DELETE /policies/{service}. */
+export interface PolicyRemovedReply {
+  readonly version: number;
+  readonly service: string;
 }
 
 /** Every error reply of the API: a stable code, a message, and for validation errors the offending field. */

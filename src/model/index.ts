@@ -6,3 +6,4 @@ export * from './watch-event.js';
 export * from './api.js';
 export * from './validate.js';
 export * from './balancer-kind.js';
+export * from './policy.js';

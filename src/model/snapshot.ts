@@ -1,17 +1,30 @@
 // Model: the immutable view of the mesh that the data plane reads; replaced whole on every change.
 import { endpointFromInstance, type Endpoint } from './endpoint.js';
 import type { Instance } from './instance.js';
+import type { ServicePolicy } from './policy.js';
 
 export interface Snapshot {
   /** Registry version this snapshot reflects. */
   readonly version: number;
   /** Every known endpoint by service name, passing and critical alike, sorted by id. */
   readonly services: ReadonlyMap<string, readonly Endpoint[]>;
+  /**
+   * The validated, defaulted policy of each service that has one; a service without one behaves by
+   * defaultPolicy(). A policy object keeps its identity from one snapshot to the next until it changes.
+   */
+  readonly policies: ReadonlyMap<string, ServicePolicy>;
 }
 
-export const EMPTY_SNAPSHOT: Snapshot = { version: 0, services: new Map() };
+export const NO_POLICIES: ReadonlyMap<string, ServicePolicy> = new Map();
 
-export function snapshotFromInstances(version: number, instances: Iterable<Instance>): Snapshot {
+export const EMPTY_SNAPSHOT: Snapshot = { version: 0, services: new Map(), policies: NO_POLICIES };
+
+/** Builds a snapshot; `policies` is held as given, so pass a map that is never mutated afterwards. */
+export function snapshotFromInstances(
+  version: number,
+  instances: Iterable<Instance>,
+  policies: ReadonlyMap<string, ServicePolicy> = NO_POLICIES,
+): Snapshot {
   const grouped = new Map<string, Endpoint[]>();
   for (const instance of instances) {
     let list = grouped.get(instance.service);
@@ -19,12 +32,16 @@ export function snapshotFromInstances(version: number, instances: Iterable<Insta
     list.push(endpointFromInstance(instance));
   }
   for (const list of grouped.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { version, services: grouped };
+  return { version, services: grouped, policies };
 }
 
 /** Plain JSON form, for /snapshot and logs. */
-export function snapshotToJSON(snapshot: Snapshot): { version: number; services: Record<string, readonly Endpoint[]> } {
-  return { version: snapshot.version, services: Object.fromEntries(snapshot.services) };
+export function snapshotToJSON(snapshot: Snapshot): {
+  version: number;
+  services: Record<string, readonly Endpoint[]>;
+  policies: Record<string, ServicePolicy>;
+} {
+  return { version: snapshot.version, services: Object.fromEntries(snapshot.services), policies: Object.fromEntries(snapshot.policies) };
 }
 
 /** Where the data plane gets snapshots from: a control-plane watch, a static file, or a test. */

@@ -1,22 +1,34 @@
 // Model: the wire format of GET /api/v1/watch, an NDJSON stream of versioned registry changes.
 import { z } from 'zod';
 import { instanceSchema, type Instance } from './instance.js';
+import { servicePolicySchema, type ServicePolicy } from './policy.js';
 
 /**
  * - `reset`: the full state at `version`; sent first unless the stream resumes exactly from `?since=`.
+ *   `policies` is absent from servers that predate policies: read it as none.
  * - `upsert` / `remove`: one change, at `version` (strictly increasing).
+ * - `policy` / `policy-remove`: a service's policy set (validated, defaults filled in) or removed, in the same version sequence.
  * - `ping`: keep-alive carrying the current version, every few seconds.
  */
 export type WatchEvent =
-  | { readonly type: 'reset'; readonly version: number; readonly instances: readonly Instance[] }
+  | { readonly type: 'reset'; readonly version: number; readonly instances: readonly Instance[]; readonly policies?: readonly ServicePolicy[] }
   | { readonly type: 'upsert'; readonly version: number; readonly instance: Instance }
   | { readonly type: 'remove'; readonly version: number; readonly id: string; readonly service: string }
+  | { readonly type: 'policy'; readonly version: number; readonly policy: ServicePolicy }
+  | { readonly type: 'policy-remove'; readonly version: number; readonly service: string }
   | { readonly type: 'ping'; readonly version: number };
 
 export const watchEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('reset'), version: z.number().int().nonnegative(), instances: z.array(instanceSchema) }),
+  z.object({
+    type: z.literal('reset'),
+    version: z.number().int().nonnegative(),
+    instances: z.array(instanceSchema),
+    policies: z.array(servicePolicySchema).optional(),
+  }),
   z.object({ type: z.literal('upsert'), version: z.number().int().nonnegative(), instance: instanceSchema }),
   z.object({ type: z.literal('remove'), version: z.number().int().nonnegative(), id: z.string(), service: z.string() }),
+  z.object({ type: z.literal('policy'), version: z.number().int().nonnegative(), policy: servicePolicySchema }),
+  z.object({ type: z.literal('policy-remove'), version: z.number().int().nonnegative(), service: z.string() }),
   z.object({ type: z.literal('ping'), version: z.number().int().nonnegative() }),
 ]);
 

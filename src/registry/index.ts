@@ -3,3 +3,4 @@ export { VersionConflictError, checkCondition, type RegistryBackend, type Versio
 export { Registry, TTL_EXPIRED, type RegistryOptions, type WatchSubscription } from './registry.js';
 export type { WatchListener } from './watch-history.js';
 export * from './backends/index.js';
+export { POLICY_PREFIX } from './policy-codec.js';

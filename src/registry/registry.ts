@@ -5,8 +5,10 @@ import {
   INSTANCE_ID,
   instanceRegistrationSchema,
   parseOrThrow,
+  samePolicy,
   type Health,
   type Instance,
+  type ServicePolicy,
   type ServiceSummary,
   type WatchEvent,
 } from '../model/index.js';
@@ -14,6 +16,8 @@ import type { BackendEvent, RegistryBackend } from './backend.js';
 import { decodeInstance, encodeInstance, idFromKey, INSTANCE_PREFIX, instanceKey } from './instance-codec.js';
 import type { Liveness } from './liveness.js';
 import { MemoryLiveness } from './memory-liveness.js';
+import { encodePolicy, POLICY_PREFIX, policyKey } from './policy-codec.js';
+import { policyFromRequest, PolicyTable } from './policy-table.js';
 import { VersionConflictError, type WriteCondition } from './backend.js';
 import { RegistryMetrics } from './registry-metrics.js';
 import { WatchHistory, type WatchListener } from './watch-history.js';
@@ -51,6 +55,7 @@ export class Registry {
   private readonly expiring = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private following: Promise<void> = Promise.resolve();
+  private readonly policyTable: PolicyTable;
 
   private constructor(
     private readonly backend: RegistryBackend,
@@ -58,6 +63,7 @@ export class Registry {
     private readonly options: RegistryOptions,
   ) {
     this.liveness = backend.liveness?.(runtime.clock) ?? new MemoryLiveness(runtime.clock);
+    this.policyTable = new PolicyTable(runtime.logger);
     this.history = new WatchHistory(0, options.historySize ?? 1024, (error) => runtime.logger.error({ err: error }, 'watch listener failed'));
     this.metrics = new RegistryMetrics(runtime.metrics, () => this.instancesById.values(), () => this.current);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 250);
@@ -124,6 +130,34 @@ export class Registry {
     return { instance: next, version: await this.write(next) };
   }
 
+  // ---- policies: stored under policies/<service> in the same backend and version sequence as instances ----
+
+  /** Stores a policy (validated, defaults filled in); an identical one is left alone and reported unchanged. */
+  async putPolicy(input: unknown, pathService?: string): Promise<{ policy: ServicePolicy; version: number; changed: boolean }> {
+    const policy = policyFromRequest(input, pathService);
+    const stored = this.policyTable.get(policy.service);
+    if (stored && samePolicy(stored, policy)) return { policy: stored, version: this.current, changed: false };
+    const version = await this.backend.put(policyKey(policy.service), encodePolicy(policy));
+    await this.reach(version);
+    return { policy, version, changed: true };
+  }
+
+  async deletePolicy(service: string): Promise<{ service: string; version: number }> {
+    if (!this.policyTable.get(service)) throw new NotFoundError(`policy "${service}"`);
+    const version = await this.backend.delete(policyKey(service));
+    await this.reach(version);
+    return { service, version };
+  }
+
+  policy(service: string): ServicePolicy | undefined {
+    return this.policyTable.get(service);
+  }
+
+  /** Every stored policy, sorted by service. */
+  policies(): ServicePolicy[] {
+    return this.policyTable.all();
+  }
+
   // ---- reads ----
 
   /** Identity of the backing store's history; see RegistryBackend.storeId. */
@@ -167,7 +201,7 @@ export class Registry {
    */
   watch(since: number | undefined, listener: WatchListener): WatchSubscription {
     const missed = since === undefined ? undefined : this.history.since(since, this.current);
-    const initial: readonly WatchEvent[] = missed ?? [{ type: 'reset', version: this.current, instances: this.all() }];
+    const initial: readonly WatchEvent[] = missed ?? [this.resetEvent()];
     const unsubscribe = this.history.subscribe(listener);
     return { initial, unsubscribe };
   }
@@ -278,16 +312,28 @@ export class Registry {
       this.liveness.track(instance.id, instance.ttlMs, now);
     }
     for (const [id] of this.liveness.lapsed(Number.POSITIVE_INFINITY)) if (!this.instancesById.has(id)) this.liveness.untrack(id);
+    // Listed after the instances, so nothing between the two listings is missed: the watch starts at the
+    // instances' revision and the table skips the changes its own listing already holds.
+    const policies = await this.backend.list(POLICY_PREFIX);
+    this.policyTable.load(policies.revision, policies.items);
     this.current = revision;
     this.history.rebase(revision);
     this.settleWaiters();
+  }
+
+  private resetEvent(): WatchEvent {
+    return { type: 'reset', version: this.current, instances: this.all(), policies: this.policies() };
   }
 
   /** Follows the backend's changes (including other writers'); on a broken watch, reloads and tells watchers with a reset. */
   private async follow(): Promise<void> {
     while (!this.stop.signal.aborted) {
       try {
-        for await (const event of this.backend.watch(INSTANCE_PREFIX, this.current, this.stop.signal)) this.apply(event);
+        // One watch over the whole store keeps instance and policy changes in one version order.
+        for await (const event of this.backend.watch('', this.current, this.stop.signal)) {
+          if (event.key.startsWith(INSTANCE_PREFIX)) this.apply(event);
+          else if (event.key.startsWith(POLICY_PREFIX)) this.applyPolicy(event);
+        }
         if (this.stop.signal.aborted) return;
         throw new WeftError('CONTROL_UNAVAILABLE', 'backend watch ended');
       } catch (error) {
@@ -297,7 +343,7 @@ export class Registry {
         if (this.stop.signal.aborted) return;
         try {
           await this.load();
-          this.history.broadcast({ type: 'reset', version: this.current, instances: this.all() });
+          this.history.broadcast(this.resetEvent());
         } catch (loadError) {
           this.runtime.logger.error({ err: loadError }, 'registry reload failed');
         }
@@ -326,6 +372,14 @@ export class Registry {
       this.liveness.untrack(id);
       if (previous) change = { type: 'remove', version: event.version, id, service: previous.service };
     }
+    this.current = event.version;
+    if (change) this.history.push(change);
+    this.settleWaiters();
+  }
+
+  private applyPolicy(event: BackendEvent): void {
+    if (event.version <= this.current) return;
+    const change = this.policyTable.apply(event);
     this.current = event.version;
     if (change) this.history.push(change);
     this.settleWaiters();

@@ -9,6 +9,10 @@ import {
   type InstanceRegistrationInput,
   type InstanceReply,
   type InstancesReply,
+  type PoliciesReply,
+  type PolicyRemovedReply,
+  type PolicyReply,
+  type ServicePolicyInput,
   type ServicesReply,
 } from '../model/index.js';
 import { ControlReplicas, type ControlUrls } from './control-replicas.js';
@@ -102,6 +106,25 @@ export class ControlClient {
 
   instances(name: string, options?: CallOptions): Promise<InstancesReply> {
     return this.call<InstancesReply>('GET', apiPaths.serviceInstances(name), undefined, `service "${name}"`, options);
+  }
+
+  /** Stores a service's policy; the server validates it again and reports `changed: false` when it already said the same. */
+  putPolicy(policy: ServicePolicyInput, options?: CallOptions): Promise<PolicyReply> {
+    const service = typeof policy.service === 'string' ? policy.service : '';
+    if (service === '') return Promise.reject(new ValidationError('service', 'a service name is required to store a policy'));
+    return this.call<PolicyReply>('PUT', apiPaths.policy(service), policy, `service "${service}"`, options);
+  }
+
+  policies(options?: CallOptions): Promise<PoliciesReply> {
+    return this.call<PoliciesReply>('GET', apiPaths.policies(), undefined, 'policies', options);
+  }
+
+  policy(service: string, options?: CallOptions): Promise<PolicyReply> {
+    return this.call<PolicyReply>('GET', apiPaths.policy(service), undefined, `policy "${service}"`, options);
+  }
+
+  deletePolicy(service: string, options?: CallOptions): Promise<PolicyRemovedReply> {
+    return this.call<PolicyRemovedReply>('DELETE', apiPaths.policy(service), undefined, `policy "${service}"`, options);
   }
 
   /** Closes idle keep-alive connections. */

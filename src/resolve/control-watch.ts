@@ -10,6 +10,7 @@ import {
   snapshotFromInstances,
   watchEventSchema,
   type Instance,
+  type ServicePolicy,
   type Snapshot,
   type SnapshotSource,
   type WatchEvent,
@@ -54,6 +55,8 @@ export class ControlWatch implements SnapshotSource {
   private readonly listeners = new Set<(snapshot: Snapshot) => void>();
 
   private readonly instances = new Map<string, Instance>();
+  // Replaced, never mutated, on a policy change: snapshots hold it as is, and an unchanged policy keeps its identity.
+  private policies: ReadonlyMap<string, ServicePolicy> = new Map();
   // The store whose history `version` belongs to; sent back on reconnect so a different store answers with a reset.
   private storeId: string | undefined;
   private version = 0;
@@ -227,6 +230,7 @@ export class ControlWatch implements SnapshotSource {
       case 'reset':
         this.instances.clear();
         for (const instance of event.instances) this.instances.set(instance.id, instance);
+        this.policies = new Map((event.policies ?? []).map((policy) => [policy.service, policy]));
         this.version = event.version;
         this.haveState = true;
         return true;
@@ -243,13 +247,24 @@ export class ControlWatch implements SnapshotSource {
         this.version = event.version;
         this.haveState = true;
         return true;
+      case 'policy':
+      case 'policy-remove': {
+        if (this.haveState && event.version <= this.version) return false;
+        const next = new Map(this.policies);
+        if (event.type === 'policy') next.set(event.policy.service, event.policy);
+        else next.delete(event.service);
+        this.policies = next;
+        this.version = event.version;
+        this.haveState = true;
+        return true;
+      }
       case 'ping':
         return false;
     }
   }
 
   private publish(): void {
-    const snapshot = snapshotFromInstances(this.version, this.instances.values());
+    const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies);
     this.snapshot = snapshot;
     this.metrics.snapshotVersion.set(snapshot.version);
     for (const listener of [...this.listeners]) {
