@@ -6,3 +6,4 @@ export * from './retry-backoff.js';
 export * from './retry-conditions.js';
 export * from './breaker-limits.js';
 export * from './breaker-consecutive.js';
+export * from './outlier-detector.js';
