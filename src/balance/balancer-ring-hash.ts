@@ -14,42 +14,44 @@ export interface RingHashOptions {
 
 export const RING_HASH_DEFAULTS: RingHashOptions = { virtualNodes: 100, maxRingSize: 65_536 };
 
-/** The sorted ring: positions ascending, and the endpoint index owning each position. */
+/**
+ * The sorted ring, each point one number: the high bits are the position (from the hash), the low
+ * `rankBits` the owner's rank by id. Sorting plain numbers runs in native code, and equal positions
+ * fall in id order, so the ring never depends on the order of the update's list.
+ */
 interface Ring {
-  readonly positions: Float64Array;
-  readonly owners: Uint32Array;
+  readonly points: Float64Array;
+  /** 2^rankBits: divide a point by it for the position, take it modulo for the owner. */
+  readonly span: number;
 }
 
 /**
  * A point's position depends only on its endpoint's id and its ordinal, never on the other endpoints,
- * so an update moves exactly the keys whose nearest point came or went.
+ * so an update moves exactly the keys whose nearest point came or went. `endpoints` is sorted by id.
  */
 function buildRing(endpoints: readonly Endpoint[], options: RingHashOptions): Ring {
+  const span = 2 ** rankBits(endpoints.length);
   let wanted = 0;
   for (const endpoint of endpoints) wanted += Math.round(options.virtualNodes * endpoint.weight);
   const scale = wanted > options.maxRingSize ? options.maxRingSize / wanted : 1;
-  const hashes: number[] = [];
-  const owners: number[] = [];
-  endpoints.forEach((endpoint, index) => {
-    const points = Math.max(1, Math.round(options.virtualNodes * endpoint.weight * scale));
-    for (let k = 0; k < points; k++) {
-      hashes.push(hash53(`${endpoint.id}#${k}`));
-      owners.push(index);
-    }
+  const counts = endpoints.map((endpoint) => Math.max(1, Math.round(options.virtualNodes * endpoint.weight * scale)));
+  const points = new Float64Array(counts.reduce((sum, count) => sum + count, 0));
+  let at = 0;
+  endpoints.forEach((endpoint, rank) => {
+    for (let k = 0; k < counts[rank]!; k++) points[at++] = ringPosition(hash53(`${endpoint.id}#${k}`), span) + rank;
   });
-  // Equal positions are ordered by endpoint id, so the ring does not depend on the order of the update's list.
-  const order = hashes.map((_, i) => i);
-  order.sort((x, y) => hashes[x]! - hashes[y]! || compareIds(endpoints[owners[x]!]!.id, endpoints[owners[y]!]!.id));
-  const ring: Ring = { positions: new Float64Array(order.length), owners: new Uint32Array(order.length) };
-  order.forEach((from, to) => {
-    ring.positions[to] = hashes[from]!;
-    ring.owners[to] = owners[from]!;
-  });
-  return ring;
+  points.sort();
+  return { points, span };
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** 16 bits of rank cover any realistic service; beyond that the position gives up a few more bits. */
+function rankBits(endpoints: number): number {
+  return endpoints <= 0x10000 ? 16 : 32 - Math.clz32(endpoints - 1);
+}
+
+/** A 53-bit hash with its low bits cleared to make room for a rank; still below 2^53, so exact. */
+function ringPosition(hash: number, span: number): number {
+  return Math.floor(hash / span) * span;
 }
 
 class RingHashPicker implements Picker {
@@ -74,30 +76,30 @@ class RingHashPicker implements Picker {
       // Without a key there is nothing to stick to: spread like the random balancer.
       return this.picks[firstAllowed(this.endpoints, randomIndex(this.rng, n), ctx.exclude)]!;
     }
-    const { positions, owners } = this.ring;
-    const start = this.successor(hash53(ctx.hashKey));
+    const { points, span } = this.ring;
+    const start = this.successor(ringPosition(hash53(ctx.hashKey), span));
     const exclude = ctx.exclude;
-    if (exclude === undefined || exclude.size === 0) return this.picks[owners[start]!]!;
+    if (exclude === undefined || exclude.size === 0) return this.picks[points[start]! % span]!;
     // Walking on clockwise gives a retry the endpoint this key would move to if the tried one left.
-    const size = positions.length;
+    const size = points.length;
     for (let step = 0; step < size; step++) {
-      const owner = owners[(start + step) % size]!;
+      const owner = points[(start + step) % size]! % span;
       if (!exclude.has(this.endpoints[owner]!.id)) return this.picks[owner]!;
     }
-    return this.picks[owners[start]!]!;
+    return this.picks[points[start]! % span]!;
   }
 
-  /** Index of the first point at or after `position`, wrapping to the ring's start. */
+  /** Index of the first point at or after `position` (a point's rank bits never push it below), wrapping to the start. */
   private successor(position: number): number {
-    const positions = this.ring.positions;
+    const points = this.ring.points;
     let low = 0;
-    let high = positions.length;
+    let high = points.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (positions[mid]! < position) low = mid + 1;
+      if (points[mid]! < position) low = mid + 1;
       else high = mid;
     }
-    return low === positions.length ? 0 : low;
+    return low === points.length ? 0 : low;
   }
 }
 
@@ -117,7 +119,8 @@ export class RingHashBalancer implements Balancer {
   }
 
   update(endpoints: readonly Endpoint[]): Picker {
-    const weighted = endpoints.filter((endpoint) => endpoint.weight > 0);
+    // Sorted by id, so that a point's rank bits order equal positions the same way whatever the list's order.
+    const weighted = endpoints.filter((endpoint) => endpoint.weight > 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return new RingHashPicker(weighted, this.rng, this.options, endpoints[0]?.service ?? this.service);
   }
 }
