@@ -2,8 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../core/index.js';
+import { registerApplyCommand } from './commands/apply.js';
 import { registerControlCommand } from './commands/control.js';
+import { registerDeleteCommand } from './commands/delete.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerGetCommand } from './commands/get.js';
 import { registerInstancesCommand } from './commands/instances.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerRunCommand } from './commands/run.js';
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerServicesCommand(program);
   registerInstancesCommand(program);
+  registerApplyCommand(program);
+  registerGetCommand(program);
+  registerDeleteCommand(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   program.commands.find((c) => c.name() === 'run')?.passThroughOptions();

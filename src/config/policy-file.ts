@@ -1,0 +1,71 @@
+// Config: YAML policy files (one or several `---` documents) -> validated ServicePolicy values; errors name file, document, path and expectation.
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { ConfigError } from '../core/index.js';
+import { fieldPath, POLICY_KIND, servicePolicySchema, type ServicePolicy } from '../model/index.js';
+
+/** A policy read from a file, with where it came from for later messages (e.g. a refusal by the server). */
+export interface PolicyDocument {
+  readonly policy: ServicePolicy;
+  /** "policies.yaml", or "policies.yaml (document 2)" when the file holds several documents. */
+  readonly source: string;
+}
+
+/** The name that stands for standard input in `-f -`. */
+export const STDIN_FILE = '-';
+
+/** Reads a policy file (or standard input for "-") and validates every document in it. */
+export async function loadPolicyFile(file: string, readStdin: () => Promise<string> = readAllStdin): Promise<PolicyDocument[]> {
+  let text: string;
+  try {
+    text = file === STDIN_FILE ? await readStdin() : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '', `cannot read file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  return parsePolicyText(file === STDIN_FILE ? 'stdin' : file, text);
+}
+
+/** Parses YAML text holding one or more ServicePolicy documents; empty documents are skipped. */
+export function parsePolicyText(name: string, text: string): PolicyDocument[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  if (!Array.isArray(docs)) return []; // an empty stream: nothing but comments or whitespace
+  const sourceOf = (index: number) => (docs.length > 1 ? `${name} (document ${index + 1})` : name);
+  const out: PolicyDocument[] = [];
+  const seen = new Map<string, string>();
+  docs.forEach((doc, index) => {
+    const source = sourceOf(index);
+    const yamlError = doc.errors[0];
+    if (yamlError) {
+      const line = yamlError.linePos?.[0];
+      throw new ConfigError(source, line ? `line ${line.line}, column ${line.col}` : '', `expected valid YAML (${yamlError.code})`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const policy = validatePolicyDocument(source, value);
+    const earlier = seen.get(policy.service);
+    if (earlier !== undefined) throw new ConfigError(source, 'service', `expected each service once; "${policy.service}" is already defined in ${earlier}`);
+    seen.set(policy.service, source);
+    out.push({ policy, source });
+  });
+  if (out.length === 0) throw new ConfigError(name, '', `expected at least one ${POLICY_KIND} document`);
+  return out;
+}
+
+/** Validates one document; unlike an API body, a file must say `kind: ServicePolicy`. */
+export function validatePolicyDocument(source: string, value: unknown): ServicePolicy {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(source, '(top level)', `expected a ${POLICY_KIND} mapping`);
+  if (!('kind' in value)) throw new ConfigError(source, 'kind', `expected "${POLICY_KIND}"`);
+  const result = servicePolicySchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    throw new ConfigError(source, fieldPath([...issue.path, issue.keys[0] ?? '']), 'unknown key; expected one of the documented policy fields (docs/policies.md)');
+  }
+  throw new ConfigError(source, fieldPath(issue.path) || '(top level)', issue.message);
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
