@@ -7,3 +7,7 @@ export * from './retry-conditions.js';
 export * from './breaker-limits.js';
 export * from './breaker-consecutive.js';
 export * from './outlier-detector.js';
+export * from './deadline.js';
+export * from './fault-injection.js';
+export * from './route-match.js';
+export * from './traffic-split.js';
