@@ -1,0 +1,70 @@
+// Config: policy files — several documents, stdin, and errors that name the file, the document, the path and the expectation.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyFile, parsePolicyText } from '../../src/config/index.js';
+
+const greeter = 'kind: ServicePolicy\nservice: greeter\nloadBalancer: { algorithm: p2c-ewma }\n';
+const billing = 'kind: ServicePolicy\nservice: billing\nretry: { on: [connect-failure, 503] }\n';
+
+function message(text: string, name = 'policies.yaml'): string {
+  try {
+    parsePolicyText(name, text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('policy files', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weft-policy-file-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads every document of a file, skipping empty ones, with defaults filled in', async () => {
+    const file = join(dir, 'policies.yaml');
+    await writeFile(file, `# mesh policies\n${greeter}---\n${billing}---\n`);
+    const docs = await loadPolicyFile(file);
+    expect(docs.map((d) => [d.source, d.policy.service])).toEqual([
+      [`${file} (document 1)`, 'greeter'],
+      [`${file} (document 2)`, 'billing'],
+    ]);
+    expect(docs[0]?.policy.loadBalancer.algorithm).toBe('p2c-ewma');
+    expect(docs[1]?.policy.retry.on).toEqual(['connect-failure', '503']);
+    expect(docs[1]?.policy.timeout.requestMs).toBe(15_000);
+  });
+
+  it('reads standard input for "-"', async () => {
+    const docs = await loadPolicyFile('-', async () => greeter);
+    expect(docs).toEqual([{ source: 'stdin', policy: expect.objectContaining({ service: 'greeter' }) }]);
+  });
+
+  it.each([
+    [`${greeter}---\n${billing.replace('503', '0.5')}`, 'policies.yaml (document 2) at retry.on[1]: expected one of: connect-failure, reset, gateway-error, or an HTTP status code as a string such as "503"'],
+    [`${greeter}---\nkind: ServicePolicy\nservice: a\nretry: { budget: { ratio: 2 } }\n`, 'policies.yaml (document 2) at retry.budget.ratio: expected a number from 0 to 1'],
+    [`${greeter}retires: 3\n`, 'policies.yaml at retires: unknown key; expected one of the documented policy fields (docs/policies.md)'],
+    ['kind: ServicePolicy\nservice: a\nroutes:\n  - match: { headers: { x-canary: 1 } }\n    backends: [ { subset: { version: v2 } } ]\n', 'policies.yaml at routes[0].match.headers.x-canary: expected a string value (quote numbers)'],
+    ['service: greeter\n', 'policies.yaml at kind: expected "ServicePolicy"'],
+    ['kind: Deployment\nservice: greeter\n', 'policies.yaml at kind: expected "ServicePolicy"'],
+    ['- kind: ServicePolicy\n', 'policies.yaml at (top level): expected a ServicePolicy mapping'],
+    ['kind: ServicePolicy\n', 'policies.yaml at service: expected a service name'],
+    [`${greeter}---\n${greeter}`, 'policies.yaml (document 2) at service: expected each service once; "greeter" is already defined in policies.yaml (document 1)'],
+    ['# nothing here\n', 'policies.yaml: expected at least one ServicePolicy document'],
+  ])('names file, document, path and expectation: %j', (text, expected) => {
+    expect(message(text)).toBe(expected);
+  });
+
+  it('reports YAML syntax errors with their line and column', () => {
+    expect(message(`${greeter}---\nkind: ServicePolicy\nservice: [billing\n`)).toMatch(/^policies\.yaml \(document 2\) at line \d+, column \d+: expected valid YAML/);
+    expect(message('kind: ServicePolicy\nkind: ServicePolicy\nservice: a\n')).toMatch(/^policies\.yaml at line 2, column 1: expected valid YAML \(DUPLICATE_KEY\)/);
+  });
+
+  it('says when a file cannot be read', async () => {
+    await expect(loadPolicyFile(join(dir, 'absent.yaml'))).rejects.toThrow(/absent\.yaml: cannot read file \(ENOENT\)/);
+  });
+});
