@@ -11,3 +11,6 @@ export * from './deadline.js';
 export * from './fault-injection.js';
 export * from './route-match.js';
 export * from './traffic-split.js';
+export * from './endpoint-probes.js';
+export * from './grpc-health-probe.js';
+export * from './endpoint-health-checker.js';
