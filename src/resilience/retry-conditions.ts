@@ -20,7 +20,6 @@ export type RetryConditionReason = 'connect_failure' | 'reset' | 'gateway_error'
 export type AttemptResult = { readonly error: WeftError; readonly status?: undefined } | { readonly status: number; readonly error?: undefined };
 
 const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
-const KNOWN_CONDITIONS: ReadonlySet<string> = new Set(['connect-failure', 'reset', 'gateway-error']);
 
 /**
  * Compiled once per route from its policy, consulted per failed attempt with no allocation.
@@ -50,7 +49,7 @@ export class RetryConditions {
       else if (entry === 'gateway-error') gatewayError = true;
       else {
         const status = Number(entry);
-        if (!KNOWN_CONDITIONS.has(entry) && Number.isInteger(status) && status >= 100 && status <= 599) {
+        if (Number.isInteger(status) && status >= 100 && status <= 599) {
           this.statusReasons.set(status, `status_${status}`);
         } else throw new RangeError(`unknown retry condition "${entry}"`);
       }
