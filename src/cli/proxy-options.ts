@@ -1,7 +1,7 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
 import type { Command } from 'commander';
 import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
-import type { BalancerKind } from '../model/index.js';
+import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addressFlag, controlUrlsFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
 
@@ -35,7 +35,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--advertise <host>', 'host registered for this instance (default: the inbound host)')
     .option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag)
     .option('--config <file>', 'YAML config file; flags override it')
-    .option('--lb <service=algorithm>', 'load balancer for an upstream: round-robin, random, least-connections (repeatable)', lbFlag)
+    .option('--lb <service=algorithm>', `load balancer for an upstream: ${BALANCER_KIND_NAMES.join(', ')} (repeatable)`, lbFlag)
     .option('--id <id>', 'instance id (default: SERVICE-HOST-PORT)')
     .option('--weight <n>', 'instance weight', integerFlag(1, 10_000))
     .option('--ttl <ms>', 'registration TTL; heartbeats every third of it', integerFlag(1000, 3_600_000, ' ms'))
