@@ -2,7 +2,7 @@
 import { CircuitOpenError, type Clock } from '../core/index.js';
 
 export interface ConsecutiveBreakerOptions {
-  /** Failures in a row that open the circuit. */
+  /** Failures in a row that open the circuit; 0 leaves the breaker off (it never opens), as the policy default does. */
   readonly consecutiveFailures: number;
   /** How long the circuit stays open before probes are let through. */
   readonly openMs: number;
@@ -33,7 +33,7 @@ export class ConsecutiveBreaker {
   private readonly probes: number;
 
   constructor(private readonly options: ConsecutiveBreakerOptions, private readonly clock: Clock, private readonly target: string) {
-    if (!Number.isInteger(options.consecutiveFailures) || options.consecutiveFailures < 1) throw new RangeError('consecutiveFailures must be an integer ≥ 1');
+    if (!Number.isInteger(options.consecutiveFailures) || options.consecutiveFailures < 0) throw new RangeError('consecutiveFailures must be an integer ≥ 0');
     if (!(options.openMs >= 0)) throw new RangeError('openMs must be a number ≥ 0');
     this.probes = Math.max(1, options.halfOpenProbes ?? 1);
   }
@@ -63,7 +63,7 @@ export class ConsecutiveBreaker {
   onFailure(): void {
     if (this.current === 'closed') {
       this.failures++;
-      if (this.failures >= this.options.consecutiveFailures) this.open();
+      if (this.options.consecutiveFailures > 0 && this.failures >= this.options.consecutiveFailures) this.open();
     } else if (this.current === 'half-open') {
       this.open();
     }

@@ -2,13 +2,11 @@
 import type { WeftError } from '../core/index.js';
 import { isIdempotentMethod, type BodyState } from './retry.js';
 
-/** A policy's `retry.on` entry: a named condition or a status code written as a string ("503"). */
-export type RetryOn = 'connect-failure' | 'reset' | 'gateway-error' | (string & {});
-
 export interface RetryConditionsOptions {
   /** Attempts in all, the first included. */
   readonly attempts: number;
-  readonly on: readonly RetryOn[];
+  /** The policy's `retry.on`: connect-failure, reset, gateway-error, or status codes written as strings ("503"). */
+  readonly on: readonly string[];
   /** When true, methods that are not idempotent (POST, PATCH) may be retried after they reached an app. */
   readonly nonIdempotent?: boolean;
 }

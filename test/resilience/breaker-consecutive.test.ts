@@ -97,9 +97,17 @@ describe('consecutive-failure breaker', () => {
     expect(breaker.state()).toBe('half-open');
   });
 
+  it('never opens with consecutiveFailures 0 (the policy default: off)', () => {
+    const breaker = new ConsecutiveBreaker({ consecutiveFailures: 0, openMs: 10_000 }, new ManualClock(), 't');
+    for (let i = 0; i < 1_000; i++) breaker.onFailure();
+    expect(breaker.state()).toBe('closed');
+    expect(breaker.admit()).toBeNull();
+  });
+
   it('rejects bad options', () => {
     const clock = new ManualClock();
-    expect(() => new ConsecutiveBreaker({ consecutiveFailures: 0, openMs: 1 }, clock, 't')).toThrow(RangeError);
+    expect(() => new ConsecutiveBreaker({ consecutiveFailures: -1, openMs: 1 }, clock, 't')).toThrow(RangeError);
+    expect(() => new ConsecutiveBreaker({ consecutiveFailures: 1.5, openMs: 1 }, clock, 't')).toThrow(RangeError);
     expect(() => new ConsecutiveBreaker({ consecutiveFailures: 1, openMs: -1 }, clock, 't')).toThrow(RangeError);
   });
 });
