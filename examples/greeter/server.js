@@ -3,15 +3,32 @@ import { createServer } from 'node:http';
 
 const port = Number(process.env.PORT ?? 8080);
 const instance = process.env.INSTANCE ?? String(process.pid);
+// Knobs for trying the mesh's resilience features; unset, greeter behaves as a plain healthy service.
+const version = process.env.VERSION;
+const delayMs = Number(process.env.DELAY_MS ?? 0);
+const failStatus = Number(process.env.FAIL_STATUS ?? 0);
+
+let hits = 0;
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'GET' && url.pathname === '/health') {
     return reply(res, 200, { status: 'ok', instance });
   }
+  if (req.method === 'GET' && url.pathname === '/stats') {
+    return reply(res, 200, { instance, hits });
+  }
   if (req.method === 'GET' && url.pathname === '/hello') {
+    hits++;
     const name = url.searchParams.get('name') ?? 'world';
-    return reply(res, 200, { message: `hello, ${name}`, instance, port });
+    const answer = () => {
+      if (failStatus > 0) return reply(res, failStatus, { error: 'failing on purpose (FAIL_STATUS)', instance });
+      const body = { message: `hello, ${name}`, instance, port };
+      reply(res, 200, version === undefined ? body : { ...body, version });
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
+    return;
   }
   reply(res, 404, { error: 'not found', path: url.pathname });
 });
