@@ -14,12 +14,15 @@ import { UpstreamRoutes } from './upstream-routes.js';
 export interface OutboundServerOptions {
   runtime: Runtime;
   snapshots: SnapshotSource;
-  /** Balancer per service; services not named use defaultBalancer. */
+  /**
+   * Balancer per service; services not named use defaultBalancer. A service policy that names an algorithm other
+   * than the default round-robin takes precedence over both.
+   */
   balancers?: Record<string, BalancerKind>;
   defaultBalancer?: BalancerKind;
   connectTimeoutMs?: number;
   responseTimeoutMs?: number;
-  /** Attempts per request in all, the first included. */
+  /** Attempts per request in all, the first included, for services without a policy (a policy's retry.attempts wins). */
   maxAttempts?: number;
   /** The service this sidecar belongs to, for logs. */
   localService?: string;
@@ -48,16 +51,20 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     replayLimitBytes: REPLAY_BUFFER_BYTES,
     peerAppUnavailableFails: true,
   };
-  const retry = { maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
+  const defaults = {
+    balancer: options.defaultBalancer ?? OUTBOUND_DEFAULTS.defaultBalancer,
+    responseTimeoutMs: forward.responseTimeoutMs,
+    maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+  };
   const routes = new UpstreamRoutes(snapshots, (service) => {
     logger.debug({ upstream: service }, 'new upstream');
     return new Upstream({
       runtime,
       service,
-      balancer: options.balancers?.[service] ?? options.defaultBalancer ?? OUTBOUND_DEFAULTS.defaultBalancer,
+      defaults: { ...defaults, balancer: options.balancers?.[service] ?? defaults.balancer },
       forward,
-      retry,
       metrics: metrics.upstream('outbound', service),
+      policyMetrics: metrics.policy(service),
       inFlight,
       drain,
       ...(options.pool ? { pool: options.pool } : {}),

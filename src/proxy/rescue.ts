@@ -10,11 +10,19 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   UPSTREAM_RESET: 502,
   UPSTREAM_PROTOCOL_ERROR: 502,
   UPSTREAM_TIMEOUT: 504,
+  DEADLINE_EXCEEDED: 504,
+  CIRCUIT_OPEN: 503,
+  OVERFLOW: 503,
   MISSING_HOST: 400,
   AMBIGUOUS_HOST: 400,
 };
 
 export function statusOf(error: WeftError): number {
+  // An injected fault answers with the status its route asked for.
+  if (error.code === 'FAULT_INJECTED') {
+    const status = error.details['status'];
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599) return status;
+  }
   return STATUS[error.code] ?? 500;
 }
 
@@ -34,7 +42,7 @@ export function rescue(res: ServerResponse, error: WeftError): number {
   }
   const status = statusOf(error);
   // Codes the sidecar does not expect on its request path say nothing useful to a client: they are INTERNAL.
-  const shown = status === 500 && error.code !== 'INTERNAL' ? new WeftError('INTERNAL', 'internal error', { cause: error }) : error;
+  const shown = status === 500 && error.code !== 'INTERNAL' && error.code !== 'FAULT_INJECTED' ? new WeftError('INTERNAL', 'internal error', { cause: error }) : error;
   const body = JSON.stringify(shown.toJSON());
   res.writeHead(status, [
     'content-type',

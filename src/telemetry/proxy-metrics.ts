@@ -13,6 +13,18 @@ export interface UpstreamMetrics {
   endpoints(passing: number, critical: number): void;
 }
 
+/** The decisions of one upstream service's policy (budget, ejection, breaker, faults, active checks), bound once per service. */
+export interface PolicyMetrics {
+  retryBudgetExhausted(): void;
+  outlierEjected(): void;
+  endpointsEjected(count: number): void;
+  /** 0 closed, 1 open, 2 half-open. */
+  circuitState(value: number): void;
+  circuitRejected(code: WeftErrorCode): void;
+  fault(kind: 'delay' | 'abort'): void;
+  endpointHealth(counts: Readonly<Record<'unknown' | 'healthy' | 'unhealthy', number>>): void;
+}
+
 export interface InFlightGauge {
   inc(): void;
   dec(): void;
@@ -21,6 +33,7 @@ export interface InFlightGauge {
 export interface ProxyMetrics {
   upstream(direction: ProxyDirection, service: string): UpstreamMetrics;
   inFlight(direction: ProxyDirection): InFlightGauge;
+  policy(service: string): PolicyMetrics;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -32,6 +45,13 @@ interface Families {
   errors: Counter<'direction' | 'service' | 'code'>;
   inFlight: Gauge<'direction'>;
   endpoints: Gauge<'service' | 'health'>;
+  budgetExhausted: Counter<'service'>;
+  ejections: Counter<'service'>;
+  ejected: Gauge<'service'>;
+  circuitState: Gauge<'service'>;
+  circuitRejections: Counter<'service' | 'code'>;
+  faults: Counter<'service' | 'kind'>;
+  endpointHealth: Gauge<'service' | 'state'>;
 }
 
 /** The same registry may serve the outbound and the inbound server: a family is registered once and then reused. */
@@ -91,6 +111,27 @@ function families(registry: Registry): Families {
     ),
     endpoints: family(registry, 'weft_proxy_endpoints', () =>
       new Gauge({ name: 'weft_proxy_endpoints', help: 'Endpoints of each upstream service in the current snapshot, by health.', labelNames: ['service', 'health'] as const, registers }),
+    ),
+    budgetExhausted: family(registry, 'weft_proxy_retry_budget_exhausted_total', () =>
+      new Counter({ name: 'weft_proxy_retry_budget_exhausted_total', help: 'Retries the retry budget refused.', labelNames: ['service'] as const, registers }),
+    ),
+    ejections: family(registry, 'weft_proxy_outlier_ejections_total', () =>
+      new Counter({ name: 'weft_proxy_outlier_ejections_total', help: 'Endpoints ejected by outlier detection.', labelNames: ['service'] as const, registers }),
+    ),
+    ejected: family(registry, 'weft_proxy_endpoints_ejected', () =>
+      new Gauge({ name: 'weft_proxy_endpoints_ejected', help: 'Endpoints of each upstream service ejected right now.', labelNames: ['service'] as const, registers }),
+    ),
+    circuitState: family(registry, 'weft_proxy_circuit_state', () =>
+      new Gauge({ name: 'weft_proxy_circuit_state', help: 'Consecutive-failure breaker of each upstream service: 0 closed, 1 open, 2 half-open.', labelNames: ['service'] as const, registers }),
+    ),
+    circuitRejections: family(registry, 'weft_proxy_circuit_rejections_total', () =>
+      new Counter({ name: 'weft_proxy_circuit_rejections_total', help: 'Requests refused by a breaker, by code (CIRCUIT_OPEN or OVERFLOW).', labelNames: ['service', 'code'] as const, registers }),
+    ),
+    faults: family(registry, 'weft_proxy_faults_total', () =>
+      new Counter({ name: 'weft_proxy_faults_total', help: 'Faults injected by route policies, by kind (delay or abort).', labelNames: ['service', 'kind'] as const, registers }),
+    ),
+    endpointHealth: family(registry, 'weft_proxy_endpoint_health', () =>
+      new Gauge({ name: 'weft_proxy_endpoint_health', help: 'Endpoints of each upstream service by the state of its active health check.', labelNames: ['service', 'state'] as const, registers }),
     ),
   };
 }
@@ -166,6 +207,41 @@ class BoundUpstream implements UpstreamMetrics {
   }
 }
 
+class BoundPolicy implements PolicyMetrics {
+  constructor(
+    private readonly f: Families,
+    private readonly service: string,
+  ) {}
+
+  retryBudgetExhausted(): void {
+    this.f.budgetExhausted.labels(this.service).inc();
+  }
+
+  outlierEjected(): void {
+    this.f.ejections.labels(this.service).inc();
+  }
+
+  endpointsEjected(count: number): void {
+    this.f.ejected.labels(this.service).set(count);
+  }
+
+  circuitState(value: number): void {
+    this.f.circuitState.labels(this.service).set(value);
+  }
+
+  circuitRejected(code: WeftErrorCode): void {
+    this.f.circuitRejections.labels(this.service, code).inc();
+  }
+
+  fault(kind: 'delay' | 'abort'): void {
+    this.f.faults.labels(this.service, kind).inc();
+  }
+
+  endpointHealth(counts: Readonly<Record<'unknown' | 'healthy' | 'unhealthy', number>>): void {
+    for (const state of ['unknown', 'healthy', 'unhealthy'] as const) this.f.endpointHealth.labels(this.service, state).set(counts[state]);
+  }
+}
+
 class InFlightCount implements InFlightGauge {
   value = 0;
   constructor(readonly direction: ProxyDirection) {}
@@ -181,7 +257,13 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const f = families(registry);
   const bound = new Map<string, UpstreamMetrics>();
   const gauges = new Map<ProxyDirection, InFlightGauge>();
+  const policies = new Map<string, PolicyMetrics>();
   return {
+    policy(service) {
+      let metrics = policies.get(service);
+      if (metrics === undefined) policies.set(service, (metrics = new BoundPolicy(f, service)));
+      return metrics;
+    },
     upstream(direction, service) {
       const key = `${direction}\0${service}`;
       let metrics = bound.get(key);

@@ -83,6 +83,8 @@ export abstract class Http1Exchange {
   clientGone = false;
   /** The pool of the current (or last) attempt. */
   pool: EndpointPool | null = null;
+  /** The response timeout of the current attempt (a per-try timeout may shorten it). */
+  attemptTimeoutMs: number;
 
   private readonly hasBody: boolean;
   private bodyRead = false;
@@ -112,6 +114,7 @@ export abstract class Http1Exchange {
     const head = forwardRequestHeaders(req.rawHeaders);
     this.headers = head.headers;
     this.hasBody = head.hasBody;
+    this.attemptTimeoutMs = forwardOptions.responseTimeoutMs;
     this.replay = replayable && head.hasBody && forwardOptions.replayLimitBytes > 0 ? [] : null;
     tag(req, this);
     tag(res, this);
@@ -125,6 +128,22 @@ export abstract class Http1Exchange {
   /** The exchange is over: the response ended, was aborted, or the client left. Called once. */
   protected abstract closed(): void;
 
+  /**
+   * Whether a response with this status is a failed attempt to be tried again elsewhere, decided before its
+   * headers reach the client. Asked only while the body can still be sent again. Never, unless a subclass says so.
+   */
+  protected retriesStatus(_status: number): boolean {
+    return false;
+  }
+
+  /** The attempt answered a status that retriesStatus() claimed; the exchange dropped it and waits for the next send(). */
+  protected statusRetried(_status: number): void {}
+
+  /** The headers of the next attempt; a subclass may add per-attempt ones (deadline, retry count). */
+  protected attemptHeaders(): string[] {
+    return this.headers;
+  }
+
   get finished(): boolean {
     return this.done;
   }
@@ -136,9 +155,10 @@ export abstract class Http1Exchange {
     return this.bodyEnded && this.replay !== null ? 'replayable' : 'spent';
   }
 
-  /** Starts one attempt against an endpoint's pool. */
-  send(pool: EndpointPool): void {
+  /** Starts one attempt against an endpoint's pool; `timeoutMs` bounds its wait for response headers. */
+  send(pool: EndpointPool, timeoutMs: number = this.forwardOptions.responseTimeoutMs): void {
     this.attempt++;
+    this.attemptTimeoutMs = timeoutMs;
     this.pool = pool;
     const attempt = new UpstreamAttempt(this, pool);
     this.current = attempt;
@@ -149,7 +169,7 @@ export abstract class Http1Exchange {
       else body = this.body = new AttemptBody(this);
     }
     // Errors, even those undici raises at once, arrive through the attempt's onError.
-    pool.dispatcher.dispatch({ path: this.path, method: this.method, headers: this.headers, body }, attempt);
+    pool.dispatcher.dispatch({ path: this.path, method: this.method, headers: this.attemptHeaders(), body }, attempt);
   }
 
   /** Lets the rest of an unread request body drain, so the client connection stays usable after an error reply. */
@@ -214,7 +234,7 @@ export abstract class Http1Exchange {
     // An endpoint may answer before it has read the whole body; then nothing is owed any more.
     if (attempt !== this.current || this.status !== 0 || this.done) return;
     this.clearTimer();
-    this.timer = setTimeout(onResponseTimeout, this.forwardOptions.responseTimeoutMs, this, attempt);
+    this.timer = setTimeout(onResponseTimeout, this.attemptTimeoutMs, this, attempt);
   }
 
   /** @internal */
@@ -227,6 +247,16 @@ export abstract class Http1Exchange {
       this.failAttempt(new AppUnavailableError(attempt.pool.address));
       // A request still waiting for its body would hold its socket forever; a finished one drains back to the pool.
       if (!sentWhole) attempt.abort();
+      return true;
+    }
+    if (status >= 300 && this.bodyState() !== 'spent' && this.retriesStatus(status)) {
+      const sentWhole = !this.hasBody || this.bodyEnded;
+      // The dropped response's body is read to its end and discarded (its callbacks no longer match), keeping the connection.
+      this.current = null;
+      this.body = null;
+      this.detachBody();
+      if (!sentWhole) attempt.abort();
+      this.statusRetried(status);
       return true;
     }
     const res = this.res;
@@ -294,7 +324,7 @@ export abstract class Http1Exchange {
   onTimeout(attempt: UpstreamAttempt): void {
     if (attempt !== this.current || this.done || this.status !== 0) return;
     this.timer = null;
-    this.failAttempt(new UpstreamTimeoutError(attempt.pool.address, this.forwardOptions.responseTimeoutMs));
+    this.failAttempt(new UpstreamTimeoutError(attempt.pool.address, this.attemptTimeoutMs));
     attempt.abort();
   }
 
