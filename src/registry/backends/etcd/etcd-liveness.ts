@@ -7,6 +7,9 @@ import type { EtcdBackend } from './etcd-backend.js';
 const ALIVE_PREFIX = 'alive/';
 /** etcd refuses leases shorter than its election timeout allows; 2 s is its floor with default settings. */
 const MIN_LEASE_SECONDS = 2;
+const KEEP_ALIVE_TIMEOUT_MS = 2_000;
+
+type KeepAliveStream = Awaited<ReturnType<EtcdBackend['client']['leaseClient']['leaseKeepAlive']>>;
 
 interface Entry {
   /** The etcd lease currently holding alive/<id>, as etcd reported it. */
@@ -25,6 +28,8 @@ interface Entry {
 export class EtcdLiveness implements Liveness {
   private readonly entries = new Map<string, Entry>();
   private watcher: Watcher | undefined;
+  private stream: Promise<KeepAliveStream> | undefined;
+  private readonly keepAliveWaiters = new Map<string, { resolve(ttl: number): void; reject(error: unknown): void }[]>();
   private readonly started: Promise<void>;
   private closed = false;
 
@@ -84,6 +89,7 @@ export class EtcdLiveness implements Liveness {
     this.closed = true;
     await this.started.catch(() => undefined);
     await this.watcher?.cancel().catch(() => undefined);
+    this.dropStream(new Error('liveness closed'));
   }
 
   private key(id: string): string {
@@ -118,27 +124,57 @@ export class EtcdLiveness implements Liveness {
     this.watcher.on('error', (error: Error) => this.runtime.logger.error({ err: error }, 'etcd liveness watch ended'));
   }
 
-  /** One keep-alive of a lease by id; false when etcd no longer has it. */
+  /**
+   * One keep-alive of a lease by id; false when etcd no longer has it. Every keep-alive shares one long-lived
+   * stream (etcd answers in order, each reply naming its lease), instead of opening a stream per heartbeat.
+   */
   private async keepAlive(leaseId: string): Promise<boolean> {
-    const stream = await this.backend.client.leaseClient.leaseKeepAlive();
-    try {
-      const reply = await new Promise<{ TTL: string }>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('lease keep-alive timed out')), 2_000);
-        stream.on('data', (data: { TTL: string }) => {
+    const stream = await this.keepAliveStream();
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.dropStream(new Error('lease keep-alive timed out'));
+      }, KEEP_ALIVE_TIMEOUT_MS);
+      const waiter = {
+        resolve: (ttl: number) => {
           clearTimeout(timer);
-          resolve(data);
-        });
-        stream.on('error', (error: Error) => {
+          resolve(ttl > 0);
+        },
+        reject: (error: unknown) => {
           clearTimeout(timer);
-          reject(error);
-        });
-        stream.write({ ID: leaseId });
+          reject(this.backend.translate(error));
+        },
+      };
+      let queue = this.keepAliveWaiters.get(leaseId);
+      if (!queue) this.keepAliveWaiters.set(leaseId, (queue = []));
+      queue.push(waiter);
+      stream.write({ ID: leaseId });
+    });
+  }
+
+  private keepAliveStream(): Promise<KeepAliveStream> {
+    this.stream ??= this.backend.client.leaseClient.leaseKeepAlive().then((stream) => {
+      stream.on('data', (reply: { ID: string; TTL: string }) => {
+        const queue = this.keepAliveWaiters.get(reply.ID);
+        const waiter = queue?.shift();
+        if (queue && queue.length === 0) this.keepAliveWaiters.delete(reply.ID);
+        waiter?.resolve(Number(reply.TTL));
       });
-      return Number(reply.TTL) > 0;
-    } catch (error) {
-      throw this.backend.translate(error);
-    } finally {
-      stream.end();
-    }
+      const fail = (error: unknown) => this.dropStream(error);
+      stream.on('error', fail);
+      stream.on('end', () => fail(new Error('lease keep-alive stream ended')));
+      return stream;
+    });
+    this.stream.catch(() => (this.stream = undefined));
+    return this.stream;
+  }
+
+  /** Fails every pending keep-alive and forgets the stream, so the next heartbeat opens a fresh one. */
+  private dropStream(error: unknown): void {
+    const stream = this.stream;
+    this.stream = undefined;
+    const waiters = [...this.keepAliveWaiters.values()].flat();
+    this.keepAliveWaiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
+    void stream?.then((s) => s.end()).catch(() => undefined);
   }
 }
