@@ -197,7 +197,10 @@ export class OutboundExchange extends Http1Exchange {
     } else {
       reason = this.conditions.decide({ error }, this.attempt, this.method, this.bodyState());
     }
-    if (reason === null || chosen === null || !this.timeLeft() || !this.spendBudget()) {
+    // An attempt that reached no application (refused connection, a peer sidecar's app down) costs no app any work:
+    // its retry is bounded by the attempts, not drawn from the budget, so a dead instance still on offer fails no request.
+    const reachedNoApp = reason === 'connect_failure';
+    if (reason === null || chosen === null || !this.timeLeft() || (!reachedNoApp && !this.spendBudget())) {
       this.fail(error);
       return;
     }
