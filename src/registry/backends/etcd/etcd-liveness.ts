@@ -7,7 +7,7 @@ import type { EtcdBackend } from './etcd-backend.js';
 const ALIVE_PREFIX = 'alive/';
 /** etcd refuses leases shorter than its election timeout allows; 2 s is its floor with default settings. */
 const MIN_LEASE_SECONDS = 2;
-const KEEP_ALIVE_TIMEOUT_MS = 2_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 type KeepAliveStream = Awaited<ReturnType<EtcdBackend['client']['leaseClient']['leaseKeepAlive']>>;
 
@@ -131,8 +131,13 @@ export class EtcdLiveness implements Liveness {
   private async keepAlive(leaseId: string): Promise<boolean> {
     const stream = await this.keepAliveStream();
     return new Promise<boolean>((resolve, reject) => {
+      // Only this keep-alive gives up: the stream and the others waiting on it stay (a late reply for the same
+      // lease then answers the next keep-alive of that lease, which asks the same question).
       const timer = setTimeout(() => {
-        this.dropStream(new Error('lease keep-alive timed out'));
+        const queue = this.keepAliveWaiters.get(leaseId);
+        const at = queue?.indexOf(waiter) ?? -1;
+        if (queue && at >= 0) queue.splice(at, 1);
+        waiter.reject(new Error('lease keep-alive timed out'));
       }, KEEP_ALIVE_TIMEOUT_MS);
       const waiter = {
         resolve: (ttl: number) => {
