@@ -19,8 +19,10 @@ describe('resilience: a slow instance under p2c-ewma', () => {
   afterAll(() => mesh?.close(), 30_000);
 
   it('one of 3 instances slowed by 200 ms: ≥ 80% of requests avoid it after 5 s, and client p99 stays under 100 ms', async () => {
-    // 7.2 s at 250 requests/s; the first 5 s are for learning, the 550 requests after them are judged.
-    const samples = await pacedLoad(() => mesh.hello(), { rate: 250, count: 1800, maxMs: 12_000 });
+    // 14 s at 250 requests/s; the first 5 s are for learning, the ~2,250 requests after them are judged.
+    // p2c probes a shunned instance now and then as its estimate decays: a time-based rate, so judging
+    // ~2,000 requests keeps those probes well under the 1% that p99 tolerates.
+    const samples = await pacedLoad(() => mesh.hello(), { rate: 250, count: 3500, maxMs: 20_000 });
     expect(failuresOf(samples)).toEqual([]);
     const learning = samples.filter((s) => s.sentAt < 5_000);
     const judged = samples.filter((s) => s.sentAt >= 5_000);
