@@ -1,32 +1,8 @@
-import http from 'node:http';
-import { afterEach, describe, it, expect } from 'vitest';
-import { createOutboundServer, type OutboundServerOptions } from '../../src/proxy/outbound-server.js';
+import { describe, it, expect } from 'vitest';
 import { instance, quietRuntime, send } from './request-path-fixtures.js';
-import { countingUpstream, policySnapshots, runConcurrently, type CountingUpstream } from './policy-fixtures.js';
+import { policyHarness, policySnapshots, runConcurrently } from './policy-fixtures.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function upstreams(...specs: [name: string, status?: number, delayMs?: number][]): Promise<CountingUpstream[]> {
-  const servers = await Promise.all(specs.map(([name, status, delayMs]) => countingUpstream(name, status, delayMs)));
-  for (const s of servers) cleanups.push(() => s.close());
-  return servers;
-}
-
-async function outbound(options: Omit<OutboundServerOptions, 'runtime'> & { runtime?: OutboundServerOptions['runtime'] }): Promise<number> {
-  const proxy = createOutboundServer({ runtime: quietRuntime(), ...options });
-  const { port } = await proxy.listen('127.0.0.1', 0);
-  cleanups.push(() => proxy.close(0));
-  return port;
-}
-
-function keepAlive(): http.Agent {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  cleanups.push(async () => agent.destroy());
-  return agent;
-}
+const { upstreams, outbound, keepAlive } = policyHarness();
 
 describe('outbound policy: balancing and routes', () => {
   it('p2c-ewma sends most requests away from a slow endpoint', async () => {

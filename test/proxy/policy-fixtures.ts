@@ -1,7 +1,9 @@
 // Test fixtures for service policies on the outbound path: a snapshot source with policies, counting upstreams, a keep-alive client.
 import http from 'node:http';
 import { parsePolicy, snapshotFromInstances, type Instance, type ServicePolicy, type ServicePolicyInput, type Snapshot, type SnapshotSource } from '../../src/model/index.js';
-import { startServer, type TestServer } from './request-path-fixtures.js';
+import { afterEach } from 'vitest';
+import { createOutboundServer, type OutboundServerOptions } from '../../src/proxy/outbound-server.js';
+import { quietRuntime, startServer, type TestServer } from './request-path-fixtures.js';
 
 export interface PolicySnapshots extends SnapshotSource {
   setInstances(instances: Instance[]): void;
@@ -82,4 +84,34 @@ export async function runConcurrently<T>(count: number, concurrency: number, cal
   });
   await Promise.all(workers);
   return results;
+}
+
+/** The servers, sidecar and agents of one policy test file, all closed after each test. */
+export function policyHarness(): {
+  upstreams(...specs: [name: string, status?: number, delayMs?: number][]): Promise<CountingUpstream[]>;
+  outbound(options: Omit<OutboundServerOptions, 'runtime'> & { runtime?: OutboundServerOptions['runtime'] }): Promise<number>;
+  keepAlive(): http.Agent;
+} {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  return {
+    async upstreams(...specs) {
+      const servers = await Promise.all(specs.map(([name, status, delayMs]) => countingUpstream(name, status, delayMs)));
+      for (const s of servers) cleanups.push(() => s.close());
+      return servers;
+    },
+    async outbound(options) {
+      const proxy = createOutboundServer({ runtime: quietRuntime(), ...options });
+      const { port } = await proxy.listen('127.0.0.1', 0);
+      cleanups.push(() => proxy.close(0));
+      return port;
+    },
+    keepAlive() {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+      cleanups.push(async () => agent.destroy());
+      return agent;
+    },
+  };
 }
