@@ -11,6 +11,7 @@ import { registerInstancesCommand } from './commands/instances.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServicesCommand } from './commands/services.js';
+import { registerStatCommand } from './commands/stat.js';
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerServicesCommand(program);
   registerInstancesCommand(program);
+  registerStatCommand(program);
   registerApplyCommand(program);
   registerGetCommand(program);
   registerDeleteCommand(program);

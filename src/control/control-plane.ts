@@ -7,6 +7,7 @@ import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+import { addStatsRoutes, StatsCollector, type StatsCollectorOptions } from './stats/index.js';
 
 export const DEFAULT_DATA_DIR = '.weft/data';
 
@@ -27,6 +28,8 @@ export interface ControlPlaneOptions {
   watchPingIntervalMs?: number;
   /** Unsent bytes after which a slow watch client's stream is ended; default 4 MiB. */
   watchMaxBufferedBytes?: number;
+  /** Scraping of the sidecars' /metrics behind GET /api/v1/stats. */
+  stats?: StatsCollectorOptions;
 }
 
 export interface ControlPlane {
@@ -59,6 +62,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
+  const stats = new StatsCollector(registry, runtime, options.stats);
+  addStatsRoutes(router, stats);
   router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', version: registry.version() } }));
   router.add('GET', '/metrics', async ({ res }) => {
     const text = await runtime.metrics.metrics();
@@ -102,6 +107,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       });
     });
   } catch (error) {
+    stats.close();
     consul.close();
     watches.unregister();
     metrics.unregister();
@@ -119,6 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       watches.closeAll();
+      stats.close();
       consul.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -7,3 +7,4 @@ export * from './api.js';
 export * from './validate.js';
 export * from './balancer-kind.js';
 export * from './policy.js';
+export * from './stats.js';

@@ -1,8 +1,10 @@
 // Proxy: assembles one sidecar: control-plane watch, outbound and inbound servers, app health check, registration, admin.
 import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/index.js';
 import type { Runtime } from '../core/index.js';
+import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
+import { createAccessLog } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -15,7 +17,10 @@ export interface Sidecar {
   readonly outbound: ListenAddress;
   readonly inbound?: ListenAddress;
   readonly admin: ListenAddress;
-  /** Phase one of a shutdown: report not ready, stop health checks, deregister (best effort). */
+  /**
+   * Phase one of a shutdown: report not ready, stop health checks, deregister (best effort), then give
+   * peers a moment to see it. Resolves when it is safe to stop the app.
+   */
   deregister(): Promise<void>;
   /** Deregisters, gives peers a moment to see it, drains in-flight requests, then closes everything. */
   stop(): Promise<void>;
@@ -32,6 +37,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
   let registration: Registration | undefined;
   let instanceId: string | undefined;
   let inbound: ListenAddress | undefined;
+  const accessLog = createAccessLog({ path: config.accessLog.path, sample: config.accessLog.sample, rng: runtime.rng, clock: runtime.clock });
 
   const outboundServer = createOutboundServer({
     runtime,
@@ -42,6 +48,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
     responseTimeoutMs: config.responseTimeoutMs,
     maxAttempts: config.maxAttempts,
     localService: config.service,
+    accessLog,
   });
   servers.push(outboundServer);
 
@@ -55,6 +62,8 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
 
   try {
     const outbound = await outboundServer.listen(config.outbound.host, config.outbound.port);
+    // Admin first: its address goes into the registration, so the control plane can scrape /metrics for `weft stat`.
+    const admin = await adminServer.listen(config.admin.host, config.admin.port);
     if (config.appPort !== undefined) {
       const inboundServer = createInboundServer({
         runtime,
@@ -63,6 +72,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
         service: config.service,
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,
+        accessLog,
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);
@@ -71,7 +81,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
       const reg = new Registration({
         runtime,
         client: new ControlClient(config.control),
-        instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta }, ttlMs: config.instance.ttlMs },
+        instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
       });
       registration = reg;
       health = new AppHealthCheck({
@@ -93,7 +103,6 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
       });
       health.start();
     }
-    const admin = await adminServer.listen(config.admin.host, config.admin.port);
     runtime.logger.info(
       { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control },
       'sidecar started',
@@ -105,15 +114,16 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
         draining = true;
         health?.stop();
         await registration?.stop({ deregister: true });
+        if (registration) await sleep(Math.min(SETTLE_MS, config.drainMs));
       })());
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         await deregister();
-        if (registration) await sleep(Math.min(SETTLE_MS, config.drainMs));
         await Promise.all(servers.map((server) => server.close(config.drainMs)));
         watch.close();
         await adminServer.close();
+        await accessLog?.close();
       })());
     return { instanceId, outbound, inbound, admin, deregister, stop };
   } catch (error) {
@@ -121,6 +131,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
     await registration?.stop();
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
+    await accessLog?.close();
     throw error;
   }
 }

@@ -14,6 +14,9 @@ import {
   type PolicyReply,
   type ServicePolicyInput,
   type ServicesReply,
+  type StatsQuery,
+  type StatsReply,
+  statsPath,
 } from '../model/index.js';
 import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 
@@ -125,6 +128,11 @@ export class ControlClient {
 
   deletePolicy(service: string, options?: CallOptions): Promise<PolicyRemovedReply> {
     return this.call<PolicyRemovedReply>('DELETE', apiPaths.policy(service), undefined, `policy "${service}"`, options);
+  }
+
+  /** Golden metrics per service (or instance) over a window, from the sidecars' own /metrics. */
+  stats(query: StatsQuery = {}, options?: CallOptions): Promise<StatsReply> {
+    return this.call<StatsReply>('GET', statsPath(query), undefined, 'stats', options);
   }
 
   /** Closes idle keep-alive connections. */

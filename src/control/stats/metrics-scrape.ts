@@ -1,0 +1,38 @@
+// Control stats: fetches one sidecar's admin /metrics over HTTP, bounded in time and size.
+import { request } from 'node:http';
+
+const MAX_BYTES = 8 * 1024 * 1024;
+
+/** GET http://{admin}/metrics; rejects with a short reason on any failure, timeout or non-200 answer. */
+export function scrapeMetrics(admin: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`http://${admin}/metrics`, { method: 'GET', timeout: timeoutMs, headers: { accept: 'text/plain' } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET /metrics answered ${res.statusCode ?? 0}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BYTES) res.destroy(new Error(`/metrics larger than ${MAX_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('error', reject);
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` at a time. */
+export async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}

@@ -1,0 +1,61 @@
+// Control stats: reading inbound request counters and latency buckets out of Prometheus text, and windowed deltas of them.
+import { describe, expect, it } from 'vitest';
+import { parseInboundCounters, parseLabels, parseWindow } from '../../../src/control/stats/index.js';
+import { addDelta, emptyDelta, latencyOf } from '../../../src/control/stats/window-delta.js';
+
+const exposition = (ok: number, failed: number, buckets: readonly number[]) => `# HELP weft_proxy_requests_total Requests handled by the sidecar.
+# TYPE weft_proxy_requests_total counter
+weft_proxy_requests_total{direction="inbound",service="greeter",code="200"} ${ok}
+weft_proxy_requests_total{direction="inbound",service="greeter",code="500"} ${failed}
+weft_proxy_requests_total{direction="outbound",service="other",code="200"} 77
+# TYPE weft_proxy_request_duration_seconds histogram
+weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",service="greeter"} ${buckets[0]}
+weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",service="greeter"} ${buckets[1]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",service="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_sum{direction="inbound",service="greeter"} 1.5
+weft_proxy_request_duration_seconds_count{direction="inbound",service="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",service="other"} 77
+`;
+
+describe('parseInboundCounters', () => {
+  it('keeps only the inbound direction, by service, code and bucket bound', () => {
+    const counters = parseInboundCounters(exposition(90, 10, [50, 100, 100]));
+    expect([...counters.keys()]).toEqual(['greeter']);
+    const greeter = counters.get('greeter')!;
+    expect(Object.fromEntries(greeter.codes)).toEqual({ '200': 90, '500': 10 });
+    expect([...greeter.buckets]).toEqual([[0.01, 50], [0.1, 100], [Infinity, 100]]);
+  });
+
+  it('reads escaped label values', () => {
+    expect(Object.fromEntries(parseLabels('a="x\\"y",b="c\\\\d",c="line\\nbreak"'))).toEqual({ a: 'x"y', b: 'c\\d', c: 'line\nbreak' });
+  });
+});
+
+describe('window deltas', () => {
+  it('counts what changed between two samples, with success as non-5xx, and a rate over the span', () => {
+    const before = parseInboundCounters(exposition(90, 10, [50, 100, 100])).get('greeter')!;
+    const after = parseInboundCounters(exposition(180, 20, [100, 180, 200])).get('greeter')!;
+    const delta = emptyDelta();
+    addDelta(delta, after, before, 10);
+    expect(delta).toMatchObject({ requests: 100, successes: 90, rps: 10 });
+    // 50 of 100 within 10 ms, 80 within 100 ms: p50 = 10 ms; p95 lands in +Inf, so the top finite bound.
+    expect(latencyOf(delta)).toEqual({ p50: 10, p95: 100, p99: 100 });
+  });
+
+  it('treats a counter that went down as a restarted sidecar', () => {
+    const before = parseInboundCounters(exposition(900, 100, [500, 1000, 1000])).get('greeter')!;
+    const after = parseInboundCounters(exposition(9, 1, [5, 10, 10])).get('greeter')!;
+    const delta = emptyDelta();
+    addDelta(delta, after, before, 5);
+    expect(delta).toMatchObject({ requests: 10, successes: 9, rps: 2 });
+  });
+});
+
+describe('parseWindow', () => {
+  it.each([[null, 10], ['10s', 10], ['1m', 60], ['2500ms', 2.5], ['30', 30]])('%s is %d s', (text, seconds) => {
+    expect(parseWindow(text)).toBe(seconds);
+  });
+  it.each(['0s', '11m', 'soon', '500ms'])('refuses %s', (text) => {
+    expect(() => parseWindow(text)).toThrow(/window/);
+  });
+});
