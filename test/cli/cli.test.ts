@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, stopAll, waitForHttp } from '../support/index.js';
-import { runWeft, startWeft } from '../e2e/weft-cli.js';
+import { freePorts, signalProcess, stopAll, waitForHttp } from '../support/index.js';
+import { pollUntil, runWeft, startWeft } from '../e2e/weft-cli.js';
 
 describe('weft command line', () => {
   let dir: string;
@@ -124,6 +124,33 @@ describe('weft command line', () => {
     );
     expect(result.code).toBe(7);
     expect(result.stdout).toMatch(/env \d+ http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it('weft run deregisters the instance before the app gets SIGTERM', async () => {
+    const script = [
+      "const http = require('node:http');",
+      'const s = http.createServer((q, r) => r.end("ok"));',
+      's.listen(Number(process.env.PORT), "127.0.0.1");',
+      'process.on("SIGTERM", () => {',
+      '  http.get(process.env.CONTROL + "/api/v1/services/ordered/instances", (r) => {',
+      '    let body = ""; r.on("data", (c) => (body += c));',
+      '    r.on("end", () => { console.log("instances at SIGTERM: " + JSON.parse(body).instances.length); process.exit(0); });',
+      '  });',
+      '});',
+    ].join('\n');
+    const run = startWeft(
+      'ordered',
+      ['run', '--service', 'ordered', '--control', controlUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--', process.execPath, '-e', script],
+      { env: { CONTROL: controlUrl } },
+    );
+    await pollUntil('the instance to register', 15_000, async () => {
+      const listed = await runWeft(['instances', 'ordered', '--json', '--control', controlUrl]);
+      return (JSON.parse(listed.stdout) as { instances: unknown[] }).instances.length === 1 ? true : undefined;
+    });
+    signalProcess(run, 'SIGTERM');
+    const exit = await run.exited;
+    expect(exit.code).toBe(0);
+    expect(run.output()).toContain('instances at SIGTERM: 0');
   });
 
   it('weft run reports a command that does not exist', async () => {

@@ -33,10 +33,19 @@ export function registerRunCommand(program: Command): void {
 
       let stopping: Promise<void> | undefined;
       const stopSidecar = () => (stopping ??= sidecar.stop());
+      let signalled = false;
+      const appRunning = () => app.exitCode === null && app.signalCode === null;
       const forward = (signal: NodeJS.Signals) => {
-        // Deregister first so that peers stop choosing this instance while the app shuts down.
-        void stopSidecar();
-        if (app.exitCode === null && app.signalCode === null) app.kill(signal);
+        if (signalled) {
+          // A second signal is not for waiting: it reaches the app at once.
+          if (appRunning()) app.kill(signal);
+          return;
+        }
+        signalled = true;
+        // Deregister first, and let peers see it, so that nobody is routed to an app that is shutting down.
+        void sidecar.deregister().then(() => {
+          if (appRunning()) app.kill(signal);
+        });
       };
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
