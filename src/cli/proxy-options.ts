@@ -1,5 +1,5 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
@@ -23,6 +23,23 @@ export interface ProxyCommandOptions {
   healthInterval?: number;
   drainTimeout?: number;
   logLevel?: string;
+  accessLog?: string;
+  accessLogSample?: number;
+  fluent?: ListenAddress;
+}
+
+/** `--access-log-sample 0.25`: the share of requests logged. */
+function ratioFlag(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a ratio from 0 to 1, got "${value}"`);
+  return n;
+}
+
+/** `--fluent 127.0.0.1:24224`: a Fluentd or Fluent Bit forward input. */
+function fluentFlag(value: string): ListenAddress {
+  const target = addressFlag(value);
+  if (target.port === 0) throw new InvalidArgumentError(`expected HOST:PORT with a port from 1 to 65535, got "${value}"`);
+  return target;
 }
 
 export function addProxyOptions(command: Command): Command {
@@ -43,7 +60,10 @@ export function addProxyOptions(command: Command): Command {
     .option('--health-path <path>', 'check the app with HTTP GET of this path instead of a TCP connect')
     .option('--health-interval <ms>', 'app health-check interval', integerFlag(100, 600_000, ' ms'))
     .option('--drain-timeout <ms>', 'how long in-flight requests may finish on shutdown', integerFlag(0, 600_000, ' ms'))
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--access-log <file>', 'one JSON line per request to this file ("-" for stdout); off by default')
+    .option('--access-log-sample <ratio>', 'share of requests written to the access log, 0 to 1 (default 1)', ratioFlag)
+    .option('--fluent <host:port>', 'ship access logs and component logs to Fluentd/Fluent Bit over the forward protocol', fluentFlag);
 }
 
 export async function proxyConfigFromOptions(options: ProxyCommandOptions): Promise<ProxyConfig> {
@@ -67,6 +87,9 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       lb: options.lb,
       drainMs: options.drainTimeout,
       logLevel: options.logLevel,
+      accessLog: options.accessLog,
+      accessLogSample: options.accessLogSample,
+      fluent: options.fluent,
     },
     process.env,
   );

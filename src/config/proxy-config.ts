@@ -18,6 +18,8 @@ const port = z.number().int('expected an integer').min(1, 'expected a port from 
 const millis = (min: number, max: number) =>
   z.number().int('expected an integer number of milliseconds').min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
 const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
+const sampleRatio = z.number().min(0, 'expected a ratio from 0 to 1').max(1, 'expected a ratio from 0 to 1');
+const fluentTag = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dot-separated tag prefix such as "weft"');
 const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
 
 const upstreamSchema = z.strictObject({ lb: balancerKind.optional() });
@@ -90,6 +92,19 @@ export const proxyFileSchema = z.strictObject({
   upstreams: z.record(serviceName, upstreamSchema).optional(),
   drainMs: millis(0, 600_000).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  accessLog: z
+    .strictObject({
+      path: z.string().min(1, 'expected a file path, or "-" for stdout').optional(),
+      sample: sampleRatio.optional(),
+    })
+    .optional(),
+  fluent: z
+    .strictObject({
+      host: z.string().min(1, 'expected a host name or address'),
+      port,
+      tag: fluentTag.optional(),
+    })
+    .optional(),
 });
 export type ProxyFile = z.output<typeof proxyFileSchema>;
 
@@ -113,6 +128,10 @@ export interface ProxyConfig {
   readonly maxAttempts: number;
   readonly drainMs: number;
   readonly logLevel: string;
+  /** One JSON line per sampled request; `path` '-' is stdout, absent writes no file. */
+  readonly accessLog: { readonly path?: string; readonly sample: number };
+  /** Where access logs (`TAG.access`) and component logs (`TAG.log`) are shipped over the Fluent forward protocol. */
+  readonly fluent?: { readonly host: string; readonly port: number; readonly tag: string };
 }
 type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
@@ -129,6 +148,8 @@ export const PROXY_DEFAULTS = {
   responseTimeoutMs: 15_000,
   maxAttempts: 3,
   drainMs: 10_000,
+  accessLogSample: 1,
+  fluentTag: 'weft',
 } as const;
 
 /** Reads and validates a YAML config file; errors name the file, the path inside it and what was expected. */
@@ -177,6 +198,9 @@ export interface ProxyFlags {
   lb?: Record<string, BalancerKindName>;
   drainMs?: number;
   logLevel?: string;
+  accessLog?: string;
+  accessLogSample?: number;
+  fluent?: { host: string; port: number };
 }
 
 /** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
@@ -214,7 +238,18 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     maxAttempts: file.defaults?.maxAttempts ?? PROXY_DEFAULTS.maxAttempts,
     drainMs: flags.drainMs ?? file.drainMs ?? PROXY_DEFAULTS.drainMs,
     logLevel: flags.logLevel ?? file.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info',
+    accessLog: {
+      path: flags.accessLog ?? file.accessLog?.path,
+      sample: flags.accessLogSample ?? file.accessLog?.sample ?? PROXY_DEFAULTS.accessLogSample,
+    },
+    fluent: resolveFluent(flags.fluent, file.fluent),
   };
+}
+
+function resolveFluent(flag: ProxyFlags['fluent'], file: ProxyFile['fluent']): ProxyConfig['fluent'] {
+  const target = flag ?? file;
+  if (target === undefined) return undefined;
+  return { host: target.host, port: target.port, tag: file?.tag ?? PROXY_DEFAULTS.fluentTag };
 }
 
 function resolveControl(flag: string | readonly string[] | undefined, file: readonly string[] | undefined, env: string | undefined): readonly string[] {

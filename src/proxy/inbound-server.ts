@@ -1,7 +1,7 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { createProxyMetrics, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -17,6 +17,8 @@ export interface InboundServerOptions {
   responseTimeoutMs?: number;
   connectTimeoutMs?: number;
   pool?: PoolOptions;
+  /** One line per sampled request; absent or null logs nothing. */
+  accessLog?: AccessLog | null;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -33,11 +35,18 @@ interface InboundContext {
   readonly metrics: UpstreamMetrics;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
+  readonly accessLog: AccessLog | null;
+  readonly service: string;
 }
 
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
 class InboundExchange extends Http1Exchange {
   private readonly startedAt: number;
+  /** Access-log state, touched only when the request was sampled. */
+  private readonly logged: boolean;
+  private bytesIn = 0;
+  private bytesWrittenBefore = 0;
+  private responseFlags = '';
 
   constructor(
     private readonly context: InboundContext,
@@ -48,6 +57,13 @@ class InboundExchange extends Http1Exchange {
     this.startedAt = context.runtime.clock.now();
     context.drain.begin();
     context.inFlight.inc();
+    this.logged = context.accessLog !== null && context.accessLog.sampled();
+    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+  }
+
+  override onClientData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    super.onClientData(chunk);
   }
 
   protected attemptFailed(error: WeftError): void {
@@ -55,6 +71,7 @@ class InboundExchange extends Http1Exchange {
     this.context.metrics.error(reported.code);
     this.discardBody();
     this.status = rescue(this.res, reported);
+    this.responseFlags = reported.code;
   }
 
   protected responded(): void {
@@ -64,9 +81,31 @@ class InboundExchange extends Http1Exchange {
   protected closed(): void {
     const { metrics, runtime } = this.context;
     if (this.abortError !== null) metrics.error(this.abortError.code);
-    metrics.request(this.clientGone ? CLIENT_CLOSED_STATUS : this.status, (runtime.clock.now() - this.startedAt) / 1000);
+    const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
+    metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
+    if (this.logged) this.log(status);
     this.context.inFlight.dec();
     this.context.drain.end();
+  }
+
+  private log(status: number): void {
+    const context = this.context;
+    context.accessLog!.record({
+      direction: 'inbound',
+      req: this.req,
+      method: this.method,
+      path: this.path,
+      startedAt: this.startedAt,
+      status,
+      bytesIn: this.bytesIn,
+      bytesOut: this.req.socket.bytesWritten - this.bytesWrittenBefore,
+      upstream: this.attempt > 0 ? context.pool.address : '',
+      upstreamInstance: '',
+      attempts: this.attempt,
+      responseFlags: this.abortError?.code ?? this.responseFlags,
+      source: '',
+      destination: context.service,
+    });
   }
 }
 
@@ -89,6 +128,8 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     metrics: metrics.upstream('inbound', options.service),
     inFlight: metrics.inFlight('inbound'),
     drain,
+    accessLog: options.accessLog ?? null,
+    service: options.service,
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeadlineExceededError, UpstreamTimeoutError, type CallContext, type Outcome, type WeftError } from '../core/index.js';
 import type { Pick } from '../balance/index.js';
+import type { Endpoint } from '../model/index.js';
 import { Http1Exchange } from '../transport/index.js';
 import { DEADLINE_HEADER, parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
 import { rescue } from './rescue.js';
@@ -54,6 +55,12 @@ export class OutboundExchange extends Http1Exchange {
   private waiting: Waiting = Waiting.Nothing;
   private retryReason = '';
   private forwarded: string[] | null = null;
+  /** Access-log state, touched only when the request was sampled. */
+  private readonly logged: boolean;
+  private bytesIn = 0;
+  private bytesWrittenBefore = 0;
+  private responseFlags = '';
+  private lastEndpoint: Endpoint | null = null;
 
   constructor(
     private readonly upstream: Upstream,
@@ -68,6 +75,14 @@ export class OutboundExchange extends Http1Exchange {
     this.conditions = policy.conditions;
     upstream.options.drain.begin();
     upstream.options.inFlight.inc();
+    const log = upstream.options.accessLog;
+    this.logged = log !== null && log.sampled();
+    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+  }
+
+  override onClientData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    super.onClientData(chunk);
   }
 
   start(): void {
@@ -155,6 +170,7 @@ export class OutboundExchange extends Http1Exchange {
     }
     this.holds |= HOLDS_CONNECTION;
     this.chosen = pick;
+    if (this.logged) this.lastEndpoint = pick.endpoint;
     this.attemptStartedAt = now;
     this.send(this.upstream.pools.get(pick.endpoint), tryMs);
   }
@@ -277,6 +293,7 @@ export class OutboundExchange extends Http1Exchange {
     this.upstream.options.metrics.error(error.code);
     this.discardBody();
     this.status = rescue(this.res, error);
+    this.responseFlags = error.code;
   }
 
   protected responded(): void {
@@ -308,9 +325,31 @@ export class OutboundExchange extends Http1Exchange {
     }
     this.holds = 0;
     if (failure !== null) options.metrics.error(failure.code);
-    options.metrics.request(this.clientGone ? CLIENT_CLOSED_STATUS : this.status, (now - this.startedAt) / 1000);
+    const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
+    options.metrics.request(status, (now - this.startedAt) / 1000);
+    if (this.logged) this.log(status, failure);
     options.inFlight.dec();
     options.drain.end();
+  }
+
+  private log(status: number, failure: WeftError | null): void {
+    const options = this.upstream.options;
+    options.accessLog!.record({
+      direction: 'outbound',
+      req: this.req,
+      method: this.method,
+      path: this.path,
+      startedAt: this.startedAt,
+      status,
+      bytesIn: this.bytesIn,
+      bytesOut: this.req.socket.bytesWritten - this.bytesWrittenBefore,
+      upstream: this.lastEndpoint?.address ?? '',
+      upstreamInstance: this.lastEndpoint?.id ?? '',
+      attempts: this.attempt,
+      responseFlags: failure?.code ?? this.responseFlags,
+      source: options.localService,
+      destination: this.upstream.service,
+    });
   }
 }
 

@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -27,6 +27,8 @@ export interface OutboundServerOptions {
   /** The service this sidecar belongs to, for logs. */
   localService?: string;
   pool?: PoolOptions;
+  /** One line per sampled request; absent or null logs nothing. */
+  accessLog?: AccessLog | null;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -45,6 +47,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
   const inFlight = metrics.inFlight('outbound');
+  const accessLog = options.accessLog ?? null;
   const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
@@ -67,15 +70,42 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       policyMetrics: metrics.policy(service),
       inFlight,
       drain,
+      accessLog,
+      localService: options.localService ?? '',
       ...(options.pool ? { pool: options.pool } : {}),
     });
   });
   let unknown: UpstreamMetrics | null = null;
 
-  function reject(res: ServerResponse, error: WeftError): void {
+  function reject(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
     unknown ??= metrics.upstream('outbound', UNKNOWN_SERVICE);
     unknown.error(error.code);
-    unknown.request(rescue(res, error), 0);
+    const logged = accessLog !== null && accessLog.sampled();
+    const startedAt = logged ? runtime.clock.now() : 0;
+    const bytesBefore = logged ? req.socket.bytesWritten : 0;
+    const status = rescue(res, error);
+    unknown.request(status, 0);
+    if (logged) logRejected(req, status, error, startedAt, bytesBefore);
+  }
+
+  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number): void {
+    const service = error.details['service'];
+    accessLog!.record({
+      direction: 'outbound',
+      req,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      startedAt,
+      status,
+      bytesIn: 0,
+      bytesOut: req.socket.bytesWritten - bytesBefore,
+      upstream: '',
+      upstreamInstance: '',
+      attempts: 0,
+      responseFlags: error.code,
+      source: options.localService ?? '',
+      destination: typeof service === 'string' ? service : '',
+    });
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -83,16 +113,16 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const url = req.url ?? '/';
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
     if (host === undefined || host === '') {
-      reject(res, new MissingHostError());
+      reject(req, res, new MissingHostError());
       return;
     }
     if (hasSecondHost(req.rawHeaders)) {
-      reject(res, new AmbiguousHostError());
+      reject(req, res, new AmbiguousHostError());
       return;
     }
     const upstream = routes.lookup(host);
     if (typeof upstream === 'string') {
-      reject(res, new NoEndpointsError(upstream));
+      reject(req, res, new NoEndpointsError(upstream));
       return;
     }
     upstream.handle(req, res);

@@ -1,3 +1,4 @@
 // Telemetry: runtime construction, metrics and logging.
 export * from './runtime.js';
 export * from './proxy-metrics.js';
+export * from './access-log.js';
