@@ -1,6 +1,6 @@
 // Control stats: scrapes every registered sidecar's admin /metrics, keeps a short history per sidecar, answers windowed golden metrics.
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { ADMIN_META_KEY, STATS_DEFAULTS, type StatsReply, type StatsRow, type StatsSkipped } from '../../model/index.js';
+import { ADMIN_META_KEY, STATS_DEFAULTS, type Instance, type StatsReply, type StatsRow, type StatsSkipped } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { forEachBounded, scrapeMetrics } from './metrics-scrape.js';
 import { parseInboundCounters, type ServiceCounters } from './prom-text.js';
@@ -63,7 +63,8 @@ export class StatsCollector {
   async stats(request: StatsRequest): Promise<StatsReply> {
     this.lastAsked = this.runtime.clock.now();
     this.keepScraping();
-    if (this.runtime.clock.now() - this.lastRefresh >= this.options.intervalMs / 2) await this.refresh();
+    const stale = this.runtime.clock.now() - this.lastRefresh >= this.options.intervalMs / 2;
+    if (stale || this.targets().some((instance) => !this.sidecars.has(instance.id))) await this.refresh();
     else await this.refreshing;
     return this.summarize(request);
   }
@@ -87,6 +88,10 @@ export class StatsCollector {
     this.timer.unref();
   }
 
+  private targets(): Instance[] {
+    return this.registry.all().filter((instance) => instance.meta[ADMIN_META_KEY] !== undefined);
+  }
+
   /** One scrape of every known sidecar; concurrent callers share it. */
   private refresh(): Promise<void> {
     return (this.refreshing ??= this.scrapeAll().finally(() => {
@@ -96,7 +101,7 @@ export class StatsCollector {
   }
 
   private async scrapeAll(): Promise<void> {
-    const targets = this.registry.all().filter((instance) => instance.meta[ADMIN_META_KEY] !== undefined);
+    const targets = this.targets();
     const known = new Set(targets.map((t) => t.id));
     for (const id of this.sidecars.keys()) if (!known.has(id)) this.sidecars.delete(id);
     await forEachBounded(targets, this.options.concurrency, async (instance) => {
