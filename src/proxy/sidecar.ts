@@ -4,7 +4,7 @@ import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
-import { createAccessLog } from '../telemetry/index.js';
+import { createAccessLog, createFluentForward, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -29,7 +29,10 @@ export interface Sidecar {
 /** How long peers get to receive the deregistration before the listeners stop accepting. */
 const SETTLE_MS = 500;
 
-export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promise<Sidecar> {
+export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): Promise<Sidecar> {
+  const fluent = config.fluent && createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
+  // With Fluent configured, the sidecar's own logs are shipped too (tag `TAG.log`), beside their usual destination.
+  const runtime = fluent ? withFluentLogs(baseRuntime, fluent) : baseRuntime;
   const watch = new ControlWatch({ url: config.control, runtime }).start();
   const servers: ProxyServer[] = [];
   let draining = false;
@@ -37,7 +40,13 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
   let registration: Registration | undefined;
   let instanceId: string | undefined;
   let inbound: ListenAddress | undefined;
-  const accessLog = createAccessLog({ path: config.accessLog.path, sample: config.accessLog.sample, rng: runtime.rng, clock: runtime.clock });
+  const accessLog = createAccessLog({
+    path: config.accessLog.path,
+    sample: config.accessLog.sample,
+    rng: runtime.rng,
+    clock: runtime.clock,
+    ...(fluent ? { forward: (record) => fluent.emit('access', record) } : {}),
+  });
 
   const outboundServer = createOutboundServer({
     runtime,
@@ -124,6 +133,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
         watch.close();
         await adminServer.close();
         await accessLog?.close();
+        await fluent?.close();
       })());
     return { instanceId, outbound, inbound, admin, deregister, stop };
   } catch (error) {
@@ -132,6 +142,7 @@ export async function startSidecar(config: ProxyConfig, runtime: Runtime): Promi
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
     await accessLog?.close();
+    await fluent?.close();
     throw error;
   }
 }

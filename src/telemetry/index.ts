@@ -2,3 +2,4 @@
 export * from './runtime.js';
 export * from './proxy-metrics.js';
 export * from './access-log.js';
+export * from './fluent-forward.js';

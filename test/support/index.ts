@@ -3,3 +3,4 @@ export * from './binaries.js';
 export * from './ports.js';
 export * from './processes.js';
 export * from './etcd.js';
+export * from './fluent-receiver.js';
