@@ -39,9 +39,10 @@ interface SidecarHistory {
 }
 
 /**
- * Scraping happens on demand (every stats request scrapes, unless a scrape finished under half an interval ago)
- * and in the background while stats are being asked for, so that a window always has an earlier sample to
- * compare with. Nothing is scraped in a mesh nobody looks at.
+ * Scraping happens on demand (every stats request scrapes, unless a scrape finished under half an interval ago,
+ * and scrapes twice when it meets a sidecar for the first time) and in the background while stats are being
+ * asked for, so that a window always has an earlier sample to compare with. Nothing is scraped in a mesh
+ * nobody looks at.
  */
 export class StatsCollector {
   private readonly options: Required<StatsCollectorOptions>;
@@ -66,6 +67,11 @@ export class StatsCollector {
     const stale = this.runtime.clock.now() - this.lastRefresh >= this.options.intervalMs / 2;
     if (stale || this.targets().some((instance) => !this.sidecars.has(instance.id))) await this.refresh();
     else await this.refreshing;
+    // A sidecar seen for the first time has nothing to compare with yet: sample it once more rather than answer "warming up".
+    if (this.firstSightings(request.service)) {
+      await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs / 2));
+      await this.refresh();
+    }
     return this.summarize(request);
   }
 
@@ -86,6 +92,13 @@ export class StatsCollector {
       void this.refresh();
     }, this.options.intervalMs);
     this.timer.unref();
+  }
+
+  private firstSightings(service: string | undefined): boolean {
+    for (const history of this.sidecars.values()) {
+      if ((service === undefined || history.service === service) && history.failure === undefined && history.samples.length === 1) return true;
+    }
+    return false;
   }
 
   private targets(): Instance[] {
