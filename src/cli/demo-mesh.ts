@@ -89,6 +89,7 @@ function instructions(ports: DemoPorts): string {
     `  curl -H 'Host: greeter' 'http://127.0.0.1:${ports.frontendOutbound}/hello?name=you'   # straight through the frontend's sidecar`,
     `  npx weft services --control ${control}`,
     `  npx weft instances greeter --control ${control}`,
+    `  npx weft stat --control ${control}                                 # success rate, RPS, latency per service`,
     `  curl http://127.0.0.1:${ports.frontendAdmin}/metrics                          # sidecar golden metrics`,
     `  curl http://127.0.0.1:${ports.frontendAdmin}/snapshot                         # what the sidecar knows`,
     `  curl ${control}/metrics                                                # control-plane metrics`,
