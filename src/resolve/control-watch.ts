@@ -18,6 +18,7 @@ import {
 } from '../model/index.js';
 import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 import { NdjsonLineDecoder } from './ndjson-lines.js';
+import { SnapshotChannel } from './snapshot-channel.js';
 import { watchMetrics, type WatchMetrics } from './watch-metrics.js';
 
 export interface ControlWatchOptions {
@@ -52,7 +53,6 @@ export class ControlWatch implements SnapshotSource {
   private readonly backoff: Backoff;
   private readonly deadAfterMs: number;
   private readonly metrics: WatchMetrics;
-  private readonly listeners = new Set<(snapshot: Snapshot) => void>();
 
   private readonly instances = new Map<string, Instance>();
   // Replaced, never mutated, on a policy change: snapshots hold it as is, and an unchanged policy keeps its identity.
@@ -61,7 +61,7 @@ export class ControlWatch implements SnapshotSource {
   private storeId: string | undefined;
   private version = 0;
   private haveState = false;
-  private snapshot: Snapshot = EMPTY_SNAPSHOT;
+  private readonly channel: SnapshotChannel;
 
   private connection: Connection | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -84,6 +84,7 @@ export class ControlWatch implements SnapshotSource {
     this.backoff = new Backoff(options.backoff ?? CONTROL_WATCH_DEFAULTS.backoff, options.runtime.rng);
     this.deadAfterMs = options.deadAfterMs ?? CONTROL_WATCH_DEFAULTS.deadAfterMs;
     this.metrics = watchMetrics(options.runtime.metrics);
+    this.channel = new SnapshotChannel(EMPTY_SNAPSHOT, (err) => options.runtime.logger.error({ err }, 'watch: snapshot subscriber threw'));
   }
 
   /** Opens the stream; reconnects by itself until close(). */
@@ -96,14 +97,11 @@ export class ControlWatch implements SnapshotSource {
   }
 
   current(): Snapshot {
-    return this.snapshot;
+    return this.channel.current();
   }
 
   subscribe(listener: (snapshot: Snapshot) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.channel.subscribe(listener);
   }
 
   /** Resolves once the first snapshot has arrived from the control plane. */
@@ -265,15 +263,8 @@ export class ControlWatch implements SnapshotSource {
 
   private publish(): void {
     const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies);
-    this.snapshot = snapshot;
     this.metrics.snapshotVersion.set(snapshot.version);
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(snapshot);
-      } catch (err) {
-        this.runtime.logger.error({ err }, 'watch: snapshot subscriber threw');
-      }
-    }
+    this.channel.publish(snapshot);
     this.resolveReady();
   }
 

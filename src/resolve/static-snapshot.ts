@@ -1,28 +1,24 @@
 // Resolve: a SnapshotSource over a fixed list of instances, for static configuration and tests.
 import { snapshotFromInstances, type Instance, type Snapshot, type SnapshotSource } from '../model/index.js';
+import { SnapshotChannel } from './snapshot-channel.js';
 
 export class StaticSnapshotSource implements SnapshotSource {
-  private snapshot: Snapshot;
-  private readonly listeners = new Set<(snapshot: Snapshot) => void>();
+  private readonly channel: SnapshotChannel;
 
   constructor(instances: Iterable<Instance> = [], version = 0) {
-    this.snapshot = snapshotFromInstances(version, instances);
+    this.channel = new SnapshotChannel(snapshotFromInstances(version, instances));
   }
 
   current(): Snapshot {
-    return this.snapshot;
+    return this.channel.current();
   }
 
   subscribe(listener: (snapshot: Snapshot) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.channel.subscribe(listener);
   }
 
   /** Replaces the whole state and tells every subscriber. */
-  set(instances: Iterable<Instance>, version = this.snapshot.version + 1): void {
-    this.snapshot = snapshotFromInstances(version, instances);
-    for (const listener of [...this.listeners]) listener(this.snapshot);
+  set(instances: Iterable<Instance>, version = this.channel.current().version + 1): void {
+    this.channel.publish(snapshotFromInstances(version, instances));
   }
 }
