@@ -1,19 +1,12 @@
 // Bench (registry): the results table (stdout and Markdown) and the saved JSON + Markdown files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HostInfo } from '../machine.js';
 import type { StoreResult } from './measure-store.js';
 import type { RegistryBenchOptions } from './registry-options.js';
 
-export interface RegistryMachine {
-  cpuCount: number;
-  cpuModel: string;
-  memoryGiB: number;
-  os: string;
-  node: string;
-  loadAverage: number;
-  pinned: boolean;
+export interface RegistryMachine extends HostInfo {
   etcd: string;
-  commit: string;
 }
 
 /** A store that did not run says why. */

@@ -1,10 +1,9 @@
 // Bench (registry): `npm run bench -- registry` — registration throughput, watch fan-out and memory of weft control on each store, and of etcd.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from '../../test/support/index.js';
 import { takeBenchLock } from '../lock.js';
+import { firstLine, hostInfo } from '../machine.js';
 import { stopLoadProcesses } from './load-process.js';
 import { measureStore } from './measure-store.js';
 import { parseRegistryOptions, REGISTRY_USAGE, type RegistryBenchOptions } from './registry-options.js';
@@ -94,24 +93,6 @@ export async function runRegistryBench(argv: readonly string[], repoRoot: string
 }
 
 async function machineInfo(repoRoot: string, pinned: boolean): Promise<RegistryMachine> {
-  const [etcd, commit] = await Promise.all([firstLine('etcd', ['--version']), firstLine('git', ['-C', repoRoot, 'describe', '--always', '--dirty'])]);
-  return {
-    cpuCount: cpus().length,
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    os: `${process.platform} ${release()}`,
-    node: process.version,
-    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-    pinned,
-    etcd,
-    commit,
-  };
-}
-
-function firstLine(command: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(command, [...args], (error, stdout, stderr) => {
-      resolve(error !== null ? `${command}: not found` : (`${stdout}${stderr}`.split('\n')[0] ?? '').trim());
-    });
-  });
+  const [host, etcd] = await Promise.all([hostInfo(repoRoot, pinned), firstLine('etcd', ['--version'])]);
+  return { ...host, etcd };
 }
