@@ -65,17 +65,22 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
 }
 
 function parseContenders(list: string): ContenderName[] {
-  const names = list.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  for (const name of names) {
-    if (!(CONTENDER_NAMES as readonly string[]).includes(name)) {
-      throw new Error(`--contenders: unknown contender "${name}"; expected some of ${CONTENDER_NAMES.join(', ')}`);
-    }
-  }
+  const names = namesOption('--contenders', 'contender', list, CONTENDER_NAMES);
   // Ratios are relative to direct, so it always runs; keep the canonical order.
   return CONTENDER_NAMES.filter((name) => name === 'direct' || names.includes(name));
 }
 
-function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+/** The comma-separated names of a list flag, each checked against the allowed ones. */
+export function namesOption(flag: string, noun: string, list: string, allowed: readonly string[]): string[] {
+  const names = list.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (!allowed.includes(name)) throw new Error(`${flag}: unknown ${noun} "${name}"; expected some of ${allowed.join(', ')}`);
+  }
+  return names;
+}
+
+/** An integer flag within bounds, or its default when absent. */
+export function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -1,5 +1,6 @@
 // Bench (registry): flags of `npm run bench -- registry` and the parameters they resolve to.
 import { parseArgs } from 'node:util';
+import { int, namesOption } from '../options.js';
 
 export const STORE_NAMES = ['embedded', 'memory', 'etcd', 'etcd-anchor'] as const;
 export type StoreName = (typeof STORE_NAMES)[number];
@@ -82,21 +83,7 @@ export function parseRegistryOptions(argv: readonly string[], defaultResultsDir:
 }
 
 function parseStores(list: string): StoreName[] {
-  const names = list.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = namesOption('--stores', 'store', list, STORE_NAMES);
   if (names.length === 0) throw new Error(`--stores: expected some of ${STORE_NAMES.join(', ')}`);
-  for (const name of names) {
-    if (!(STORE_NAMES as readonly string[]).includes(name)) {
-      throw new Error(`--stores: unknown store "${name}"; expected some of ${STORE_NAMES.join(', ')}`);
-    }
-  }
   return STORE_NAMES.filter((name) => names.includes(name));
-}
-
-function int(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${flag}: expected an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
 }
