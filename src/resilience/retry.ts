@@ -1,5 +1,4 @@
-// Resilience: the retry policy of the request path: which failed attempts may go again, to another endpoint.
-import type { WeftError } from '../core/index.js';
+// Resilience: the retry vocabulary of the request path — body states, idempotent methods, the default attempt count; the decisions live in retry-conditions.ts.
 
 /**
  * What became of the request body by the time an attempt failed:
@@ -9,9 +8,6 @@ import type { WeftError } from '../core/index.js';
  * - `spent`: bytes were sent that cannot be sent again (too large, or the body had not ended).
  */
 export type BodyState = 'none' | 'untouched' | 'replayable' | 'spent';
-
-/** Why a retry happened, as the `reason` label of weft_proxy_retries_total. */
-export type RetryReason = 'connect_failed' | 'app_unavailable' | 'reset';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -36,20 +32,4 @@ export function isIdempotentMethod(method: string): boolean {
     default:
       return false;
   }
-}
-
-/**
- * Decides whether an attempt that failed before any response header reached the client may be retried
- * on another endpoint (the caller excludes the endpoints already tried). Returns the reason, or null.
- * A connect failure (or a peer sidecar reporting its app down) never reached an application, so any
- * method goes again while its body is intact;
- * a reset after sending goes again only for idempotent methods whose body can be sent whole again.
- */
-export function retryReason(policy: RetryPolicy, error: WeftError, attempt: number, method: string, body: BodyState): RetryReason | null {
-  if (attempt >= policy.maxAttempts) return null;
-  if (error.code === 'CONNECT_FAILED') return body === 'spent' ? null : 'connect_failed';
-  // A peer sidecar whose application is down answered without passing the request on: it reached no application.
-  if (error.code === 'APP_UNAVAILABLE') return body === 'spent' ? null : 'app_unavailable';
-  if (error.code === 'UPSTREAM_RESET') return body !== 'spent' && isIdempotentMethod(method) ? 'reset' : null;
-  return null;
 }

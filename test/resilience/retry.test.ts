@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { AppUnavailableError, ConnectFailedError, NoEndpointsError, UpstreamResetError, UpstreamTimeoutError, WeftError } from '../../src/core/index.js';
-import { DEFAULT_RETRY_POLICY, isIdempotentMethod, retryReason, type BodyState } from '../../src/resilience/index.js';
+import { DEFAULT_RETRY_POLICY, isIdempotentMethod, RetryConditions, type BodyState } from '../../src/resilience/index.js';
+
+/** What a service without a policy retries (POLICY_DEFAULTS): connect failures and resets, 3 attempts in all. */
+const defaults = new RetryConditions({ attempts: DEFAULT_RETRY_POLICY.maxAttempts, on: ['connect-failure', 'reset'] });
+const decide = (error: WeftError, attempt: number, method: string, body: BodyState, conditions = defaults) =>
+  conditions.decide({ error }, attempt, method, body);
 
 const connect = new ConnectFailedError('127.0.0.1:1');
 const reset = new UpstreamResetError('127.0.0.1:1');
@@ -9,21 +14,21 @@ const timeout = new UpstreamTimeoutError('127.0.0.1:1', 100);
 describe('retry policy', () => {
   it('defaults to three attempts', () => {
     expect(DEFAULT_RETRY_POLICY.maxAttempts).toBe(3);
-    expect(retryReason(DEFAULT_RETRY_POLICY, connect, 1, 'GET', 'none')).toBe('connect_failed');
-    expect(retryReason(DEFAULT_RETRY_POLICY, connect, 2, 'GET', 'none')).toBe('connect_failed');
-    expect(retryReason(DEFAULT_RETRY_POLICY, connect, 3, 'GET', 'none')).toBeNull();
-    expect(retryReason({ maxAttempts: 1 }, connect, 1, 'GET', 'none')).toBeNull();
+    expect(decide(connect, 1, 'GET', 'none')).toBe('connect_failure');
+    expect(decide(connect, 2, 'GET', 'none')).toBe('connect_failure');
+    expect(decide(connect, 3, 'GET', 'none')).toBeNull();
+    expect(decide(connect, 1, 'GET', 'none', new RetryConditions({ attempts: 1, on: ['connect-failure'] }))).toBeNull();
   });
 
   const table: [WeftError, string, BodyState, string | null][] = [
     // A connect failure never reached the endpoint: any method goes again while its body is intact.
-    [connect, 'POST', 'untouched', 'connect_failed'],
-    [connect, 'PATCH', 'none', 'connect_failed'],
-    [connect, 'GET', 'none', 'connect_failed'],
-    [connect, 'POST', 'replayable', 'connect_failed'],
+    [connect, 'POST', 'untouched', 'connect_failure'],
+    [connect, 'PATCH', 'none', 'connect_failure'],
+    [connect, 'GET', 'none', 'connect_failure'],
+    [connect, 'POST', 'replayable', 'connect_failure'],
     [connect, 'POST', 'spent', null],
-    [new AppUnavailableError('127.0.0.1:1'), 'POST', 'replayable', 'app_unavailable'],
-    [new AppUnavailableError('127.0.0.1:1'), 'PATCH', 'none', 'app_unavailable'],
+    [new AppUnavailableError('127.0.0.1:1'), 'POST', 'replayable', 'connect_failure'],
+    [new AppUnavailableError('127.0.0.1:1'), 'PATCH', 'none', 'connect_failure'],
     [new AppUnavailableError('127.0.0.1:1'), 'POST', 'spent', null],
     // A reset after sending goes again only for idempotent methods whose body can be resent whole.
     [reset, 'GET', 'none', 'reset'],
@@ -44,7 +49,7 @@ describe('retry policy', () => {
   ];
 
   it.each(table)('%s on %s with body %s -> %s', (error, method, body, expected) => {
-    expect(retryReason(DEFAULT_RETRY_POLICY, error, 1, method, body)).toBe(expected);
+    expect(decide(error, 1, method, body)).toBe(expected);
   });
 
   it('knows the idempotent methods', () => {
