@@ -20,6 +20,7 @@ import { encodePolicy, POLICY_PREFIX, policyKey } from './policy-codec.js';
 import { policyFromRequest, PolicyTable } from './policy-table.js';
 import { VersionConflictError, type WriteCondition } from './backend.js';
 import { RegistryMetrics } from './registry-metrics.js';
+import { VersionGate } from './version-gate.js';
 import { WatchHistory, type WatchListener } from './watch-history.js';
 
 export const TTL_EXPIRED = 'ttl expired';
@@ -50,7 +51,7 @@ export class Registry {
   private readonly history: WatchHistory;
   private readonly metrics: RegistryMetrics;
   private readonly stop = new AbortController();
-  private readonly waiters: Array<{ version: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private readonly gate = new VersionGate();
   /** Ids with an expiry write in flight, so that consecutive sweeps do not repeat it. */
   private readonly expiring = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
@@ -247,8 +248,7 @@ export class Registry {
     await this.liveness.close();
     this.history.clear();
     this.metrics.unregister();
-    const closed = new WeftError('STORE_CLOSED', 'the registry is closed');
-    for (const waiter of this.waiters.splice(0)) waiter.reject(closed);
+    this.gate.close();
   }
 
   // ---- internals ----
@@ -291,10 +291,9 @@ export class Registry {
   }
 
   private reach(version: number): Promise<void> {
-    if (version <= this.current) return Promise.resolve();
-    if (this.stop.signal.aborted) return Promise.reject(new WeftError('STORE_CLOSED', 'the registry is closed'));
-    return new Promise((resolve, reject) => this.waiters.push({ version, resolve, reject }));
+    return this.gate.reach(version, this.current);
   }
+
 
   private async load(): Promise<void> {
     const { revision, items } = await this.backend.list(INSTANCE_PREFIX);
@@ -318,7 +317,7 @@ export class Registry {
     this.policyTable.load(policies.revision, policies.items);
     this.current = revision;
     this.history.rebase(revision);
-    this.settleWaiters();
+    this.gate.settle(this.current);
   }
 
   private resetEvent(): WatchEvent {
@@ -374,7 +373,7 @@ export class Registry {
     }
     this.current = event.version;
     if (change) this.history.push(change);
-    this.settleWaiters();
+    this.gate.settle(this.current);
   }
 
   private applyPolicy(event: BackendEvent): void {
@@ -382,17 +381,7 @@ export class Registry {
     const change = this.policyTable.apply(event);
     this.current = event.version;
     if (change) this.history.push(change);
-    this.settleWaiters();
-  }
-
-  private settleWaiters(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const waiter = this.waiters[i]!;
-      if (waiter.version <= this.current) {
-        this.waiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
+    this.gate.settle(this.current);
   }
 }
 
