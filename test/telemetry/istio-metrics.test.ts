@@ -9,6 +9,8 @@ import { startControlPlane, type ControlPlane } from '../../src/control/index.js
 import { startSidecar, type Sidecar } from '../../src/proxy/index.js';
 import { createIstioMetrics, createRuntime, ISTIO_BUCKETS, ISTIO_RESPONSE_FLAGS, istioResponseFlag } from '../../src/telemetry/index.js';
 import { requireBinary } from '../support/index.js';
+import { closedPort, instance, quietRuntime, send } from '../proxy/request-path-fixtures.js';
+import { policyHarness, policySnapshots } from '../proxy/policy-fixtures.js';
 import { checkMetrics } from '../support/promtool.js';
 import { HttpClient, pollUntil } from '../e2e/weft-cli.js';
 
@@ -132,6 +134,37 @@ describe('Istio metrics on a registry', () => {
       destination_service: 'greeter.default.svc.cluster.local',
       connection_security_policy: 'none',
     });
+  });
+});
+
+describe('Istio flags from the outbound exchange', () => {
+  const { upstreams, outbound } = policyHarness();
+
+  it('flags an injected delay DI, an injected abort FI and a refused connection UF, with the chosen instance\'s version', async () => {
+    const [a] = await upstreams(['a']);
+    const runtime = quietRuntime();
+    const istio = createIstioMetrics(runtime.metrics, { service: 'web', version: '', namespace: 'default' });
+    const routes = [
+      { match: { pathPrefix: '/slow' }, backends: [{ weight: 1 }], fault: { delay: { percent: 100, ms: 20 } } },
+      { match: { pathPrefix: '/broken' }, backends: [{ weight: 1 }], fault: { abort: { percent: 100, status: 418 } } },
+    ];
+    const port = await outbound({
+      runtime,
+      istio,
+      maxAttempts: 1,
+      snapshots: policySnapshots([instance('greeter-a', a!.port, { meta: { version: 'v3' } }), instance('other-a', await closedPort(), { service: 'other' })], { greeter: { routes } }),
+    });
+    expect((await send(port, { path: '/slow' })).status).toBe(200);
+    expect((await send(port, { path: '/broken' })).status).toBe(418);
+    expect((await send(port, { path: '/' })).status).toBe(200);
+    expect((await send(port, { host: 'other' })).status).toBe(503);
+    const rows = samples(await runtime.metrics.metrics(), 'istio_requests_total').map((s) => [s.labels['destination_service_name'], s.labels['destination_version'], s.labels['response_code'], s.labels['response_flags'], s.value]);
+    expect(rows.sort()).toEqual([
+      ['greeter', 'unknown', '418', 'FI', 1],
+      ['greeter', 'v3', '200', '-', 1],
+      ['greeter', 'v3', '200', 'DI', 1],
+      ['other', 'unknown', '503', 'UF', 1],
+    ]);
   });
 });
 
