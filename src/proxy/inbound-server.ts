@@ -1,7 +1,7 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { createProxyMetrics, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, createTcpMetrics, UNKNOWN_PEER, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -113,12 +113,15 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
   const server = createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
   const metrics = createProxyMetrics(options.runtime.metrics);
+  const tcp = createTcpMetrics(options.runtime.metrics);
+  // The caller is not known at connection level: only its requests name it.
+  server.on('connection', tcp.connections('inbound', 'downstream', UNKNOWN_PEER).track);
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const address = host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}`;
   const context: InboundContext = {
     runtime: options.runtime,
-    pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool }),
+    pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool, onSocket: tcp.connections('inbound', 'upstream', options.service).track }),
     forward: {
       connectTimeoutMs,
       responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,

@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, createTcpMetrics, UNKNOWN_PEER, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -46,6 +46,8 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
+  const tcp = createTcpMetrics(runtime.metrics);
+  server.on('connection', tcp.connections('outbound', 'downstream', UNKNOWN_PEER).track);
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
   const forward = {
@@ -72,7 +74,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       drain,
       accessLog,
       localService: options.localService ?? '',
-      ...(options.pool ? { pool: options.pool } : {}),
+      pool: { ...options.pool, onSocket: tcp.connections('outbound', 'upstream', service).track },
     });
   });
   let unknown: UpstreamMetrics | null = null;
