@@ -6,9 +6,6 @@ import type { ProxyDirection } from './proxy-metrics.js';
 /** `downstream`: connections the sidecar's listeners accepted; `upstream`: connections the sidecar opened. */
 export type TcpSide = 'downstream' | 'upstream';
 
-/** Peer label where the other end is not known at connection level (the local app, an unidentified caller). */
-export const UNKNOWN_PEER = '_unknown';
-
 /** The connections of one (direction, side, peer), followed from open to close. */
 export interface TcpConnections {
   /** Counts the socket as opened and follows its bytes until it closes; bound, so it can be passed as a listener. */
@@ -16,6 +13,7 @@ export interface TcpConnections {
 }
 
 export interface TcpMetrics {
+  /** `peer` is a service name, or UNKNOWN_SERVICE where the other end is not known at connection level (the local app, a caller). */
   connections(direction: ProxyDirection, side: TcpSide, peer: string): TcpConnections;
 }
 

@@ -28,11 +28,7 @@ function countersOf(services: Map<string, ServiceCounters>, service: string): Se
   return counters;
 }
 
-/**
- * Request counters by direction and destination service, read from one /metrics text. Series that differ in
- * other labels (code aside: the caller, for instance) are summed. The destination is the `destination` label,
- * or `service` in exposition formats that name it so.
- */
+/** Request counters by direction and destination service, summed over calling sources, read from one /metrics text. */
 export function parseSidecarCounters(text: string): SidecarCounters {
   const inbound = new Map<string, ServiceCounters>();
   const outbound = new Map<string, ServiceCounters>();
@@ -53,7 +49,7 @@ export function parseSidecarCounters(text: string): SidecarCounters {
       continue;
     }
     const services = direction === 'inbound' ? inbound : direction === 'outbound' ? outbound : undefined;
-    const service = labels.get('destination') ?? labels.get('service');
+    const service = labels.get('destination');
     if (services === undefined || service === undefined) continue;
     if (isRequests) {
       const code = labels.get('code') ?? '';

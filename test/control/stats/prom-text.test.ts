@@ -5,16 +5,16 @@ import { addDelta, emptyDelta, latencyOf } from '../../../src/control/stats/wind
 
 const exposition = (ok: number, failed: number, buckets: readonly number[]) => `# HELP weft_proxy_requests_total Requests handled by the sidecar.
 # TYPE weft_proxy_requests_total counter
-weft_proxy_requests_total{direction="inbound",service="greeter",code="200"} ${ok}
-weft_proxy_requests_total{direction="inbound",service="greeter",code="500"} ${failed}
-weft_proxy_requests_total{direction="outbound",service="other",code="200"} 77
+weft_proxy_requests_total{direction="inbound",source="web",destination="greeter",code="200",classification="success"} ${ok}
+weft_proxy_requests_total{direction="inbound",source="web",destination="greeter",code="500",classification="failure"} ${failed}
+weft_proxy_requests_total{direction="outbound",source="greeter",destination="other",code="200",classification="success"} 77
 # TYPE weft_proxy_request_duration_seconds histogram
-weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",service="greeter"} ${buckets[0]}
-weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",service="greeter"} ${buckets[1]}
-weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",service="greeter"} ${buckets[2]}
-weft_proxy_request_duration_seconds_sum{direction="inbound",service="greeter"} 1.5
-weft_proxy_request_duration_seconds_count{direction="inbound",service="greeter"} ${buckets[2]}
-weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",service="other"} 77
+weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",source="web",destination="greeter"} ${buckets[0]}
+weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",source="web",destination="greeter"} ${buckets[1]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="web",destination="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_sum{direction="inbound",source="web",destination="greeter"} 1.5
+weft_proxy_request_duration_seconds_count{direction="inbound",source="web",destination="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",source="greeter",destination="other"} 77
 `;
 
 const parseInboundCounters = (text: string) => parseSidecarCounters(text).inbound;
@@ -30,22 +30,25 @@ describe('parseSidecarCounters', () => {
     expect(Object.fromEntries(outbound.get('other')!.codes)).toEqual({ '200': 77 });
   });
 
-  it('reads the destination label, summing series of different sources, and the open inbound connections', () => {
+  it('sums the open inbound downstream connections over peers, leaving out the other sides and directions', () => {
     const text = [
-      'weft_proxy_requests_total{direction="inbound",source="web",destination="greeter",code="200",classification="success"} 3',
-      'weft_proxy_requests_total{direction="inbound",source="_unknown",destination="greeter",code="200",classification="success"} 4',
-      'weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="web",destination="greeter"} 3',
-      'weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="_unknown",destination="greeter"} 4',
-      'weft_proxy_requests_total{direction="outbound",source="greeter",destination="db",code="503",classification="failure"} 2',
       'weft_proxy_tcp_connections_open{direction="inbound",side="downstream",peer="_unknown"} 5',
+      'weft_proxy_tcp_connections_open{direction="inbound",side="downstream",peer="web"} 2',
       'weft_proxy_tcp_connections_open{direction="inbound",side="upstream",peer="greeter"} 1',
       'weft_proxy_tcp_connections_open{direction="outbound",side="downstream",peer="_unknown"} 9',
     ].join('\n');
-    const counters = parseSidecarCounters(text);
-    expect(Object.fromEntries(counters.inbound.get('greeter')!.codes)).toEqual({ '200': 7 });
-    expect([...counters.inbound.get('greeter')!.buckets]).toEqual([[Infinity, 7]]);
-    expect(Object.fromEntries(counters.outbound.get('db')!.codes)).toEqual({ '503': 2 });
-    expect(counters.inboundConnections).toBe(5);
+    expect(parseSidecarCounters(text).inboundConnections).toBe(7);
+  });
+
+  it('sums the calling sources of one destination, codes and buckets alike', () => {
+    const twoCallers = `${exposition(90, 10, [50, 100, 100])}weft_proxy_requests_total{direction="inbound",source="batch",destination="greeter",code="200",classification="success"} 5
+weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",source="batch",destination="greeter"} 1
+weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",source="batch",destination="greeter"} 4
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="batch",destination="greeter"} 5
+`;
+    const greeter = parseInboundCounters(twoCallers).get('greeter')!;
+    expect(Object.fromEntries(greeter.codes)).toEqual({ '200': 95, '500': 10 });
+    expect([...greeter.buckets]).toEqual([[0.01, 51], [0.1, 104], [Infinity, 105]]);
   });
 
   it('reads escaped label values', () => {
