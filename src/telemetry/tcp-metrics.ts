@@ -54,6 +54,9 @@ class BoundConnections implements TcpConnections {
       sent: f.sent.labels(direction, side, peer),
       open: f.open.labels(direction, side, peer),
     };
+    // Series exist from the start at 0, so that rates and the first connection's increase are seen.
+    for (const child of [this.children.opened, this.children.closed, this.children.received, this.children.sent]) child.inc(0);
+    this.children.open.set(0);
   }
 
   readonly track = (socket: Socket): void => {
