@@ -103,8 +103,10 @@ export class StatsCollector {
     this.lastAsked = this.runtime.clock.now();
     this.keepScraping();
     const stale = this.runtime.clock.now() - this.lastRefresh >= this.options.intervalMs / 2;
-    if (stale || this.targets().some((instance) => !this.sidecars.has(instance.id))) await this.refresh();
+    if (stale || this.unseenTarget()) await this.refresh();
     else await this.refreshing;
+    // A scrape already under way when a sidecar registered did not cover it: one more does.
+    if (this.unseenTarget()) await this.refresh();
     // A sidecar seen for the first time has nothing to compare with yet: sample it once more rather than answer "warming up".
     if (this.firstSightings(service)) {
       await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs / 2));
@@ -136,6 +138,10 @@ export class StatsCollector {
       if ((service === undefined || history.service === service) && history.failure === undefined && history.samples.length === 1) return true;
     }
     return false;
+  }
+
+  private unseenTarget(): boolean {
+    return this.targets().some((instance) => !this.sidecars.has(instance.id));
   }
 
   private targets(): Instance[] {
