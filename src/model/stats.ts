@@ -1,4 +1,4 @@
-// Model: the stats API (GET /api/v1/stats) — golden metrics per service and instance, and where sidecars expose them.
+// Model: the stats and topology APIs (GET /api/v1/stats, /api/v1/topology) — golden metrics per service, instance and edge, and where sidecars expose them.
 
 /** Instance meta key under which a sidecar registers its admin address (host:port), so the control plane can scrape /metrics. */
 export const ADMIN_META_KEY = 'weft.admin';
@@ -30,6 +30,8 @@ export interface StatsRow {
   readonly latencyMs: LatencyQuantiles;
   /** Sidecars whose samples make up this row. */
   readonly sidecars: number;
+  /** Connections open from peers to these sidecars' inbound listeners at the newest sample. */
+  readonly tcpConnections: number;
 }
 
 export interface StatsSkipped {
@@ -52,6 +54,30 @@ export interface StatsReply {
   readonly skipped: readonly StatsSkipped[];
 }
 
+/** Calls from one service to another over the window, as the calling service's sidecars sent them (outbound). */
+export interface TopologyEdge {
+  readonly source: string;
+  readonly destination: string;
+  /** Requests finished within the window, whatever answered them (the destination, or the calling sidecar itself). */
+  readonly requests: number;
+  /** Requests answered with a status below 500. */
+  readonly successes: number;
+  /** successes / requests; null without requests. */
+  readonly successRate: number | null;
+  readonly rps: number;
+  readonly latencyMs: LatencyQuantiles;
+}
+
+/** Reply of GET /api/v1/topology?window=10s: who called whom, from every sidecar's outbound counters. */
+export interface TopologyReply {
+  readonly version: number;
+  /** The window asked for, in seconds. */
+  readonly windowSeconds: number;
+  /** Edges with at least one request in the window, sorted by source then destination. */
+  readonly edges: readonly TopologyEdge[];
+  readonly skipped: readonly StatsSkipped[];
+}
+
 export interface StatsQuery {
   readonly windowSeconds?: number;
   readonly service?: string;
@@ -65,4 +91,8 @@ export function statsPath(query: StatsQuery = {}): string {
   if (query.byInstance) params.set('by', 'instance');
   const text = params.toString();
   return `/api/v1/stats${text ? `?${text}` : ''}`;
+}
+
+export function topologyPath(query: Pick<StatsQuery, 'windowSeconds'> = {}): string {
+  return `/api/v1/topology${query.windowSeconds === undefined ? '' : `?window=${query.windowSeconds}s`}`;
 }

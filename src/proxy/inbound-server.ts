@@ -5,8 +5,10 @@ import {
   claimedSource,
   CLIENT_CLOSED_STATUS,
   createProxyMetrics,
+  createTcpMetrics,
   istioResponseFlag,
   SourceTable,
+  UNKNOWN_SERVICE,
   validSource,
   type AccessLog,
   type InFlightGauge,
@@ -141,12 +143,15 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
   const server = createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
   const metrics = createProxyMetrics(options.runtime.metrics);
+  const tcp = createTcpMetrics(options.runtime.metrics);
+  // The caller is not known at connection level: only its requests name it.
+  server.on('connection', tcp.connections('inbound', 'downstream', UNKNOWN_SERVICE).track);
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const address = host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}`;
   const context: InboundContext = {
     runtime: options.runtime,
-    pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool }),
+    pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool, onSocket: tcp.connections('inbound', 'upstream', options.service).track }),
     forward: {
       connectTimeoutMs,
       responseTimeoutMs: options.responseTimeoutMs ?? INBOUND_DEFAULTS.responseTimeoutMs,

@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -45,6 +45,8 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
+  const tcp = createTcpMetrics(runtime.metrics);
+  server.on('connection', tcp.connections('outbound', 'downstream', UNKNOWN_SERVICE).track);
   // Requests whose Host names no known service go to UNKNOWN_SERVICE too: host names are unbounded, labels must not be.
   const source = options.localService || UNKNOWN_SERVICE;
   const inFlight = metrics.inFlight('outbound');
@@ -75,7 +77,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       accessLog,
       localService: options.localService ?? '',
       istio: istio === null ? null : istio.outbound(service),
-      ...(options.pool ? { pool: options.pool } : {}),
+      pool: { ...options.pool, onSocket: tcp.connections('outbound', 'upstream', service).track },
     });
   });
   let unknown: UpstreamMetrics | null = null;

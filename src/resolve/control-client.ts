@@ -16,7 +16,9 @@ import {
   type ServicesReply,
   type StatsQuery,
   type StatsReply,
+  type TopologyReply,
   statsPath,
+  topologyPath,
 } from '../model/index.js';
 import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 
@@ -133,6 +135,11 @@ export class ControlClient {
   /** Golden metrics per service (or instance) over a window, from the sidecars' own /metrics. */
   stats(query: StatsQuery = {}, options?: CallOptions): Promise<StatsReply> {
     return this.call<StatsReply>('GET', statsPath(query), undefined, 'stats', options);
+  }
+
+  /** Who calls whom over a window, from the sidecars' outbound counters. */
+  topology(query: Pick<StatsQuery, 'windowSeconds'> = {}, options?: CallOptions): Promise<TopologyReply> {
+    return this.call<TopologyReply>('GET', topologyPath(query), undefined, 'topology', options);
   }
 
   /** Closes idle keep-alive connections. */

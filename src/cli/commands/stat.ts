@@ -1,4 +1,4 @@
-// CLI: `weft stat [SERVICE]` shows golden metrics per service or instance (success rate, requests/s, latency) from the control plane.
+// CLI: `weft stat [SERVICE]` shows golden metrics per service or instance (success rate, requests/s, latency, open connections) from the control plane.
 import { InvalidArgumentError, type Command } from 'commander';
 import { STATS_DEFAULTS, type StatsReply } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
@@ -18,7 +18,7 @@ interface StatOptions extends ControlUrlOptions {
 
 export function registerStatCommand(program: Command): void {
   controlUrlOption(program.command('stat'))
-    .description('success rate, requests/s and p50/p95/p99 latency per service, as its sidecars served it')
+    .description('success rate, requests/s, p50/p95/p99 latency and open connections per service, as its sidecars served it')
     .argument('[service]', 'only this service', serviceFlag)
     .option('--instances', 'one row per instance')
     .option('--window <duration>', 'the window the numbers cover: 10s, 1m... (default 10s)', windowFlag)
@@ -47,10 +47,10 @@ export function registerStatCommand(program: Command): void {
     });
 }
 
-/** The table: NAME [INSTANCE] SUCCESS RPS LATENCY_P50 LATENCY_P95 LATENCY_P99, then any sidecar that could not be counted. */
+/** The table: NAME [INSTANCE] SUCCESS RPS LATENCY_P50 LATENCY_P95 LATENCY_P99 TCP_CONN, then any sidecar that could not be counted. */
 export function renderStats(reply: StatsReply): string {
   const byInstance = reply.by === 'instance';
-  const headers = ['NAME', ...(byInstance ? ['INSTANCE'] : []), 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99'];
+  const headers = ['NAME', ...(byInstance ? ['INSTANCE'] : []), 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN'];
   const rows = reply.rows.map((row) => [
     row.service,
     ...(byInstance ? [row.instance ?? '-'] : []),
@@ -59,6 +59,7 @@ export function renderStats(reply: StatsReply): string {
     latency(row.latencyMs.p50),
     latency(row.latencyMs.p95),
     latency(row.latencyMs.p99),
+    String(row.tcpConnections),
   ]);
   let text = rows.length > 0 ? renderTable(headers, rows) : `no stats yet over the last ${reply.windowSeconds}s (no sidecar with an admin address sampled twice)\n`;
   for (const s of reply.skipped) text += `# ${s.service} ${s.instance} (${s.admin}) not counted: ${s.reason}\n`;

@@ -1,9 +1,10 @@
-// Control stats: reads the few series `weft stat` needs out of a sidecar's Prometheus text exposition.
+// Control stats: reads the few series `weft stat` and the topology need out of a sidecar's Prometheus text exposition.
 
 const REQUESTS = 'weft_proxy_requests_total';
 const BUCKETS = 'weft_proxy_request_duration_seconds_bucket';
+const TCP_OPEN = 'weft_proxy_tcp_connections_open';
 
-/** Counters of one service as one sidecar served it (inbound direction), at one moment. */
+/** Counters of one service as one sidecar saw it, in one direction, at one moment. */
 export interface ServiceCounters {
   /** Requests by HTTP status code. */
   readonly codes: Map<string, number>;
@@ -11,38 +12,56 @@ export interface ServiceCounters {
   readonly buckets: Map<number, number>;
 }
 
-/** Inbound counters by service (the destination), summed over calling sources, read from one /metrics text. */
-export function parseInboundCounters(text: string): Map<string, ServiceCounters> {
-  const services = new Map<string, ServiceCounters>();
-  const of = (service: string): ServiceCounters => {
-    let counters = services.get(service);
-    if (!counters) services.set(service, (counters = { codes: new Map(), buckets: new Map() }));
-    return counters;
-  };
+/** What one /metrics text says about requests and connections. */
+export interface SidecarCounters {
+  /** By the service the sidecar served: its own. */
+  readonly inbound: Map<string, ServiceCounters>;
+  /** By the destination service the sidecar's app called. */
+  readonly outbound: Map<string, ServiceCounters>;
+  /** Connections open right now from peers to the sidecar's inbound listener. */
+  readonly inboundConnections: number;
+}
+
+function countersOf(services: Map<string, ServiceCounters>, service: string): ServiceCounters {
+  let counters = services.get(service);
+  if (!counters) services.set(service, (counters = { codes: new Map(), buckets: new Map() }));
+  return counters;
+}
+
+/** Request counters by direction and destination service, summed over calling sources, read from one /metrics text. */
+export function parseSidecarCounters(text: string): SidecarCounters {
+  const inbound = new Map<string, ServiceCounters>();
+  const outbound = new Map<string, ServiceCounters>();
+  let inboundConnections = 0;
   for (const line of text.split('\n')) {
     const isRequests = line.startsWith(REQUESTS + '{');
     const isBucket = !isRequests && line.startsWith(BUCKETS + '{');
-    if (!isRequests && !isBucket) continue;
+    const isTcpOpen = !isRequests && !isBucket && line.startsWith(TCP_OPEN + '{');
+    if (!isRequests && !isBucket && !isTcpOpen) continue;
     const close = line.lastIndexOf('}');
     if (close < 0) continue;
     const value = Number(line.slice(close + 1).trim().split(' ')[0]);
     if (!Number.isFinite(value)) continue;
     const labels = parseLabels(line.slice(line.indexOf('{') + 1, close));
+    const direction = labels.get('direction');
+    if (isTcpOpen) {
+      if (direction === 'inbound' && labels.get('side') === 'downstream') inboundConnections += value;
+      continue;
+    }
+    const services = direction === 'inbound' ? inbound : direction === 'outbound' ? outbound : undefined;
     const service = labels.get('destination');
-    if (labels.get('direction') !== 'inbound' || service === undefined) continue;
+    if (services === undefined || service === undefined) continue;
     if (isRequests) {
       const code = labels.get('code') ?? '';
-      const codes = of(service).codes;
+      const codes = countersOf(services, service).codes;
       codes.set(code, (codes.get(code) ?? 0) + value);
     } else {
       const le = parseLe(labels.get('le'));
-      if (le !== undefined) {
-        const buckets = of(service).buckets;
-        buckets.set(le, (buckets.get(le) ?? 0) + value);
-      }
+      const buckets = countersOf(services, service).buckets;
+      if (le !== undefined) buckets.set(le, (buckets.get(le) ?? 0) + value);
     }
   }
-  return services;
+  return { inbound, outbound, inboundConnections };
 }
 
 function parseLe(text: string | undefined): number | undefined {

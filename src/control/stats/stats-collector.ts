@@ -1,10 +1,10 @@
-// Control stats: scrapes every registered sidecar's admin /metrics, keeps a short history per sidecar, answers windowed golden metrics.
+// Control stats: scrapes every registered sidecar's admin /metrics, keeps a short history per sidecar, answers windowed golden metrics and topology.
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { ADMIN_META_KEY, STATS_DEFAULTS, type Instance, type StatsReply, type StatsRow, type StatsSkipped } from '../../model/index.js';
+import { ADMIN_META_KEY, STATS_DEFAULTS, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { forEachBounded, scrapeMetrics } from './metrics-scrape.js';
-import { parseInboundCounters, type ServiceCounters } from './prom-text.js';
-import { addDelta, emptyDelta, latencyOf, type WindowDelta } from './window-delta.js';
+import { parseSidecarCounters, type SidecarCounters } from './prom-text.js';
+import { addDelta, emptyDelta, goldenOf, type WindowDelta } from './window-delta.js';
 
 export interface StatsCollectorOptions {
   /** Background scrape interval while someone is looking; default 2 s. */
@@ -27,8 +27,20 @@ export interface StatsRequest {
 
 interface Sample {
   readonly at: number;
-  readonly services: Map<string, ServiceCounters>;
+  readonly counters: SidecarCounters;
 }
+
+/** One sidecar's newest sample and the baseline a window compares it with. */
+interface SidecarWindow {
+  readonly id: string;
+  readonly service: string;
+  readonly current: Sample;
+  readonly base: Sample;
+  readonly seconds: number;
+}
+
+/** Outbound requests whose Host named no known service: not an edge of the mesh. */
+const UNKNOWN_DESTINATION = '_unknown';
 
 interface SidecarHistory {
   service: string;
@@ -62,17 +74,44 @@ export class StatsCollector {
   }
 
   async stats(request: StatsRequest): Promise<StatsReply> {
+    await this.freshen(request.service);
+    return this.summarize(request);
+  }
+
+  async topology(windowSeconds: number): Promise<TopologyReply> {
+    await this.freshen(undefined);
+    const { windows, skipped } = this.windows(windowSeconds * 1000, undefined);
+    const edges = new Map<string, { source: string; destination: string; delta: WindowDelta }>();
+    for (const { service, current, base, seconds } of windows) {
+      for (const [destination, counters] of current.counters.outbound) {
+        if (destination === UNKNOWN_DESTINATION) continue;
+        const key = `${service}\u0000${destination}`;
+        let edge = edges.get(key);
+        if (!edge) edges.set(key, (edge = { source: service, destination, delta: emptyDelta() }));
+        addDelta(edge.delta, counters, base.counters.outbound.get(destination), seconds);
+      }
+    }
+    const out: TopologyEdge[] = [...edges.values()]
+      .filter(({ delta }) => delta.requests > 0)
+      .map(({ source, destination, delta }) => ({ source, destination, ...goldenOf(delta) }))
+      .sort((a, b) => a.source.localeCompare(b.source) || a.destination.localeCompare(b.destination));
+    return { version: this.registry.version(), windowSeconds, edges: out, skipped };
+  }
+
+  /** Scrapes unless a scrape is recent and covers every sidecar; a sidecar met for the first time is sampled twice. */
+  private async freshen(service: string | undefined): Promise<void> {
     this.lastAsked = this.runtime.clock.now();
     this.keepScraping();
     const stale = this.runtime.clock.now() - this.lastRefresh >= this.options.intervalMs / 2;
-    if (stale || this.targets().some((instance) => !this.sidecars.has(instance.id))) await this.refresh();
+    if (stale || this.unseenTarget()) await this.refresh();
     else await this.refreshing;
+    // A scrape already under way when a sidecar registered did not cover it: one more does.
+    if (this.unseenTarget()) await this.refresh();
     // A sidecar seen for the first time has nothing to compare with yet: sample it once more rather than answer "warming up".
-    if (this.firstSightings(request.service)) {
+    if (this.firstSightings(service)) {
       await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs / 2));
       await this.refresh();
     }
-    return this.summarize(request);
   }
 
   close(): void {
@@ -101,6 +140,10 @@ export class StatsCollector {
     return false;
   }
 
+  private unseenTarget(): boolean {
+    return this.targets().some((instance) => !this.sidecars.has(instance.id));
+  }
+
   private targets(): Instance[] {
     return this.registry.all().filter((instance) => instance.meta[ADMIN_META_KEY] !== undefined);
   }
@@ -126,7 +169,7 @@ export class StatsCollector {
       }
       try {
         const text = await scrapeMetrics(admin, this.options.timeoutMs);
-        this.record(history, { at: this.runtime.clock.now(), services: parseInboundCounters(text) });
+        this.record(history, { at: this.runtime.clock.now(), counters: parseSidecarCounters(text) });
         history.failure = undefined;
       } catch (error) {
         history.failure = error instanceof Error ? error.message : String(error);
@@ -146,12 +189,12 @@ export class StatsCollector {
     while (samples.length > 2 && samples[1]!.at <= horizon) samples.shift();
   }
 
-  private summarize(request: StatsRequest): StatsReply {
-    const windowMs = request.windowSeconds * 1000;
-    const rows = new Map<string, { service: string; instance?: string; delta: WindowDelta; sidecars: number }>();
+  /** Every sidecar's window (of the service, when given), and the sidecars that cannot be counted with why. */
+  private windows(windowMs: number, service: string | undefined): { windows: SidecarWindow[]; skipped: StatsSkipped[] } {
+    const windows: SidecarWindow[] = [];
     const skipped: StatsSkipped[] = [];
     for (const [id, history] of this.sidecars) {
-      if (request.service !== undefined && history.service !== request.service) continue;
+      if (service !== undefined && history.service !== service) continue;
       const reason = history.failure === undefined ? undefined : `unreachable: ${history.failure}`;
       const current = history.samples[history.samples.length - 1];
       const base = current && baselineOf(history.samples, current.at - windowMs);
@@ -159,27 +202,27 @@ export class StatsCollector {
         skipped.push({ service: history.service, instance: id, admin: history.admin, reason: reason ?? 'warming up: no earlier sample yet' });
         continue;
       }
-      const seconds = (current.at - base.at) / 1000;
-      const counters = current.services.get(history.service);
-      const key = request.byInstance ? `${history.service}\u0000${id}` : history.service;
+      windows.push({ id, service: history.service, current, base, seconds: (current.at - base.at) / 1000 });
+    }
+    skipped.sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
+    return { windows, skipped };
+  }
+
+  private summarize(request: StatsRequest): StatsReply {
+    const rows = new Map<string, { service: string; instance?: string; delta: WindowDelta; sidecars: number; tcpConnections: number }>();
+    const { windows, skipped } = this.windows(request.windowSeconds * 1000, request.service);
+    for (const { id, service, current, base, seconds } of windows) {
+      const counters = current.counters.inbound.get(service);
+      const key = request.byInstance ? `${service}\u0000${id}` : service;
       let row = rows.get(key);
-      if (!row) rows.set(key, (row = { service: history.service, ...(request.byInstance ? { instance: id } : {}), delta: emptyDelta(), sidecars: 0 }));
+      if (!row) rows.set(key, (row = { service, ...(request.byInstance ? { instance: id } : {}), delta: emptyDelta(), sidecars: 0, tcpConnections: 0 }));
       row.sidecars++;
-      if (counters) addDelta(row.delta, counters, base.services.get(history.service), seconds);
+      row.tcpConnections += current.counters.inboundConnections;
+      if (counters) addDelta(row.delta, counters, base.counters.inbound.get(service), seconds);
     }
     const out: StatsRow[] = [...rows.values()]
-      .map(({ service, instance, delta, sidecars }) => ({
-        service,
-        ...(instance === undefined ? {} : { instance }),
-        requests: delta.requests,
-        successes: delta.successes,
-        successRate: delta.requests > 0 ? delta.successes / delta.requests : null,
-        rps: Math.round(delta.rps * 1000) / 1000,
-        latencyMs: latencyOf(delta),
-        sidecars,
-      }))
+      .map(({ service, instance, delta, sidecars, tcpConnections }) => ({ service, ...(instance === undefined ? {} : { instance }), ...goldenOf(delta), sidecars, tcpConnections }))
       .sort((a, b) => a.service.localeCompare(b.service) || (a.instance ?? '').localeCompare(b.instance ?? ''));
-    skipped.sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
     return { version: this.registry.version(), direction: 'inbound', windowSeconds: request.windowSeconds, by: request.byInstance ? 'instance' : 'service', rows: out, skipped };
   }
 }

@@ -1,4 +1,4 @@
-// Control stats: GET /api/v1/stats — golden metrics per service or instance over a window.
+// Control stats: GET /api/v1/stats (golden metrics per service or instance) and GET /api/v1/topology (per caller and callee), over a window.
 import { ValidationError } from '../../core/index.js';
 import { API_PREFIX, SERVICE_NAME } from '../../model/index.js';
 import type { Router } from '../http/index.js';
@@ -12,6 +12,10 @@ export function addStatsRoutes(router: Router, collector: StatsCollector): void 
     const by = url.searchParams.get('by') ?? 'service';
     if (by !== 'service' && by !== 'instance') throw new ValidationError('by', `expected "service" or "instance", got "${by}"`);
     const reply = await collector.stats({ windowSeconds, ...(service === undefined ? {} : { service }), byInstance: by === 'instance' });
+    return { status: 200, body: reply };
+  });
+  router.add('GET', `${API_PREFIX}/topology`, async ({ url }) => {
+    const reply = await collector.topology(parseWindow(url.searchParams.get('window')));
     return { status: 200, body: reply };
   });
 }

@@ -1,5 +1,5 @@
 // Control stats: what happened between two samples of one sidecar's counters, and rows summed over sidecars.
-import type { LatencyQuantiles } from '../../model/index.js';
+import type { LatencyQuantiles, TopologyEdge } from '../../model/index.js';
 import { histogramQuantile, type Bucket } from './histogram-quantile.js';
 import type { ServiceCounters } from './prom-text.js';
 
@@ -45,4 +45,17 @@ export function latencyOf(delta: WindowDelta): LatencyQuantiles {
     return seconds === null ? null : Math.round(seconds * 1_000_000) / 1000;
   };
   return { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) };
+}
+
+/** The golden metrics of a delta, as stats rows and topology edges carry them. */
+export type GoldenMetrics = Pick<TopologyEdge, 'requests' | 'successes' | 'successRate' | 'rps' | 'latencyMs'>;
+
+export function goldenOf(delta: WindowDelta): GoldenMetrics {
+  return {
+    requests: delta.requests,
+    successes: delta.successes,
+    successRate: delta.requests > 0 ? delta.successes / delta.requests : null,
+    rps: Math.round(delta.rps * 1000) / 1000,
+    latencyMs: latencyOf(delta),
+  };
 }

@@ -1,5 +1,6 @@
 // Transport/http1: keep-alive connection pools (undici), one per endpoint address, retired when the endpoint leaves.
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { Endpoint } from '../../model/index.js';
 
 export interface PoolOptions {
@@ -11,6 +12,8 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
   /** A fresh connection that is not up within this time is a connect failure. */
   connectTimeoutMs?: number;
+  /** Called with every connection the pool opens, once it is up (for connection and byte metrics). */
+  onSocket?: (socket: Socket) => void;
 }
 
 export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
@@ -31,11 +34,12 @@ export class EndpointPool {
     this.port = endpoint.port;
     this.address = endpoint.address;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+    const connectTimeout = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
     this.dispatcher = new Pool(`http://${host}:${endpoint.port}`, {
       // One request per connection at a time: a slow response never holds back another request.
       pipelining: 1,
       keepAliveTimeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
-      connectTimeout: options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs,
+      ...(options.onSocket ? { connect: observedConnector(connectTimeout, options.onSocket) } : { connectTimeout }),
       // The exchange times responses itself (from the end of the request body); bodies may stream for long.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -64,6 +68,16 @@ export class EndpointPool {
     const stats = this.dispatcher.stats;
     return [stats.connected - stats.free, stats.free];
   }
+}
+
+/** undici's own connector (as Pool builds it from `connectTimeout`), telling `onSocket` of each connection it makes. */
+function observedConnector(timeout: number, onSocket: (socket: Socket) => void): buildConnector.connector {
+  const connect = buildConnector({ timeout });
+  return (options, callback) =>
+    connect(options, (...args) => {
+      if (args[0] === null) onSocket(args[1]);
+      callback(...args);
+    });
 }
 
 /** The pools of one upstream service, keyed by endpoint address. */

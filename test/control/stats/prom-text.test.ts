@@ -1,6 +1,6 @@
-// Control stats: reading inbound request counters and latency buckets out of Prometheus text, and windowed deltas of them.
+// Control stats: reading request counters, latency buckets and open connections out of Prometheus text, and windowed deltas of them.
 import { describe, expect, it } from 'vitest';
-import { parseInboundCounters, parseLabels, parseWindow } from '../../../src/control/stats/index.js';
+import { parseLabels, parseSidecarCounters, parseWindow } from '../../../src/control/stats/index.js';
 import { addDelta, emptyDelta, latencyOf } from '../../../src/control/stats/window-delta.js';
 
 const exposition = (ok: number, failed: number, buckets: readonly number[]) => `# HELP weft_proxy_requests_total Requests handled by the sidecar.
@@ -17,13 +17,27 @@ weft_proxy_request_duration_seconds_count{direction="inbound",source="web",desti
 weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",source="greeter",destination="other"} 77
 `;
 
-describe('parseInboundCounters', () => {
-  it('keeps only the inbound direction, by service, code and bucket bound', () => {
-    const counters = parseInboundCounters(exposition(90, 10, [50, 100, 100]));
-    expect([...counters.keys()]).toEqual(['greeter']);
-    const greeter = counters.get('greeter')!;
+const parseInboundCounters = (text: string) => parseSidecarCounters(text).inbound;
+
+describe('parseSidecarCounters', () => {
+  it('keeps each direction apart, by service, code and bucket bound', () => {
+    const { inbound, outbound } = parseSidecarCounters(exposition(90, 10, [50, 100, 100]));
+    expect([...inbound.keys()]).toEqual(['greeter']);
+    const greeter = inbound.get('greeter')!;
     expect(Object.fromEntries(greeter.codes)).toEqual({ '200': 90, '500': 10 });
     expect([...greeter.buckets]).toEqual([[0.01, 50], [0.1, 100], [Infinity, 100]]);
+    expect([...outbound.keys()]).toEqual(['other']);
+    expect(Object.fromEntries(outbound.get('other')!.codes)).toEqual({ '200': 77 });
+  });
+
+  it('sums the open inbound downstream connections over peers, leaving out the other sides and directions', () => {
+    const text = [
+      'weft_proxy_tcp_connections_open{direction="inbound",side="downstream",peer="_unknown"} 5',
+      'weft_proxy_tcp_connections_open{direction="inbound",side="downstream",peer="web"} 2',
+      'weft_proxy_tcp_connections_open{direction="inbound",side="upstream",peer="greeter"} 1',
+      'weft_proxy_tcp_connections_open{direction="outbound",side="downstream",peer="_unknown"} 9',
+    ].join('\n');
+    expect(parseSidecarCounters(text).inboundConnections).toBe(7);
   });
 
   it('sums the calling sources of one destination, codes and buckets alike', () => {

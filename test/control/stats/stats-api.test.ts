@@ -4,18 +4,14 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveProxyConfig } from '../../../src/config/index.js';
-import { startControlPlane, type ControlPlane } from '../../../src/control/index.js';
+import type { ControlPlane } from '../../../src/control/index.js';
 import { ADMIN_META_KEY, type StatsReply } from '../../../src/model/index.js';
-import { startSidecar, type Sidecar } from '../../../src/proxy/index.js';
-import { ControlClient } from '../../../src/resolve/index.js';
-import { createRuntime } from '../../../src/telemetry/index.js';
-import { HttpClient, pollUntil, runWeft } from '../../e2e/weft-cli.js';
+import type { Sidecar } from '../../../src/proxy/index.js';
+import type { ControlClient } from '../../../src/resolve/index.js';
+import { pollUntil, runWeft, type HttpClient } from '../../e2e/weft-cli.js';
 import { freePorts } from '../../support/index.js';
-
-const silent = (name: string) => createRuntime({ name, logger: pino({ level: 'silent' }) });
+import { startStatsMesh, type StatsMesh } from './stats-mesh.js';
 const REQUESTS = 400;
 const BUILT_CLI = existsSync(fileURLToPath(new URL('../../../dist/cli/commands/stat.js', import.meta.url)));
 
@@ -45,33 +41,23 @@ async function startApp(): Promise<App> {
 }
 
 describe('stats of a running mesh', () => {
+  let mesh: StatsMesh;
   let control: ControlPlane;
   let client: ControlClient;
+  let http: HttpClient;
+  let sidecars: readonly Sidecar[];
   const apps: App[] = [];
-  const sidecars: Sidecar[] = [];
   let outbound: string;
-  const http = new HttpClient();
-
-  const sidecar = async (service: string, appPort?: number): Promise<Sidecar> => {
-    const config = resolveProxyConfig(
-      {},
-      { service, control: control.url, ...(appPort === undefined ? {} : { appPort }), outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200 },
-      {},
-    );
-    const started = await startSidecar(config, silent(`proxy-${service}`));
-    sidecars.push(started);
-    return started;
-  };
 
   beforeAll(async () => {
-    control = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: true, runtime: silent('control'), stats: { intervalMs: 500 } });
-    client = new ControlClient(control.url);
+    mesh = await startStatsMesh();
+    ({ control, client, http, sidecars } = mesh);
     for (let i = 0; i < 2; i++) {
       const app = await startApp();
       apps.push(app);
-      await sidecar('greeter', app.port);
+      await mesh.sidecar('greeter', app.port);
     }
-    outbound = `http://127.0.0.1:${(await sidecar('client')).outbound.port}`;
+    outbound = `http://127.0.0.1:${(await mesh.sidecar('client')).outbound.port}`;
     await pollUntil('both greeters registered with their admin address', 15_000, async () =>
       control.registry.instances('greeter').filter((i) => i.health === 'passing' && i.meta[ADMIN_META_KEY]).length === 2 ? true : undefined,
     );
@@ -92,10 +78,7 @@ describe('stats of a running mesh', () => {
   }, 60_000);
 
   afterAll(async () => {
-    http.close();
-    client?.close();
-    await Promise.all(sidecars.map((s) => s.stop()));
-    await control?.close();
+    await mesh?.close();
     for (const app of apps) app.server.close();
   }, 30_000);
 
@@ -166,7 +149,7 @@ describe('stats of a running mesh', () => {
     const table = await runWeft(['stat', '--instances', '--window', '10m', '--control', control.url]);
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+INSTANCE\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99$/);
+    expect(lines[0]).toMatch(/^NAME\s+INSTANCE\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN$/);
     expect(lines.filter((l) => l.startsWith('greeter ')).length).toBe(2);
     const watch = await runWeft(['stat', '--json', '--watch', '--count', '2', '--control', control.url]);
     expect(watch.code, watch.stderr).toBe(0);
