@@ -1,7 +1,7 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { createProxyMetrics, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, withTraceHeaders, type AccessLog, type HopSpan, type HopSpans, type HopTracer, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -19,6 +19,8 @@ export interface InboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** One SERVER span per request; absent or null traces nothing and leaves trace headers as they came. */
+  tracing?: HopTracer | null;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -36,6 +38,8 @@ interface InboundContext {
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
+  /** Null when tracing is off. */
+  readonly spans: HopSpans | null;
   readonly service: string;
 }
 
@@ -47,6 +51,10 @@ class InboundExchange extends Http1Exchange {
   private bytesIn = 0;
   private bytesWrittenBefore = 0;
   private responseFlags = '';
+  /** This hop's span; null when tracing is off. */
+  private readonly span: HopSpan | null;
+  /** The forwarded headers, with this hop's trace context in place of the caller's when tracing. */
+  private readonly base: string[];
 
   constructor(
     private readonly context: InboundContext,
@@ -57,6 +65,9 @@ class InboundExchange extends Http1Exchange {
     this.startedAt = context.runtime.clock.now();
     context.drain.begin();
     context.inFlight.inc();
+    const spans = context.spans;
+    this.span = spans === null ? null : spans.start(req, this.method, this.path);
+    this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     this.logged = context.accessLog !== null && context.accessLog.sampled();
     if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
@@ -64,6 +75,10 @@ class InboundExchange extends Http1Exchange {
   override onClientData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     super.onClientData(chunk);
+  }
+
+  protected override attemptHeaders(): string[] {
+    return this.base;
   }
 
   protected attemptFailed(error: WeftError): void {
@@ -83,12 +98,15 @@ class InboundExchange extends Http1Exchange {
     if (this.abortError !== null) metrics.error(this.abortError.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
-    if (this.logged) this.log(status);
+    const responseFlags = this.abortError?.code ?? this.responseFlags;
+    const upstream = this.attempt > 0 ? this.context.pool.address : '';
+    this.span?.end({ status, responseFlags, attempts: this.attempt, upstreamAddress: upstream, upstreamInstance: '' });
+    if (this.logged) this.log(status, responseFlags, upstream);
     this.context.inFlight.dec();
     this.context.drain.end();
   }
 
-  private log(status: number): void {
+  private log(status: number, responseFlags: string, upstream: string): void {
     const context = this.context;
     context.accessLog!.record({
       direction: 'inbound',
@@ -99,10 +117,11 @@ class InboundExchange extends Http1Exchange {
       status,
       bytesIn: this.bytesIn,
       bytesOut: this.req.socket.bytesWritten - this.bytesWrittenBefore,
-      upstream: this.attempt > 0 ? context.pool.address : '',
+      upstream,
       upstreamInstance: '',
       attempts: this.attempt,
-      responseFlags: this.abortError?.code ?? this.responseFlags,
+      responseFlags,
+      traceId: this.span?.traceId,
       source: '',
       destination: context.service,
     });
@@ -129,6 +148,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,
+    spans: options.tracing?.inbound() ?? null,
     service: options.service,
   };
 

@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, type AccessLog, type HopSpans, type HopTracer, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -29,6 +29,8 @@ export interface OutboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** One CLIENT span per request; absent or null traces nothing and leaves trace headers as they came. */
+  tracing?: HopTracer | null;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -48,6 +50,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const metrics = createProxyMetrics(runtime.metrics);
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
+  const tracing = options.tracing ?? null;
   const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
@@ -71,11 +74,13 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       inFlight,
       drain,
       accessLog,
+      tracing,
       localService: options.localService ?? '',
       ...(options.pool ? { pool: options.pool } : {}),
     });
   });
   let unknown: UpstreamMetrics | null = null;
+  let unknownSpans: HopSpans | null = null;
 
   function reject(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
     unknown ??= metrics.upstream('outbound', UNKNOWN_SERVICE);
@@ -85,6 +90,10 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const bytesBefore = logged ? req.socket.bytesWritten : 0;
     const status = rescue(res, error);
     unknown.request(status, 0);
+    if (tracing !== null) {
+      unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
+      unknownSpans.start(req, req.method ?? 'GET', req.url ?? '/').end({ status, responseFlags: error.code, attempts: 0, upstreamAddress: '', upstreamInstance: '' });
+    }
     if (logged) logRejected(req, status, error, startedAt, bytesBefore);
   }
 

@@ -4,7 +4,7 @@ import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
-import { createAccessLog, createFluentForward, withFluentLogs } from '../telemetry/index.js';
+import { createAccessLog, createFluentForward, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -47,6 +47,10 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     clock: runtime.clock,
     ...(fluent ? { forward: (record) => fluent.emit('access', record) } : {}),
   });
+  const tracing = config.tracing
+    ? createTracing({ otlpUrl: config.tracing.otlp, sample: config.tracing.sample, service: config.service, registry: runtime.metrics, logger: runtime.logger.child({ component: 'tracing' }) })
+    : null;
+  const hops = tracing?.hops ?? null;
 
   const outboundServer = createOutboundServer({
     runtime,
@@ -58,6 +62,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     maxAttempts: config.maxAttempts,
     localService: config.service,
     accessLog,
+    tracing: hops,
   });
   servers.push(outboundServer);
 
@@ -82,6 +87,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,
         accessLog,
+        tracing: hops,
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);
@@ -132,6 +138,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         await Promise.all(servers.map((server) => server.close(config.drainMs)));
         watch.close();
         await adminServer.close();
+        // Spans of the drained requests are flushed before the logs close, so a failed flush is still logged.
+        await tracing?.shutdown();
         await accessLog?.close();
         await fluent?.close();
       })());
@@ -141,6 +149,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     await registration?.stop();
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
+    await tracing?.shutdown();
     await accessLog?.close();
     await fluent?.close();
     throw error;

@@ -3,3 +3,4 @@ export * from './runtime.js';
 export * from './proxy-metrics.js';
 export * from './access-log.js';
 export * from './fluent-forward.js';
+export * from './tracing/index.js';
