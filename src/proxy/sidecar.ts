@@ -119,7 +119,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       health.start();
     }
     runtime.logger.info(
-      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control },
+      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
       'sidecar started',
     );
 
