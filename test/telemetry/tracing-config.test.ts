@@ -2,19 +2,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { describe, it, expect } from 'vitest';
 import { loadProxyFile, resolveProxyConfig, validateProxyFile } from '../../src/config/index.js';
-import { addProxyOptions, proxyConfigFromOptions, type ProxyCommandOptions } from '../../src/cli/proxy-options.js';
+import { proxyConfigFromOptions } from '../../src/cli/proxy-options.js';
 import { ConfigError } from '../../src/core/index.js';
+import { parseProxyFlags as parseFlags } from '../cli/proxy-flag-fixtures.js';
 
 const URL = 'http://127.0.0.1:4318/v1/traces';
-
-function parseFlags(args: string[]): ProxyCommandOptions {
-  const command = addProxyOptions(new Command('proxy').exitOverride().configureOutput({ writeErr: () => {} }));
-  command.parse(args, { from: 'user' });
-  return command.opts<ProxyCommandOptions>();
-}
 
 describe('tracing settings', () => {
   it('are off by default', () => {
