@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePorts, stopAll, stopProcess, waitForHttp } from '../support/index.js';
-import { OTLP_SPAN_KIND, startOtlpReceiver, type OtlpReceiver } from '../support/index.js';
+import { OTLP_SPAN_KIND, freePorts, startOtlpReceiver, stopAll, stopProcess, waitForHttp, type OtlpReceiver } from '../support/index.js';
 import { GREETER_APP, HttpClient, pollUntil, startWeft } from '../e2e/weft-cli.js';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
