@@ -90,14 +90,19 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const bytesBefore = logged ? req.socket.bytesWritten : 0;
     const status = rescue(res, error);
     unknown.request(status, 0);
-    if (tracing !== null) {
-      unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
-      unknownSpans.start(req, req.method ?? 'GET', req.url ?? '/').end({ status, responseFlags: error.code, attempts: 0, upstreamAddress: '', upstreamInstance: '' });
-    }
-    if (logged) logRejected(req, status, error, startedAt, bytesBefore);
+    const traceId = tracing === null ? undefined : traceRejected(tracing, req, status, error);
+    if (logged) logRejected(req, status, error, startedAt, bytesBefore, traceId);
   }
 
-  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number): void {
+  /** A rejected request still gets its CLIENT span, under the `_unknown` service like its metrics; returns its trace id. */
+  function traceRejected(tracing: HopTracer, req: IncomingMessage, status: number, error: WeftError): string {
+    unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
+    const span = unknownSpans.start(req, req.method ?? 'GET', req.url ?? '/');
+    span.end({ status, responseFlags: error.code, attempts: 0, upstreamAddress: '', upstreamInstance: '' });
+    return span.traceId;
+  }
+
+  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number, traceId: string | undefined): void {
     const service = error.details['service'];
     accessLog!.record({
       direction: 'outbound',
@@ -112,6 +117,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       upstreamInstance: '',
       attempts: 0,
       responseFlags: error.code,
+      traceId,
       source: options.localService ?? '',
       destination: typeof service === 'string' ? service : '',
     });

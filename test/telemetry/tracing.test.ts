@@ -205,7 +205,7 @@ describe('tracing: one span per hop through two sidecars', () => {
   });
 
   it('marks 5xx and synthetic replies as errors, with the weft error code as response flags', async () => {
-    const m = await mesh();
+    const m = await mesh({ accessLog: true });
     expect((await send(m.outboundPort, { path: '/status/500' })).status).toBe(500);
     expect((await send(m.outboundPort, { host: 'nosuch' })).status).toBe(503);
     await m.flush();
@@ -216,6 +216,9 @@ describe('tracing: one span per hop through two sidecars', () => {
     const unknown = outs.find((s) => s.attributes['weft.response_flags'] !== undefined)!;
     expect(unknown).toMatchObject({ name: 'GET _unknown', status: { code: 2, message: 'NO_ENDPOINTS' } });
     expect(unknown.attributes).toMatchObject({ 'http.response.status_code': 503, 'weft.response_flags': 'NO_ENDPOINTS', 'weft.attempts': 0 });
+    // The access log of a rejected request names the trace of its span too.
+    await until(() => m.records.length === 2);
+    expect(m.records.find((r) => r.response_flags === 'NO_ENDPOINTS')!.trace_id).toBe(unknown.traceId);
   });
 });
 
