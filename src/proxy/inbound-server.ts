@@ -1,11 +1,23 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { createProxyMetrics, withTraceHeaders, type AccessLog, type HopSpan, type HopSpans, type HopTracer, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import {
+  claimedSource,
+  CLIENT_CLOSED_STATUS,
+  createProxyMetrics,
+  SourceTable,
+  validSource,
+  withTraceHeaders,
+  type AccessLog,
+  type HopSpan,
+  type HopSpans,
+  type HopTracer,
+  type InFlightGauge,
+  type UpstreamMetrics,
+} from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
-import { CLIENT_CLOSED_STATUS } from './upstream.js';
 
 export interface InboundServerOptions {
   runtime: Runtime;
@@ -34,7 +46,8 @@ interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
   readonly forward: ForwardOptions;
-  readonly metrics: UpstreamMetrics;
+  /** Metric children per calling service, as its sidecar announced it in x-weft-source. */
+  readonly callers: SourceTable<UpstreamMetrics>;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
@@ -46,6 +59,7 @@ interface InboundContext {
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
 class InboundExchange extends Http1Exchange {
   private readonly startedAt: number;
+  private readonly metrics: UpstreamMetrics;
   /** Access-log state, touched only when the request was sampled. */
   private readonly logged: boolean;
   private bytesIn = 0;
@@ -63,10 +77,13 @@ class InboundExchange extends Http1Exchange {
   ) {
     super(req, res, context.forward, false);
     this.startedAt = context.runtime.clock.now();
+    // The header is passed on to the app as well, which may use it.
+    const claimed = claimedSource(this.headers);
+    this.metrics = context.callers.of(claimed);
     context.drain.begin();
     context.inFlight.inc();
     const spans = context.spans;
-    this.span = spans === null ? null : spans.start(req, this.method, this.path);
+    this.span = spans === null ? null : spans.start(req, this.method, this.path, claimed);
     this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     this.logged = context.accessLog !== null && context.accessLog.sampled();
     if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
@@ -83,7 +100,7 @@ class InboundExchange extends Http1Exchange {
 
   protected attemptFailed(error: WeftError): void {
     const reported = error.code === 'CONNECT_FAILED' ? new AppUnavailableError(this.context.pool.address, error) : error;
-    this.context.metrics.error(reported.code);
+    this.metrics.error(reported.code);
     this.discardBody();
     this.status = rescue(this.res, reported);
     this.responseFlags = reported.code;
@@ -94,7 +111,8 @@ class InboundExchange extends Http1Exchange {
   }
 
   protected closed(): void {
-    const { metrics, runtime } = this.context;
+    const metrics = this.metrics;
+    const runtime = this.context.runtime;
     if (this.abortError !== null) metrics.error(this.abortError.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
@@ -122,7 +140,7 @@ class InboundExchange extends Http1Exchange {
       attempts: this.attempt,
       responseFlags,
       traceId: this.span?.traceId,
-      source: '',
+      source: validSource(claimedSource(this.headers)),
       destination: context.service,
     });
   }
@@ -144,7 +162,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,
     },
-    metrics: metrics.upstream('inbound', options.service),
+    callers: new SourceTable((source) => metrics.upstream('inbound', source, options.service)),
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,

@@ -135,7 +135,7 @@ describe('tracing: one span per hop through two sidecars', () => {
     });
     expect(out!.attributes['weft.response_flags']).toBeUndefined();
     expect(inb).toMatchObject({ service: 'greeter', name: 'GET greeter', status: { code: 0 } });
-    expect(inb!.attributes).toMatchObject({ 'weft.direction': 'inbound', 'weft.destination': 'greeter', 'http.response.status_code': 200, 'weft.attempts': 1 });
+    expect(inb!.attributes).toMatchObject({ 'weft.direction': 'inbound', 'weft.source': 'web', 'weft.destination': 'greeter', 'http.response.status_code': 200, 'weft.attempts': 1 });
     // The access log names the trace the sidecar started, not the (absent) incoming one.
     await until(() => m.records.length === 1);
     expect(m.records[0]!.trace_id).toBe(out!.traceId);

@@ -11,6 +11,7 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import type { ProxyDirection } from '../proxy-metrics.js';
+import { validSource } from '../source-table.js';
 import { extractIncoming, traceHeaders } from './propagation.js';
 
 /** The mesh's own span attributes; docs/observability.md lists them. */
@@ -108,11 +109,14 @@ export class HopSpans {
     this.kind = direction === 'outbound' ? SpanKind.CLIENT : SpanKind.SERVER;
   }
 
-  /** Starts the span of a request that just arrived; its parent is the trace context the request carries, if any. */
-  start(req: IncomingMessage, method: string, path: string): HopSpan {
+  /**
+   * Starts the span of a request that just arrived; its parent is the trace context the request carries, if any.
+   * `claimedSource` is the caller's x-weft-source (inbound), checked only for a recorded span.
+   */
+  start(req: IncomingMessage, method: string, path: string, claimedSource?: string): HopSpan {
     const incoming = extractIncoming(req.headers);
     const span = this.tracer.startSpan(this.nameOf(method), { kind: this.kind }, incoming.context);
-    if (span.isRecording()) span.setAttributes(this.startAttributes(req, method, path));
+    if (span.isRecording()) span.setAttributes(this.startAttributes(req, method, path, claimedSource));
     return new HopSpan(span, traceHeaders(trace.setSpan(incoming.context, span), incoming.b3));
   }
 
@@ -126,7 +130,7 @@ export class HopSpans {
     return name;
   }
 
-  private startAttributes(req: IncomingMessage, method: string, path: string): Attributes {
+  private startAttributes(req: IncomingMessage, method: string, path: string, claimedSource: string | undefined): Attributes {
     const query = path.indexOf('?');
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
@@ -135,7 +139,8 @@ export class HopSpans {
       [WEFT_ATTRIBUTES.direction]: this.direction,
       [WEFT_ATTRIBUTES.destination]: this.destination,
     };
-    if (this.source !== '') attributes[WEFT_ATTRIBUTES.source] = this.source;
+    const source = this.source !== '' ? this.source : validSource(claimedSource);
+    if (source !== '') attributes[WEFT_ATTRIBUTES.source] = source;
     const socket = req.socket;
     if (socket.remoteAddress !== undefined) attributes[ATTR_NETWORK_PEER_ADDRESS] = socket.remoteAddress;
     if (socket.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = socket.remotePort;
@@ -156,7 +161,7 @@ export class HopTracer {
     return new HopSpans(this.tracer, 'outbound', this.localService, destination);
   }
 
-  /** SERVER spans of the requests peers send to the local app; the source is not identified. */
+  /** SERVER spans of the requests peers send to the local app; the source is what the caller's sidecar announces. */
   inbound(): HopSpans {
     return new HopSpans(this.tracer, 'inbound', '', this.localService);
   }
