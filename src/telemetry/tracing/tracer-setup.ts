@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { CountingExporter } from './counting-exporter.js';
@@ -48,7 +48,8 @@ export function createTracing(options: TracingOptions): Tracing {
     options.otlpUrl,
   );
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
+    // The SDK's default resource names the SDK (telemetry.sdk.*); service.name replaces its unknown_service.
+    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service })),
     // A caller's decision is kept, sampled or not, so every hop of a trace agrees; the ratio applies to new traces only.
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sample) }),
     spanProcessors: [
