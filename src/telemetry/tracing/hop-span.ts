@@ -28,6 +28,9 @@ export const WEFT_ATTRIBUTES = {
   attempt: 'weft.attempt',
 } as const;
 
+/** Span names kept per bound factory: methods are client-chosen, so odd tokens beyond this are named per request. */
+const MAX_CACHED_NAMES = 32;
+
 /** Name of the span event added for every attempt that failed and was retried. */
 export const RETRY_EVENT = 'retry';
 
@@ -123,9 +126,8 @@ export class HopSpans {
   private nameOf(method: string): string {
     let name = this.names.get(method);
     if (name === undefined) {
-      name = `${method} ${this.destination || '_unknown'}`;
-      // Methods are client-chosen: cap the cache rather than grow with every odd token.
-      if (this.names.size < 32) this.names.set(method, name);
+      name = `${method} ${this.destination}`;
+      if (this.names.size < MAX_CACHED_NAMES) this.names.set(method, name);
     }
     return name;
   }
