@@ -57,6 +57,10 @@ describe('tracing sidecars', () => {
     const outbound = `http://127.0.0.1:${web.outbound.port}/hello`;
     await pollUntil('greeter reachable through web', 15_000, async () => ((await http.send(outbound, { headers: { host: 'greeter' } })).status === 200 ? true : undefined));
 
+    // The spans of the polling requests go out with the first batch, counted on the admin port.
+    const exported = async () => Number(/^weft_trace_spans_exported_total (\d+)$/m.exec((await http.send(`http://127.0.0.1:${web.admin.port}/metrics`)).body)?.[1] ?? 0);
+    await pollUntil('exported spans counted on /metrics', 10_000, async () => ((await exported()) > 0 ? true : undefined));
+
     const reply = await http.send(outbound, { headers: { host: 'greeter', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
     expect(reply.status).toBe(200);
     await web.stop();
