@@ -130,6 +130,12 @@ export const proxyFileSchema = z.strictObject({
       sample: sampleRatio.optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      istio: z.boolean({ error: 'expected true or false' }).optional(),
+      namespace: z.string().regex(SERVICE_NAME, 'expected a namespace name: lowercase letters, digits and "-", 1-63 characters').optional(),
+    })
+    .optional(),
 });
 export type ProxyFile = z.output<typeof proxyFileSchema>;
 
@@ -159,6 +165,8 @@ export interface ProxyConfig {
   readonly fluent?: { readonly host: string; readonly port: number; readonly tag: string };
   /** One span per hop exported over OTLP/HTTP to `otlp`; new traces sampled at `sample`. Absent: tracing is off. */
   readonly tracing?: { readonly otlp: string; readonly sample: number };
+  /** `istio`: also emit Istio's standard metrics, labelled with `namespace`. */
+  readonly metrics: { readonly istio: boolean; readonly namespace: string };
 }
 type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
@@ -179,6 +187,7 @@ export const PROXY_DEFAULTS = {
   fluentTag: 'weft',
   /** Tracing is opted into by naming a collector; then every new trace is kept unless told otherwise. */
   traceSample: 1,
+  istioNamespace: 'default',
 } as const;
 
 /** Reads and validates a YAML config file; errors name the file, the path inside it and what was expected. */
@@ -233,6 +242,8 @@ export interface ProxyFlags {
   /** Checked with parseOtlpUrl by the CLI. */
   traceOtlp?: string;
   traceSample?: number;
+  istioMetrics?: boolean;
+  istioNamespace?: string;
 }
 
 /** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
@@ -276,6 +287,10 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     },
     fluent: resolveFluent(flags.fluent, file.fluent),
     tracing: resolveTracing(flags, file.tracing),
+    metrics: {
+      istio: flags.istioMetrics ?? file.metrics?.istio ?? false,
+      namespace: flags.istioNamespace ?? file.metrics?.namespace ?? PROXY_DEFAULTS.istioNamespace,
+    },
   };
 }
 

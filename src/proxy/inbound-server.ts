@@ -5,6 +5,7 @@ import {
   claimedSource,
   CLIENT_CLOSED_STATUS,
   createProxyMetrics,
+  istioResponseFlag,
   SourceTable,
   validSource,
   withTraceHeaders,
@@ -13,6 +14,8 @@ import {
   type HopSpans,
   type HopTracer,
   type InFlightGauge,
+  type IstioMetrics,
+  type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
@@ -33,6 +36,8 @@ export interface InboundServerOptions {
   accessLog?: AccessLog | null;
   /** One SERVER span per request; absent or null traces nothing and leaves trace headers as they came. */
   tracing?: HopTracer | null;
+  /** Istio's standard metrics besides weft's; absent or null records none. */
+  istio?: IstioMetrics | null;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -41,13 +46,19 @@ export const INBOUND_DEFAULTS = {
   responseTimeoutMs: 15_000,
 } as const;
 
+/** A calling service's metric children, weft's and (when on) Istio's. */
+interface Caller {
+  readonly metrics: UpstreamMetrics;
+  readonly istio: IstioPeerMetrics | null;
+}
+
 /** What every inbound exchange shares, built once per server. */
 interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
   readonly forward: ForwardOptions;
   /** Metric children per calling service, as its sidecar announced it in x-weft-source. */
-  readonly callers: SourceTable<UpstreamMetrics>;
+  readonly callers: SourceTable<Caller>;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
@@ -59,7 +70,7 @@ interface InboundContext {
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
 class InboundExchange extends Http1Exchange {
   private readonly startedAt: number;
-  private readonly metrics: UpstreamMetrics;
+  private readonly caller: Caller;
   /** Access-log state, touched only when the request was sampled. */
   private readonly logged: boolean;
   private bytesIn = 0;
@@ -79,14 +90,14 @@ class InboundExchange extends Http1Exchange {
     this.startedAt = context.runtime.clock.now();
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(this.headers);
-    this.metrics = context.callers.of(claimed);
+    this.caller = context.callers.of(claimed);
     context.drain.begin();
     context.inFlight.inc();
     const spans = context.spans;
     this.span = spans === null ? null : spans.start(req, this.method, this.path, claimed);
     this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     this.logged = context.accessLog !== null && context.accessLog.sampled();
-    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+    if (this.logged || this.caller.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
 
   override onClientData(chunk: Buffer): void {
@@ -100,7 +111,7 @@ class InboundExchange extends Http1Exchange {
 
   protected attemptFailed(error: WeftError): void {
     const reported = error.code === 'CONNECT_FAILED' ? new AppUnavailableError(this.context.pool.address, error) : error;
-    this.metrics.error(reported.code);
+    this.caller.metrics.error(reported.code);
     this.discardBody();
     this.status = rescue(this.res, reported);
     this.responseFlags = reported.code;
@@ -111,12 +122,16 @@ class InboundExchange extends Http1Exchange {
   }
 
   protected closed(): void {
-    const metrics = this.metrics;
-    const runtime = this.context.runtime;
+    const { metrics, istio } = this.caller;
     if (this.abortError !== null) metrics.error(this.abortError.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
-    metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
+    const ms = this.context.runtime.clock.now() - this.startedAt;
+    metrics.request(status, ms / 1000);
     const responseFlags = this.abortError?.code ?? this.responseFlags;
+    if (istio !== null) {
+      const flag = istioResponseFlag(responseFlags, this.clientGone, false);
+      istio.request(status, flag, ms, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
+    }
     const upstream = this.attempt > 0 ? this.context.pool.address : '';
     this.span?.end({ status, responseFlags, attempts: this.attempt, upstreamAddress: upstream, upstreamInstance: '' });
     if (this.logged) this.log(status, responseFlags, upstream);
@@ -162,7 +177,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,
     },
-    callers: new SourceTable((source) => metrics.upstream('inbound', source, options.service)),
+    callers: new SourceTable((source) => ({ metrics: metrics.upstream('inbound', source, options.service), istio: options.istio?.inbound(source) ?? null })),
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,

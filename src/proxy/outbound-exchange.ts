@@ -5,7 +5,7 @@ import type { Pick } from '../balance/index.js';
 import type { Endpoint } from '../model/index.js';
 import { Http1Exchange } from '../transport/index.js';
 import { DEADLINE_HEADER, parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
-import { announceSource, CLIENT_CLOSED_STATUS, withTraceHeaders, type HopSpan } from '../telemetry/index.js';
+import { announceSource, CLIENT_CLOSED_STATUS, istioResponseFlag, withTraceHeaders, type HopSpan } from '../telemetry/index.js';
 import { rescue } from './rescue.js';
 import type { Upstream } from './upstream.js';
 import type { SubsetTarget, UpstreamPolicy } from './upstream-policy.js';
@@ -64,6 +64,8 @@ export class OutboundExchange extends Http1Exchange {
   private responseFlags = '';
   /** For the access log and the span. */
   private lastEndpoint: Endpoint | null = null;
+  /** A route's fault delayed the request (Istio's DI flag). */
+  private faultDelayed = false;
 
   constructor(
     private readonly upstream: Upstream,
@@ -85,7 +87,7 @@ export class OutboundExchange extends Http1Exchange {
     this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     const log = upstream.options.accessLog;
     this.logged = log !== null && log.sampled();
-    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+    if (this.logged || upstream.options.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
 
   override onClientData(chunk: Buffer): void {
@@ -120,6 +122,7 @@ export class OutboundExchange extends Http1Exchange {
           const delayMs = fault.delayMs();
           if (delayMs > 0) {
             this.upstream.options.policyMetrics.fault('delay');
+            this.faultDelayed = true;
             this.wait(Waiting.FaultDelay, delayMs);
             return;
           }
@@ -341,9 +344,16 @@ export class OutboundExchange extends Http1Exchange {
       const endpoint = this.lastEndpoint;
       this.span.end({ status, responseFlags, attempts: this.attempt, upstreamAddress: endpoint?.address ?? '', upstreamInstance: endpoint?.id ?? '' });
     }
+    if (options.istio !== null) this.recordIstio(status, responseFlags, now);
     if (this.logged) this.log(status, responseFlags);
     options.inFlight.dec();
     options.drain.end();
+  }
+
+  private recordIstio(status: number, responseFlags: string, now: number): void {
+    const flag = istioResponseFlag(responseFlags, this.clientGone, this.faultDelayed);
+    const peer = this.upstream.options.istio!.version(this.lastEndpoint?.meta['version'] ?? '');
+    peer.request(status, flag, now - this.startedAt, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
   }
 
   private log(status: number, responseFlags: string): void {

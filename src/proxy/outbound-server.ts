@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -31,6 +31,8 @@ export interface OutboundServerOptions {
   accessLog?: AccessLog | null;
   /** One CLIENT span per request; absent or null traces nothing and leaves trace headers as they came. */
   tracing?: HopTracer | null;
+  /** Istio's standard metrics besides weft's; absent or null records none. */
+  istio?: IstioMetrics | null;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -50,6 +52,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
   const tracing = options.tracing ?? null;
+  const istio = options.istio ?? null;
   const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
@@ -75,6 +78,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       accessLog,
       tracing,
       localService: options.localService ?? '',
+      istio: istio === null ? null : istio.outbound(service),
       ...(options.pool ? { pool: options.pool } : {}),
     });
   });
@@ -89,6 +93,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const bytesBefore = logged ? req.socket.bytesWritten : 0;
     const status = rescue(res, error);
     unknown.request(status, 0);
+    if (istio !== null) istio.outbound(UNKNOWN_SERVICE).version('').request(status, istioResponseFlag(error.code, false, false), 0, 0, 0);
     const traceId = tracing === null ? undefined : traceRejected(tracing, req, status, error);
     if (logged) logRejected(req, status, error, startedAt, bytesBefore, traceId);
   }

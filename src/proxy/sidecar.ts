@@ -4,7 +4,7 @@ import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
-import { createAccessLog, createFluentForward, createTracing, withFluentLogs } from '../telemetry/index.js';
+import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -51,6 +51,9 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     ? createTracing({ otlpUrl: config.tracing.otlp, sample: config.tracing.sample, service: config.service, registry: runtime.metrics, logger: runtime.logger.child({ component: 'tracing' }) })
     : null;
   const hops = tracing?.hops ?? null;
+  const istio = config.metrics.istio
+    ? createIstioMetrics(runtime.metrics, { service: config.service, version: config.instance.meta['version'] ?? '', namespace: config.metrics.namespace })
+    : null;
 
   const outboundServer = createOutboundServer({
     runtime,
@@ -63,6 +66,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     localService: config.service,
     accessLog,
     tracing: hops,
+    istio,
   });
   servers.push(outboundServer);
 
@@ -88,6 +92,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         responseTimeoutMs: config.responseTimeoutMs,
         accessLog,
         tracing: hops,
+        istio,
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);
