@@ -16,6 +16,7 @@ export interface IncomingTrace {
 
 /** Every header a trace context travels in; the incoming ones are replaced by this hop's, never passed on beside them. */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'x-b3-parentspanid', 'x-b3-flags']);
+/** Name lengths of those headers ('b3' to 'x-b3-parentspanid'): most forwarded headers are passed over without lowercasing. */
 const SHORTEST = 2;
 const LONGEST = 17;
 
