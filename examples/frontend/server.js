@@ -8,11 +8,20 @@ const name = process.env.INSTANCE ?? `frontend-${process.pid}`;
 // One pool of connections to the sidecar, reused across requests.
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** GET a path of the greeter service; the sidecar picks the instance from the Host header. */
-function callGreeter(path) {
+// The trace context of the request being served; copied onto the calls it makes, so the sidecars' spans join one trace.
+const TRACE_HEADERS = ['traceparent', 'tracestate', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'x-b3-flags'];
+
+function traceHeadersOf(incoming) {
+  const headers = {};
+  for (const name of TRACE_HEADERS) if (incoming[name] !== undefined) headers[name] = incoming[name];
+  return headers;
+}
+
+/** GET a path of the greeter service on behalf of a request; the sidecar picks the instance from the Host header. */
+function callGreeter(path, incoming) {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: outbound.hostname, port: outbound.port, path, method: 'GET', agent, headers: { host: 'greeter' }, timeout: 5000 },
+      { host: outbound.hostname, port: outbound.port, path, method: 'GET', agent, headers: { host: 'greeter', ...traceHeadersOf(incoming) }, timeout: 5000 },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -48,7 +57,7 @@ const server = createServer(async (req, res) => {
 
   const who = url.searchParams.get('name') ?? 'world';
   try {
-    const greeter = await callGreeter(`/hello?name=${encodeURIComponent(who)}`);
+    const greeter = await callGreeter(`/hello?name=${encodeURIComponent(who)}`, req.headers);
     if (greeter.status !== 200) return reply(res, 502, { frontend: name, error: 'greeter failed', status: greeter.status, greeter: greeter.body });
     reply(res, 200, { frontend: name, greeter: greeter.body });
   } catch (error) {

@@ -1,6 +1,6 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
+import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addressFlag, controlUrlsFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
@@ -26,6 +26,8 @@ export interface ProxyCommandOptions {
   accessLog?: string;
   accessLogSample?: number;
   fluent?: ListenAddress;
+  traceOtlp?: string;
+  traceSample?: number;
   istioMetrics?: boolean;
   istioNamespace?: string;
 }
@@ -50,6 +52,13 @@ function fluentFlag(value: string): ListenAddress {
   return target;
 }
 
+/** `--trace-otlp http://127.0.0.1:4318/v1/traces`: where spans go. */
+function otlpFlag(value: string): string {
+  const parsed = parseOtlpUrl(value);
+  if (typeof parsed !== 'string') throw new InvalidArgumentError(parsed.error);
+  return parsed;
+}
+
 export function addProxyOptions(command: Command): Command {
   return command
     .option('--service <name>', 'name of the service this sidecar serves', serviceFlag)
@@ -72,6 +81,8 @@ export function addProxyOptions(command: Command): Command {
     .option('--access-log <file>', 'one JSON line per request to this file ("-" for stdout); off by default')
     .option('--access-log-sample <ratio>', 'share of requests written to the access log, 0 to 1 (default 1)', ratioFlag)
     .option('--fluent <host:port>', 'ship access logs and component logs to Fluentd/Fluent Bit over the forward protocol', fluentFlag)
+    .option('--trace-otlp <url>', 'export one span per request over OTLP/HTTP to this traces URL (e.g. http://127.0.0.1:4318/v1/traces); off by default', otlpFlag)
+    .option('--trace-sample <ratio>', 'share of new traces sampled, 0 to 1 (default 1); a caller\'s sampling decision is kept', ratioFlag)
     .option('--istio-metrics', "also emit Istio's standard metrics (istio_requests_total, ...) for Istio's Grafana and Kiali dashboards")
     .option('--istio-namespace <name>', 'namespace in the Istio metrics\' labels and service names (default "default")', namespaceFlag);
 }
@@ -100,6 +111,8 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       accessLog: options.accessLog,
       accessLogSample: options.accessLogSample,
       fluent: options.fluent,
+      traceOtlp: options.traceOtlp,
+      traceSample: options.traceSample,
       istioMetrics: options.istioMetrics,
       istioNamespace: options.istioNamespace,
     },

@@ -20,6 +20,25 @@ const millis = (min: number, max: number) =>
 const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
 const sampleRatio = z.number().min(0, 'expected a ratio from 0 to 1').max(1, 'expected a ratio from 0 to 1');
 const fluentTag = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dot-separated tag prefix such as "weft"');
+/** Checked for shape only; which collector it is and whether it answers is found out at export time. */
+export function parseOtlpUrl(text: string): string | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { error: `expected a full OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces, got "${text}"` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `expected an http:// or https:// URL, got "${text}"` };
+  return text;
+}
+const otlpUrl = z.string({ error: 'expected a full OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces' }).transform((text, ctx) => {
+  const parsed = parseOtlpUrl(text);
+  if (typeof parsed !== 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed;
+});
 const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
 
 const upstreamSchema = z.strictObject({ lb: balancerKind.optional() });
@@ -105,6 +124,12 @@ export const proxyFileSchema = z.strictObject({
       tag: fluentTag.optional(),
     })
     .optional(),
+  tracing: z
+    .strictObject({
+      otlp: otlpUrl,
+      sample: sampleRatio.optional(),
+    })
+    .optional(),
   metrics: z
     .strictObject({
       istio: z.boolean({ error: 'expected true or false' }).optional(),
@@ -138,6 +163,8 @@ export interface ProxyConfig {
   readonly accessLog: { readonly path?: string; readonly sample: number };
   /** Where access logs (`TAG.access`) and component logs (`TAG.log`) are shipped over the Fluent forward protocol. */
   readonly fluent?: { readonly host: string; readonly port: number; readonly tag: string };
+  /** One span per hop exported over OTLP/HTTP to `otlp`; new traces sampled at `sample`. Absent: tracing is off. */
+  readonly tracing?: { readonly otlp: string; readonly sample: number };
   /** `istio`: also emit Istio's standard metrics, labelled with `namespace`. */
   readonly metrics: { readonly istio: boolean; readonly namespace: string };
 }
@@ -158,6 +185,8 @@ export const PROXY_DEFAULTS = {
   drainMs: 10_000,
   accessLogSample: 1,
   fluentTag: 'weft',
+  /** Tracing is opted into by naming a collector; then every new trace is kept unless told otherwise. */
+  traceSample: 1,
   istioNamespace: 'default',
 } as const;
 
@@ -210,6 +239,9 @@ export interface ProxyFlags {
   accessLog?: string;
   accessLogSample?: number;
   fluent?: { host: string; port: number };
+  /** Checked with parseOtlpUrl by the CLI. */
+  traceOtlp?: string;
+  traceSample?: number;
   istioMetrics?: boolean;
   istioNamespace?: string;
 }
@@ -254,11 +286,21 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
       sample: flags.accessLogSample ?? file.accessLog?.sample ?? PROXY_DEFAULTS.accessLogSample,
     },
     fluent: resolveFluent(flags.fluent, file.fluent),
+    tracing: resolveTracing(flags, file.tracing),
     metrics: {
       istio: flags.istioMetrics ?? file.metrics?.istio ?? false,
       namespace: flags.istioNamespace ?? file.metrics?.namespace ?? PROXY_DEFAULTS.istioNamespace,
     },
   };
+}
+
+function resolveTracing(flags: ProxyFlags, file: ProxyFile['tracing']): ProxyConfig['tracing'] {
+  const otlp = flags.traceOtlp ?? file?.otlp;
+  if (otlp === undefined) {
+    if (flags.traceSample !== undefined) throw new ConfigError('--trace-sample', '', 'expected --trace-otlp URL (or "tracing: { otlp: URL }" in the config file) as well: spans need a receiver');
+    return undefined;
+  }
+  return { otlp, sample: flags.traceSample ?? file?.sample ?? PROXY_DEFAULTS.traceSample };
 }
 
 function resolveFluent(flag: ProxyFlags['fluent'], file: ProxyFile['fluent']): ProxyConfig['fluent'] {

@@ -10,7 +10,11 @@ import {
   SourceTable,
   UNKNOWN_SERVICE,
   validSource,
+  withTraceHeaders,
   type AccessLog,
+  type HopSpan,
+  type HopSpans,
+  type HopTracer,
   type InFlightGauge,
   type IstioMetrics,
   type IstioPeerMetrics,
@@ -32,6 +36,8 @@ export interface InboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** One SERVER span per request; absent or null traces nothing and leaves trace headers as they came. */
+  tracing?: HopTracer | null;
   /** Istio's standard metrics besides weft's; absent or null records none. */
   istio?: IstioMetrics | null;
 }
@@ -58,6 +64,8 @@ interface InboundContext {
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
+  /** Null when tracing is off. */
+  readonly spans: HopSpans | null;
   readonly service: string;
 }
 
@@ -70,6 +78,10 @@ class InboundExchange extends Http1Exchange {
   private bytesIn = 0;
   private bytesWrittenBefore = 0;
   private responseFlags = '';
+  /** This hop's span; null when tracing is off. */
+  private readonly span: HopSpan | null;
+  /** The forwarded headers, with this hop's trace context in place of the caller's when tracing. */
+  private readonly base: string[];
 
   constructor(
     private readonly context: InboundContext,
@@ -79,9 +91,13 @@ class InboundExchange extends Http1Exchange {
     super(req, res, context.forward, false);
     this.startedAt = context.runtime.clock.now();
     // The header is passed on to the app as well, which may use it.
-    this.caller = context.callers.of(claimedSource(this.headers));
+    const claimed = claimedSource(this.headers);
+    this.caller = context.callers.of(claimed);
     context.drain.begin();
     context.inFlight.inc();
+    const spans = context.spans;
+    this.span = spans === null ? null : spans.start(req, this.method, this.path, claimed);
+    this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     this.logged = context.accessLog !== null && context.accessLog.sampled();
     if (this.logged || this.caller.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
@@ -89,6 +105,10 @@ class InboundExchange extends Http1Exchange {
   override onClientData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     super.onClientData(chunk);
+  }
+
+  protected override attemptHeaders(): string[] {
+    return this.base;
   }
 
   protected attemptFailed(error: WeftError): void {
@@ -109,16 +129,19 @@ class InboundExchange extends Http1Exchange {
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     const ms = this.context.runtime.clock.now() - this.startedAt;
     metrics.request(status, ms / 1000);
+    const responseFlags = this.abortError?.code ?? this.responseFlags;
     if (istio !== null) {
-      const flag = istioResponseFlag(this.abortError?.code ?? this.responseFlags, this.clientGone, false);
+      const flag = istioResponseFlag(responseFlags, this.clientGone, false);
       istio.request(status, flag, ms, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
     }
-    if (this.logged) this.log(status);
+    const upstream = this.attempt > 0 ? this.context.pool.address : '';
+    this.span?.end({ status, responseFlags, attempts: this.attempt, upstreamAddress: upstream, upstreamInstance: '' });
+    if (this.logged) this.log(status, responseFlags, upstream);
     this.context.inFlight.dec();
     this.context.drain.end();
   }
 
-  private log(status: number): void {
+  private log(status: number, responseFlags: string, upstream: string): void {
     const context = this.context;
     context.accessLog!.record({
       direction: 'inbound',
@@ -129,10 +152,11 @@ class InboundExchange extends Http1Exchange {
       status,
       bytesIn: this.bytesIn,
       bytesOut: this.req.socket.bytesWritten - this.bytesWrittenBefore,
-      upstream: this.attempt > 0 ? context.pool.address : '',
+      upstream,
       upstreamInstance: '',
       attempts: this.attempt,
-      responseFlags: this.abortError?.code ?? this.responseFlags,
+      responseFlags,
+      traceId: this.span?.traceId,
       source: validSource(claimedSource(this.headers)),
       destination: context.service,
     });
@@ -162,6 +186,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,
+    spans: options.tracing?.inbound() ?? null,
     service: options.service,
   };
 

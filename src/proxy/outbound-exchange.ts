@@ -5,7 +5,7 @@ import type { Pick } from '../balance/index.js';
 import type { Endpoint } from '../model/index.js';
 import { Http1Exchange } from '../transport/index.js';
 import { DEADLINE_HEADER, parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
-import { announceSource, CLIENT_CLOSED_STATUS, istioResponseFlag } from '../telemetry/index.js';
+import { announceSource, CLIENT_CLOSED_STATUS, istioResponseFlag, withTraceHeaders, type HopSpan } from '../telemetry/index.js';
 import { rescue } from './rescue.js';
 import type { Upstream } from './upstream.js';
 import type { SubsetTarget, UpstreamPolicy } from './upstream-policy.js';
@@ -53,11 +53,16 @@ export class OutboundExchange extends Http1Exchange {
   private waiting: Waiting = Waiting.Nothing;
   private retryReason = '';
   private forwarded: string[] | null = null;
+  /** This hop's span; null when tracing is off. */
+  private readonly span: HopSpan | null;
+  /** The forwarded headers, with this hop's trace context in place of the caller's when tracing. */
+  private readonly base: string[];
   /** Access-log state, touched only when the request was sampled. */
   private readonly logged: boolean;
   private bytesIn = 0;
   private bytesWrittenBefore = 0;
   private responseFlags = '';
+  /** For the access log and the span. */
   private lastEndpoint: Endpoint | null = null;
   /** A route's fault delayed the request (Istio's DI flag). */
   private faultDelayed = false;
@@ -77,6 +82,9 @@ export class OutboundExchange extends Http1Exchange {
     announceSource(this.headers, upstream.options.localService);
     upstream.options.drain.begin();
     upstream.options.inFlight.inc();
+    const spans = upstream.spans;
+    this.span = spans === null ? null : spans.start(req, this.method, this.path);
+    this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     const log = upstream.options.accessLog;
     this.logged = log !== null && log.sampled();
     if (this.logged || upstream.options.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
@@ -179,9 +187,9 @@ export class OutboundExchange extends Http1Exchange {
   }
 
   protected override attemptHeaders(): string[] {
-    if (this.deadline === undefined && this.attempt <= 1) return this.headers;
+    if (this.deadline === undefined && this.attempt <= 1) return this.base;
     // The caller's deadline and retry count are replaced by this hop's, never passed on beside them.
-    const base = (this.forwarded ??= withoutMeshHeaders(this.headers));
+    const base = (this.forwarded ??= withoutMeshHeaders(this.base));
     const headers = base.slice();
     if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, String(Math.max(1, Math.floor(this.deadline - this.upstream.options.runtime.clock.now()))));
     if (this.attempt > 1) headers.push(RETRY_ATTEMPT_HEADER, String(this.attempt - 1));
@@ -247,6 +255,7 @@ export class OutboundExchange extends Http1Exchange {
     const options = this.upstream.options;
     options.metrics.retry(this.retryReason);
     options.runtime.logger.debug({ service: this.upstream.service, endpoint: chosen.endpoint.address, reason: this.retryReason, attempt: this.attempt }, 'retrying on another endpoint');
+    this.span?.retried(this.retryReason, this.attempt, chosen.endpoint.id, chosen.endpoint.address);
     (this.exclude ??= new Set()).add(chosen.endpoint.id);
     const pauseMs = retryBackoffMs(this.attempt, this.policy.backoff, options.runtime.rng);
     if (this.deadline !== undefined && options.runtime.clock.now() + pauseMs >= this.deadline) {
@@ -330,19 +339,24 @@ export class OutboundExchange extends Http1Exchange {
     if (failure !== null) options.metrics.error(failure.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     options.metrics.request(status, (now - this.startedAt) / 1000);
-    if (options.istio !== null) this.recordIstio(status, failure, now);
-    if (this.logged) this.log(status, failure);
+    const responseFlags = failure?.code ?? this.responseFlags;
+    if (this.span !== null) {
+      const endpoint = this.lastEndpoint;
+      this.span.end({ status, responseFlags, attempts: this.attempt, upstreamAddress: endpoint?.address ?? '', upstreamInstance: endpoint?.id ?? '' });
+    }
+    if (options.istio !== null) this.recordIstio(status, responseFlags, now);
+    if (this.logged) this.log(status, responseFlags);
     options.inFlight.dec();
     options.drain.end();
   }
 
-  private recordIstio(status: number, failure: WeftError | null, now: number): void {
-    const flag = istioResponseFlag(failure?.code ?? this.responseFlags, this.clientGone, this.faultDelayed);
+  private recordIstio(status: number, responseFlags: string, now: number): void {
+    const flag = istioResponseFlag(responseFlags, this.clientGone, this.faultDelayed);
     const peer = this.upstream.options.istio!.version(this.lastEndpoint?.meta['version'] ?? '');
     peer.request(status, flag, now - this.startedAt, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
   }
 
-  private log(status: number, failure: WeftError | null): void {
+  private log(status: number, responseFlags: string): void {
     const options = this.upstream.options;
     options.accessLog!.record({
       direction: 'outbound',
@@ -356,7 +370,8 @@ export class OutboundExchange extends Http1Exchange {
       upstream: this.lastEndpoint?.address ?? '',
       upstreamInstance: this.lastEndpoint?.id ?? '',
       attempts: this.attempt,
-      responseFlags: failure?.code ?? this.responseFlags,
+      responseFlags,
+      traceId: this.span?.traceId,
       source: options.localService,
       destination: this.upstream.service,
     });

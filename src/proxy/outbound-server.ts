@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -29,6 +29,8 @@ export interface OutboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** One CLIENT span per request; absent or null traces nothing and leaves trace headers as they came. */
+  tracing?: HopTracer | null;
   /** Istio's standard metrics besides weft's; absent or null records none. */
   istio?: IstioMetrics | null;
 }
@@ -51,6 +53,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const source = options.localService || UNKNOWN_SERVICE;
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
+  const tracing = options.tracing ?? null;
   const istio = options.istio ?? null;
   const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
@@ -75,12 +78,14 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       inFlight,
       drain,
       accessLog,
+      tracing,
       localService: options.localService ?? '',
       istio: istio === null ? null : istio.outbound(service),
       pool: { ...options.pool, onSocket: tcp.connections('outbound', 'upstream', service).track },
     });
   });
   let unknown: UpstreamMetrics | null = null;
+  let unknownSpans: HopSpans | null = null;
 
   function reject(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
     unknown ??= metrics.upstream('outbound', source, UNKNOWN_SERVICE);
@@ -91,10 +96,19 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const status = rescue(res, error);
     unknown.request(status, 0);
     if (istio !== null) istio.outbound(UNKNOWN_SERVICE).version('').request(status, istioResponseFlag(error.code, false, false), 0, 0, 0);
-    if (logged) logRejected(req, status, error, startedAt, bytesBefore);
+    const traceId = tracing === null ? undefined : traceRejected(tracing, req, status, error);
+    if (logged) logRejected(req, status, error, startedAt, bytesBefore, traceId);
   }
 
-  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number): void {
+  /** A rejected request still gets its CLIENT span, under the `_unknown` service like its metrics; returns its trace id. */
+  function traceRejected(tracing: HopTracer, req: IncomingMessage, status: number, error: WeftError): string {
+    unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
+    const span = unknownSpans.start(req, req.method ?? 'GET', req.url ?? '/');
+    span.end({ status, responseFlags: error.code, attempts: 0, upstreamAddress: '', upstreamInstance: '' });
+    return span.traceId;
+  }
+
+  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number, traceId: string | undefined): void {
     const service = error.details['service'];
     accessLog!.record({
       direction: 'outbound',
@@ -109,6 +123,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       upstreamInstance: '',
       attempts: 0,
       responseFlags: error.code,
+      traceId,
       source: options.localService ?? '',
       destination: typeof service === 'string' ? service : '',
     });

@@ -4,7 +4,7 @@ import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
-import { createAccessLog, createFluentForward, createIstioMetrics, withFluentLogs } from '../telemetry/index.js';
+import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -47,6 +47,10 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     clock: runtime.clock,
     ...(fluent ? { forward: (record) => fluent.emit('access', record) } : {}),
   });
+  const tracing = config.tracing
+    ? createTracing({ otlpUrl: config.tracing.otlp, sample: config.tracing.sample, service: config.service, registry: runtime.metrics, logger: runtime.logger.child({ component: 'tracing' }) })
+    : null;
+  const hops = tracing?.hops ?? null;
   const istio = config.metrics.istio
     ? createIstioMetrics(runtime.metrics, { service: config.service, version: config.instance.meta['version'] ?? '', namespace: config.metrics.namespace })
     : null;
@@ -61,6 +65,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     maxAttempts: config.maxAttempts,
     localService: config.service,
     accessLog,
+    tracing: hops,
     istio,
   });
   servers.push(outboundServer);
@@ -86,6 +91,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,
         accessLog,
+        tracing: hops,
         istio,
       });
       servers.push(inboundServer);
@@ -118,7 +124,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       health.start();
     }
     runtime.logger.info(
-      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control },
+      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
       'sidecar started',
     );
 
@@ -137,6 +143,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         await Promise.all(servers.map((server) => server.close(config.drainMs)));
         watch.close();
         await adminServer.close();
+        // Spans of the drained requests are flushed before the logs close, so a failed flush is still logged.
+        await tracing?.shutdown();
         await accessLog?.close();
         await fluent?.close();
       })());
@@ -146,6 +154,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     await registration?.stop();
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
+    await tracing?.shutdown();
     await accessLog?.close();
     await fluent?.close();
     throw error;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../core/index.js';
 import type { Endpoint, ServicePolicy, Snapshot } from '../model/index.js';
 import { EndpointPools, type ForwardOptions, type PoolOptions } from '../transport/index.js';
-import type { AccessLog, InFlightGauge, IstioDestination, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
+import type { AccessLog, HopSpans, HopTracer, InFlightGauge, IstioDestination, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
 import type { Drain } from './drain.js';
 import { OutboundExchange } from './outbound-exchange.js';
 import { UpstreamPolicy, type SidecarDefaults } from './upstream-policy.js';
@@ -23,6 +23,8 @@ export interface UpstreamOptions {
   readonly drain: Drain;
   /** Null when access logging is off. */
   readonly accessLog: AccessLog | null;
+  /** Null when tracing is off. */
+  readonly tracing: HopTracer | null;
   /** The service this sidecar belongs to ('' for none), the source of its outbound requests. */
   readonly localService: string;
   /** Istio-compatible series for this service; null when they are off. */
@@ -59,6 +61,8 @@ export class Upstream {
   readonly service: string;
   policy: UpstreamPolicy;
   readonly pools: EndpointPools;
+  /** CLIENT spans of requests to this service, bound once; null when tracing is off. */
+  readonly spans: HopSpans | null;
   private seen: readonly Endpoint[] | null = null;
   private passing: readonly Endpoint[] = NO_ENDPOINTS;
 
@@ -66,6 +70,7 @@ export class Upstream {
     this.service = options.service;
     this.policy = this.compile(undefined);
     this.pools = new EndpointPools({ connectTimeoutMs: options.forward.connectTimeoutMs, ...options.pool });
+    this.spans = options.tracing?.outbound(options.service) ?? null;
   }
 
   /** Applies the snapshot: a new policy when the service's changed, new pickers when its endpoints did. */

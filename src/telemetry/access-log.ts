@@ -40,6 +40,8 @@ export interface ExchangeFacts {
   upstreamInstance: string;
   attempts: number;
   responseFlags: string;
+  /** The trace the sidecar's span belongs to when tracing; absent, the request's own traceparent is logged. */
+  traceId?: string | undefined;
   source: string;
   destination: string;
 }
@@ -115,7 +117,7 @@ class PinoAccessLog implements AccessLog {
       attempts: facts.attempts,
       retries: facts.attempts > 1 ? facts.attempts - 1 : 0,
       response_flags: facts.responseFlags,
-      trace_id: traceIdOf(headers.traceparent),
+      trace_id: facts.traceId ?? traceIdOf(headers.traceparent),
       source: facts.source,
       destination: facts.destination,
     };

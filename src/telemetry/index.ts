@@ -6,3 +6,4 @@ export * from './source-table.js';
 export * from './istio-metrics.js';
 export * from './access-log.js';
 export * from './fluent-forward.js';
+export * from './tracing/index.js';

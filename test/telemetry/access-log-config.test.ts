@@ -1,14 +1,8 @@
-import { Command } from 'commander';
 import { describe, it, expect } from 'vitest';
 import { resolveProxyConfig, validateProxyFile } from '../../src/config/index.js';
-import { addProxyOptions, proxyConfigFromOptions, type ProxyCommandOptions } from '../../src/cli/proxy-options.js';
+import { proxyConfigFromOptions } from '../../src/cli/proxy-options.js';
 import { ConfigError } from '../../src/core/index.js';
-
-function parseFlags(args: string[]): ProxyCommandOptions {
-  const command = addProxyOptions(new Command('proxy').exitOverride().configureOutput({ writeErr: () => {} }));
-  command.parse(args, { from: 'user' });
-  return command.opts<ProxyCommandOptions>();
-}
+import { parseProxyFlags as parseFlags } from '../cli/proxy-flag-fixtures.js';
 
 describe('access log and Fluent settings', () => {
   it('are off by default', () => {
