@@ -4,3 +4,4 @@ export * from './ports.js';
 export * from './processes.js';
 export * from './etcd.js';
 export * from './fluent-receiver.js';
+export * from './chromium.js';
