@@ -23,18 +23,32 @@ export function addDashboardRoutes(router: Router, assets: DashboardAssets): voi
 }
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: DashboardAsset): void {
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
+  // Each encoding is its own representation with its own tag, as caches between here and the browser expect.
+  const etag = gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag;
   const headers = {
-    etag: asset.etag,
+    etag,
+    vary: 'accept-encoding',
     // Revalidate every time: a 304 costs one round trip, and an upgraded control plane never serves a stale page.
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
     'content-security-policy': CONTENT_SECURITY_POLICY,
   };
-  if (req.headers['if-none-match'] === asset.etag) {
+  if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  res.writeHead(200, { ...headers, 'content-type': asset.contentType, 'content-length': asset.body.length });
-  res.end(asset.body);
+  const body = gzip ? asset.gzipped : asset.body;
+  res.writeHead(200, { ...headers, 'content-type': asset.contentType, 'content-length': body.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+  res.end(body);
+}
+
+/** "gzip" listed without q=0; enough for browsers and curl --compressed, which is who asks for these files. */
+function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    return coding?.trim() === 'gzip' && !params.some((param) => /^\s*q=0(\.0*)?\s*$/.test(param));
+  });
 }

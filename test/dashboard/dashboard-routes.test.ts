@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeftError } from '../../src/core/index.js';
@@ -15,17 +16,23 @@ const runtime = () => createRuntime({ name: 'test', processMetrics: false, logge
 interface RawReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** Decoded text (gunzipped when the reply was). */
   body: string;
+  /** Bytes on the wire. */
+  bytes: number;
 }
 
 /** node:http sends the path exactly as given, where fetch would normalise "../" away before it left the client. */
 function raw(plane: ControlPlane, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: plane.port, path, method: options.method ?? 'GET', headers: options.headers, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        const body = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, bytes: bytes.length });
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -72,6 +79,22 @@ describe('dashboard routes', () => {
     const stale = await raw(plane, '/dashboard/app.js', { headers: { 'if-none-match': '"something-else"' } });
     expect(stale.status).toBe(200);
     expect(stale.body).toBe(first.body);
+  });
+
+  it('gzips for a browser that accepts it, under its own ETag, and not for one that refuses it', async () => {
+    const plain = await raw(plane, '/dashboard/vendor/uPlot.esm.js');
+    const gzipped = await raw(plane, '/dashboard/vendor/uPlot.esm.js', { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers.vary).toBe('accept-encoding');
+    expect(gzipped.body).toBe(plain.body);
+    expect(gzipped.bytes).toBeLessThan(plain.bytes / 2);
+    expect(gzipped.headers.etag).not.toBe(plain.headers.etag);
+    const again = await raw(plane, '/dashboard/vendor/uPlot.esm.js', { headers: { 'accept-encoding': 'gzip', 'if-none-match': String(gzipped.headers.etag) } });
+    expect(again.status).toBe(304);
+    for (const refusal of ['gzip;q=0', 'br', 'identity']) {
+      const reply = await raw(plane, '/dashboard/app.js', { headers: { 'accept-encoding': refusal } });
+      expect(reply.headers['content-encoding'], refusal).toBeUndefined();
+    }
   });
 
   it('answers HEAD with the headers and no body, and refuses other methods', async () => {
