@@ -10,6 +10,8 @@ import { WeftError } from '../../src/core/index.js';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { loadDashboardAssets } from '../../src/dashboard/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
+import { freePorts, stopProcess, waitForHttp } from '../support/index.js';
+import { pollUntil, startWeft } from '../e2e/weft-cli.js';
 
 const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
 
@@ -173,4 +175,27 @@ describe('dashboard switched off or missing', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('weft control and the dashboard', () => {
+  it('prints the dashboard URL and serves it, and serves none with --no-dashboard', async () => {
+    const [withPort, withoutPort] = await freePorts(2);
+    const withDashboard = startWeft('control', ['control', '--dev', '--listen', `127.0.0.1:${withPort}`]);
+    const withoutDashboard = startWeft('control', ['control', '--dev', '--no-dashboard', '--listen', `127.0.0.1:${withoutPort}`]);
+    try {
+      await waitForHttp(`http://127.0.0.1:${withPort}/healthz`, 15_000, { process: withDashboard });
+      await waitForHttp(`http://127.0.0.1:${withoutPort}/healthz`, 15_000, { process: withoutDashboard });
+      // The line may reach us just after the server answered.
+      await pollUntil('the dashboard line', 5_000, async () => (withDashboard.output().includes(`dashboard: http://127.0.0.1:${withPort}/`) ? true : undefined));
+      await pollUntil('the listening line', 5_000, async () => (withoutDashboard.output().includes('weft control listening') ? true : undefined));
+      expect(withoutDashboard.output()).not.toContain('dashboard:');
+      const served = await fetch(`http://127.0.0.1:${withPort}/`, { signal: AbortSignal.timeout(5000) });
+      expect(served.status).toBe(200);
+      expect(await served.text()).toContain('<title>weft dashboard</title>');
+      const refused = await fetch(`http://127.0.0.1:${withoutPort}/`, { signal: AbortSignal.timeout(5000) });
+      expect(refused.status).toBe(404);
+    } finally {
+      await Promise.all([stopProcess(withDashboard), stopProcess(withoutDashboard)]);
+    }
+  }, 30_000);
 });
