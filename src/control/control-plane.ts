@@ -67,6 +67,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
+  metrics.watchers('watch', () => watches.count());
+  metrics.watchers('consul_blocking', () => consul.blockingQueries());
   const stats = new StatsCollector(registry, runtime, options.stats);
   addStatsRoutes(router, stats);
   if (dashboard) addDashboardRoutes(router, dashboard);
@@ -115,7 +117,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   } catch (error) {
     stats.close();
     consul.close();
-    watches.unregister();
     metrics.unregister();
     await registry.close();
     await backend.close();
@@ -138,7 +139,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await closed;
       await registry.close();
       await backend.close();
-      watches.unregister();
       metrics.unregister();
     })());
 

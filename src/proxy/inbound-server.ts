@@ -1,11 +1,10 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { createProxyMetrics, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import { claimedSource, CLIENT_CLOSED_STATUS, createProxyMetrics, SourceTable, validSource, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
-import { CLIENT_CLOSED_STATUS } from './upstream.js';
 
 export interface InboundServerOptions {
   runtime: Runtime;
@@ -32,7 +31,8 @@ interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
   readonly forward: ForwardOptions;
-  readonly metrics: UpstreamMetrics;
+  /** Metric children per calling service, as its sidecar announced it in x-weft-source. */
+  readonly callers: SourceTable<UpstreamMetrics>;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
@@ -42,6 +42,7 @@ interface InboundContext {
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
 class InboundExchange extends Http1Exchange {
   private readonly startedAt: number;
+  private readonly metrics: UpstreamMetrics;
   /** Access-log state, touched only when the request was sampled. */
   private readonly logged: boolean;
   private bytesIn = 0;
@@ -55,6 +56,8 @@ class InboundExchange extends Http1Exchange {
   ) {
     super(req, res, context.forward, false);
     this.startedAt = context.runtime.clock.now();
+    // The header is passed on to the app as well, which may use it.
+    this.metrics = context.callers.of(claimedSource(this.headers));
     context.drain.begin();
     context.inFlight.inc();
     this.logged = context.accessLog !== null && context.accessLog.sampled();
@@ -68,7 +71,7 @@ class InboundExchange extends Http1Exchange {
 
   protected attemptFailed(error: WeftError): void {
     const reported = error.code === 'CONNECT_FAILED' ? new AppUnavailableError(this.context.pool.address, error) : error;
-    this.context.metrics.error(reported.code);
+    this.metrics.error(reported.code);
     this.discardBody();
     this.status = rescue(this.res, reported);
     this.responseFlags = reported.code;
@@ -79,7 +82,8 @@ class InboundExchange extends Http1Exchange {
   }
 
   protected closed(): void {
-    const { metrics, runtime } = this.context;
+    const metrics = this.metrics;
+    const runtime = this.context.runtime;
     if (this.abortError !== null) metrics.error(this.abortError.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
@@ -103,7 +107,7 @@ class InboundExchange extends Http1Exchange {
       upstreamInstance: '',
       attempts: this.attempt,
       responseFlags: this.abortError?.code ?? this.responseFlags,
-      source: '',
+      source: validSource(claimedSource(this.headers)),
       destination: context.service,
     });
   }
@@ -125,7 +129,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,
     },
-    metrics: metrics.upstream('inbound', options.service),
+    callers: new SourceTable((source) => metrics.upstream('inbound', source, options.service)),
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,

@@ -5,12 +5,10 @@ import type { Pick } from '../balance/index.js';
 import type { Endpoint } from '../model/index.js';
 import { Http1Exchange } from '../transport/index.js';
 import { DEADLINE_HEADER, parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
+import { announceSource, CLIENT_CLOSED_STATUS } from '../telemetry/index.js';
 import { rescue } from './rescue.js';
 import type { Upstream } from './upstream.js';
 import type { SubsetTarget, UpstreamPolicy } from './upstream-policy.js';
-
-/** Status recorded for a request whose client left before the response ended (as nginx does). */
-export const CLIENT_CLOSED_STATUS = 499;
 
 /** The retry number (1 for the first retry) on every attempt after the first. */
 export const RETRY_ATTEMPT_HEADER = 'x-weft-retry-attempt';
@@ -73,6 +71,8 @@ export class OutboundExchange extends Http1Exchange {
     this.startedAt = upstream.options.runtime.clock.now();
     this.target = policy.all;
     this.conditions = policy.conditions;
+    // The peer's inbound side labels its metrics with the caller's service; an app cannot pose as another service.
+    announceSource(this.headers, upstream.options.localService);
     upstream.options.drain.begin();
     upstream.options.inFlight.inc();
     const log = upstream.options.accessLog;

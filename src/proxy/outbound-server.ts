@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, UNKNOWN_SERVICE, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -24,7 +24,7 @@ export interface OutboundServerOptions {
   responseTimeoutMs?: number;
   /** Attempts per request in all, the first included, for services without a policy (a policy's retry.attempts wins). */
   maxAttempts?: number;
-  /** The service this sidecar belongs to, for logs. */
+  /** The service this sidecar belongs to: the source in metrics and logs, announced to peers in x-weft-source. */
   localService?: string;
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
@@ -37,15 +37,14 @@ export const OUTBOUND_DEFAULTS = {
   responseTimeoutMs: 15_000,
 } as const;
 
-/** Metric label for requests whose Host names no known service: host names are unbounded, labels must not be. */
-const UNKNOWN_SERVICE = '_unknown';
-
 export function createOutboundServer(options: OutboundServerOptions): ProxyServer {
   const { runtime, snapshots } = options;
   const logger = runtime.logger.child({ listener: 'outbound', ...(options.localService ? { service: options.localService } : {}) });
   const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
+  // Requests whose Host names no known service go to UNKNOWN_SERVICE too: host names are unbounded, labels must not be.
+  const source = options.localService || UNKNOWN_SERVICE;
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
   const forward = {
@@ -66,7 +65,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       service,
       defaults: { ...defaults, balancer: options.balancers?.[service] ?? defaults.balancer },
       forward,
-      metrics: metrics.upstream('outbound', service),
+      metrics: metrics.upstream('outbound', source, service),
       policyMetrics: metrics.policy(service),
       inFlight,
       drain,
@@ -78,7 +77,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   let unknown: UpstreamMetrics | null = null;
 
   function reject(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
-    unknown ??= metrics.upstream('outbound', UNKNOWN_SERVICE);
+    unknown ??= metrics.upstream('outbound', source, UNKNOWN_SERVICE);
     unknown.error(error.code);
     const logged = accessLog !== null && accessLog.sampled();
     const startedAt = logged ? runtime.clock.now() : 0;

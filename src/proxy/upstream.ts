@@ -8,8 +8,6 @@ import type { Drain } from './drain.js';
 import { OutboundExchange } from './outbound-exchange.js';
 import { UpstreamPolicy, type SidecarDefaults } from './upstream-policy.js';
 
-export { CLIENT_CLOSED_STATUS } from './outbound-exchange.js';
-
 const NO_ENDPOINTS: readonly Endpoint[] = [];
 
 export interface UpstreamOptions {

@@ -1,5 +1,6 @@
 // Telemetry: runtime construction, metrics and logging.
 export * from './runtime.js';
 export * from './proxy-metrics.js';
+export * from './source-table.js';
 export * from './access-log.js';
 export * from './fluent-forward.js';

@@ -1,10 +1,29 @@
-// Telemetry: the sidecar's golden metrics (requests, latency, retries, errors, in-flight, endpoints), bound per upstream once.
+// Telemetry: the sidecar's golden metrics (requests, latency, retries, errors, in-flight, endpoints), bound per source and destination once.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WeftErrorCode } from '../core/index.js';
 
 export type ProxyDirection = 'outbound' | 'inbound';
 
-/** Metric children of one (direction, service) pair, resolved once so the request path does no label lookups. */
+/** Label value for a service that is not known; Prometheus treats an empty label value as an absent label, so never ''. */
+export const UNKNOWN_SERVICE = '_unknown';
+
+/** Status recorded for a request whose client left before the response ended (as nginx does). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+export type Classification = 'success' | 'failure';
+
+/**
+ * A 5xx is the server's failure; so are a broken response (status 0) and a client that gave up waiting (499), since
+ * the caller got no answer either way. Everything else, 4xx included, was answered as asked.
+ */
+export function classify(status: number): Classification {
+  return status >= 500 || status === 0 || status === CLIENT_CLOSED_STATUS ? 'failure' : 'success';
+}
+
+/**
+ * Metric children of one (direction, source, destination) triple, resolved once so the request path does no label
+ * lookups. Retries and endpoints are about the destination service alone and are labelled by it as `service`.
+ */
 export interface UpstreamMetrics {
   /** One finished request with the HTTP status the client got and its duration in seconds. */
   request(status: number, seconds: number): void;
@@ -31,7 +50,8 @@ export interface InFlightGauge {
 }
 
 export interface ProxyMetrics {
-  upstream(direction: ProxyDirection, service: string): UpstreamMetrics;
+  /** Source and destination are service names, or UNKNOWN_SERVICE (never ''). */
+  upstream(direction: ProxyDirection, source: string, destination: string): UpstreamMetrics;
   inFlight(direction: ProxyDirection): InFlightGauge;
   policy(service: string): PolicyMetrics;
 }
@@ -39,10 +59,10 @@ export interface ProxyMetrics {
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface Families {
-  requests: Counter<'direction' | 'service' | 'code'>;
-  duration: Histogram<'direction' | 'service'>;
+  requests: Counter<'direction' | 'source' | 'destination' | 'code' | 'classification'>;
+  duration: Histogram<'direction' | 'source' | 'destination'>;
   retries: Counter<'service' | 'reason'>;
-  errors: Counter<'direction' | 'service' | 'code'>;
+  errors: Counter<'direction' | 'source' | 'destination' | 'code'>;
   inFlight: Gauge<'direction'>;
   endpoints: Gauge<'service' | 'health'>;
   budgetExhausted: Counter<'service'>;
@@ -95,16 +115,16 @@ function families(registry: Registry): Families {
   const registers = [registry];
   return {
     requests: family(registry, 'weft_proxy_requests_total', () =>
-      new Counter({ name: 'weft_proxy_requests_total', help: 'Requests handled by the sidecar, by HTTP status code sent to the client.', labelNames: ['direction', 'service', 'code'] as const, registers, collect: collectFlushed }),
+      new Counter({ name: 'weft_proxy_requests_total', help: 'Requests handled by the sidecar, by HTTP status code sent to the client (499: the client left, 0: broken response) and its classification.', labelNames: ['direction', 'source', 'destination', 'code', 'classification'] as const, registers, collect: collectFlushed }),
     ),
     duration: family(registry, 'weft_proxy_request_duration_seconds', () =>
-      new Histogram({ name: 'weft_proxy_request_duration_seconds', help: 'Time from request arrival to the end of the response.', labelNames: ['direction', 'service'] as const, buckets: LATENCY_BUCKETS, registers }),
+      new Histogram({ name: 'weft_proxy_request_duration_seconds', help: 'Time from request arrival to the end of the response.', labelNames: ['direction', 'source', 'destination'] as const, buckets: LATENCY_BUCKETS, registers }),
     ),
     retries: family(registry, 'weft_proxy_retries_total', () =>
       new Counter({ name: 'weft_proxy_retries_total', help: 'Attempts sent again to another endpoint, by reason.', labelNames: ['service', 'reason'] as const, registers }),
     ),
     errors: family(registry, 'weft_proxy_errors_total', () =>
-      new Counter({ name: 'weft_proxy_errors_total', help: 'Failed requests and aborted responses, by weft error code.', labelNames: ['direction', 'service', 'code'] as const, registers }),
+      new Counter({ name: 'weft_proxy_errors_total', help: 'Failed requests and aborted responses, by weft error code.', labelNames: ['direction', 'source', 'destination', 'code'] as const, registers }),
     ),
     inFlight: family(registry, 'weft_proxy_in_flight', () =>
       new Gauge({ name: 'weft_proxy_in_flight', help: 'Requests being handled right now.', labelNames: ['direction'] as const, registers, collect: collectInFlight }),
@@ -152,12 +172,13 @@ class BoundUpstream implements UpstreamMetrics {
   constructor(
     private readonly f: Families,
     private readonly direction: ProxyDirection,
-    private readonly service: string,
+    private readonly source: string,
+    private readonly destination: string,
   ) {
-    this.duration = f.duration.labels(direction, service);
+    this.duration = f.duration.labels(direction, source, destination);
     flushers(f.requests).add(() => this.flush());
-    this.passing = f.endpoints.labels(service, 'passing');
-    this.critical = f.endpoints.labels(service, 'critical');
+    this.passing = f.endpoints.labels(destination, 'passing');
+    this.critical = f.endpoints.labels(destination, 'critical');
   }
 
   request(status: number, seconds: number): void {
@@ -185,19 +206,19 @@ class BoundUpstream implements UpstreamMetrics {
 
   private child(status: number): CounterChild {
     let child = this.byStatus[status];
-    if (child === undefined) this.byStatus[status] = child = this.f.requests.labels(this.direction, this.service, String(status));
+    if (child === undefined) this.byStatus[status] = child = this.f.requests.labels(this.direction, this.source, this.destination, String(status), classify(status));
     return child;
   }
 
   retry(reason: string): void {
     let child = this.byReason.get(reason);
-    if (child === undefined) this.byReason.set(reason, (child = this.f.retries.labels(this.service, reason)));
+    if (child === undefined) this.byReason.set(reason, (child = this.f.retries.labels(this.destination, reason)));
     child.inc();
   }
 
   error(code: WeftErrorCode): void {
     let child = this.byError.get(code);
-    if (child === undefined) this.byError.set(code, (child = this.f.errors.labels(this.direction, this.service, code)));
+    if (child === undefined) this.byError.set(code, (child = this.f.errors.labels(this.direction, this.source, this.destination, code)));
     child.inc();
   }
 
@@ -264,10 +285,10 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       if (metrics === undefined) policies.set(service, (metrics = new BoundPolicy(f, service)));
       return metrics;
     },
-    upstream(direction, service) {
-      const key = `${direction}\0${service}`;
+    upstream(direction, source, destination) {
+      const key = `${direction}\0${source}\0${destination}`;
       let metrics = bound.get(key);
-      if (metrics === undefined) bound.set(key, (metrics = new BoundUpstream(f, direction, service)));
+      if (metrics === undefined) bound.set(key, (metrics = new BoundUpstream(f, direction, source, destination)));
       return metrics;
     },
     inFlight(direction) {

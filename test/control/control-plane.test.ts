@@ -180,7 +180,7 @@ describe('control plane REST API', () => {
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/);
     }
     expect(text).toContain('weft_control_http_requests_total{method="PUT",route="/api/v1/instances/:id",code="201"} 1');
-    expect(text).toContain('weft_control_watch_streams 1');
+    expect(text).toContain('weft_control_watchers{kind="watch"} 1');
     expect(text).toContain('weft_registry_instances{service="greeter",health="passing"} 1');
   });
 });
@@ -272,10 +272,10 @@ describe('control plane watch stream', () => {
     // Each change is ~50 KB on the wire; kernel socket buffers fill first, then the server's bound trips. Bounded loop.
     for (let i = 0; i < 400 && !watch.res.destroyed; i++) {
       await call(plane, 'PUT', `/api/v1/instances/g-${i}`, registration({ meta: bulky }));
-      if ((await (await fetch(`${plane.url}/metrics`)).text()).includes('weft_control_watch_streams 0')) break;
+      if ((await (await fetch(`${plane.url}/metrics`)).text()).includes('weft_control_watchers{kind="watch"} 0')) break;
     }
     const text = await (await fetch(`${plane.url}/metrics`)).text();
-    expect(text).toContain('weft_control_watch_streams 0');
+    expect(text).toContain('weft_control_watchers{kind="watch"} 0');
     watch.close();
   });
 });

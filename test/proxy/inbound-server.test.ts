@@ -62,7 +62,7 @@ describe('inbound server', () => {
     expect(got['keep-alive']).toBeUndefined();
     expect(got['host']).toBe('greeter');
     const metrics = await runtime.metrics.metrics();
-    expect(metrics).toContain('weft_proxy_requests_total{direction="inbound",service="greeter",code="201"} 1');
+    expect(metrics).toContain('weft_proxy_requests_total{direction="inbound",source="_unknown",destination="greeter",code="201",classification="success"} 1');
   });
 
   it('forwards a chunked request body as chunked', async () => {
@@ -122,7 +122,7 @@ describe('inbound server', () => {
     expect(reply.status).toBe(503);
     expect(reply.headers['x-weft-error']).toBe('APP_UNAVAILABLE');
     expect(JSON.parse(reply.body)).toMatchObject({ code: 'APP_UNAVAILABLE' });
-    expect(await runtime.metrics.metrics()).toContain('weft_proxy_errors_total{direction="inbound",service="greeter",code="APP_UNAVAILABLE"} 1');
+    expect(await runtime.metrics.metrics()).toContain('weft_proxy_errors_total{direction="inbound",source="_unknown",destination="greeter",code="APP_UNAVAILABLE"} 1');
   });
 
   it('answers 502 UPSTREAM_RESET when the app drops the connection', async () => {

@@ -450,7 +450,7 @@ describe('outbound server: failures and retries', () => {
       text = await runtime.metrics.metrics();
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(text).toContain('weft_proxy_errors_total{direction="outbound",service="greeter",code="UPSTREAM_RESET"} 1');
+    expect(text).toContain('weft_proxy_errors_total{direction="outbound",source="_unknown",destination="greeter",code="UPSTREAM_RESET"} 1');
   });
 
   it('aborts the upstream request when the client goes away', async () => {

@@ -104,7 +104,7 @@ describe.skipIf(promtool === undefined || prometheus === undefined)('metrics in 
     });
     expect(instances[0]!.value[1]).toBe('1');
     const requests = await pollUntil('Prometheus to have scraped the sidecar', 30_000, async () => {
-      const result = await query('sum(weft_proxy_requests_total{direction="outbound",service="hello",code="200"})');
+      const result = await query('sum(weft_proxy_requests_total{direction="outbound",destination="hello",code="200"})');
       return result.length > 0 ? result : undefined;
     });
     expect(Number(requests[0]!.value[1])).toBeGreaterThanOrEqual(21);

@@ -1,6 +1,5 @@
 // Control API: GET /api/v1/watch — an NDJSON stream of registry changes that resumes from ?since= and never buffers without bound.
 import type { ServerResponse } from 'node:http';
-import { Gauge } from 'prom-client';
 import { ValidationError, type Runtime } from '../../core/index.js';
 import { API_PREFIX, STORE_HEADER, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, type WatchEvent } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
@@ -12,12 +11,9 @@ export interface WatchStreamOptions {
   maxBufferedBytes?: number;
 }
 
-const GAUGE_NAME = 'weft_control_watch_streams';
-
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
   private readonly encoded = new WeakMap<WatchEvent, string>();
-  private readonly gauge: Gauge;
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
 
@@ -28,8 +24,11 @@ export class WatchStreams {
   ) {
     this.pingIntervalMs = options.pingIntervalMs ?? WATCH_PING_INTERVAL_MS;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
-    runtime.metrics.removeSingleMetric(GAUGE_NAME);
-    this.gauge = new Gauge({ name: GAUGE_NAME, help: 'Open watch streams.', registers: [runtime.metrics] });
+  }
+
+  /** Streams open right now (the control plane's `weft_control_watchers{kind="watch"}`). */
+  count(): number {
+    return this.open.size;
   }
 
   addRoute(router: Router): void {
@@ -45,10 +44,6 @@ export class WatchStreams {
   /** Ends every stream (on shutdown); clients reconnect elsewhere or later and resume. */
   closeAll(): void {
     for (const res of this.open) res.end();
-  }
-
-  unregister(): void {
-    if (this.runtime.metrics.getSingleMetric(GAUGE_NAME) === this.gauge) this.runtime.metrics.removeSingleMetric(GAUGE_NAME);
   }
 
   /** One event, serialised once however many streams send it: every watcher gets the same event object. */
@@ -87,12 +82,10 @@ export class WatchStreams {
     limit = res.writableLength + this.maxBufferedBytes;
     const ping = setInterval(() => send({ type: 'ping', version: this.registry.version() }), this.pingIntervalMs);
     this.open.add(res);
-    this.gauge.inc();
     res.once('close', () => {
       clearInterval(ping);
       subscription.unsubscribe();
       this.open.delete(res);
-      this.gauge.dec();
     });
   }
 }

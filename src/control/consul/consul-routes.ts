@@ -34,6 +34,8 @@ export class ConsulApi {
   private readonly nodeName: string;
   private readonly nodeId: string;
   private readonly stop = new AbortController();
+  /** Blocking queries waiting for a change right now. */
+  private waiting = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -158,11 +160,18 @@ export class ConsulApi {
     const gone = new AbortController();
     const onClose = (): void => gone.abort();
     res.once('close', onClose);
+    this.waiting++;
     try {
       await waitForChange(this.registry, query, this.runtime.rng, [this.stop.signal, gone.signal]);
     } finally {
+      this.waiting--;
       res.off('close', onClose);
     }
+  }
+
+  /** Blocking queries waiting right now (the control plane's `weft_control_watchers{kind="consul_blocking"}`). */
+  blockingQueries(): number {
+    return this.waiting;
   }
 
   /** Instances of a service carrying every ?tag= asked for. */

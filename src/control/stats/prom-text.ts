@@ -11,7 +11,7 @@ export interface ServiceCounters {
   readonly buckets: Map<number, number>;
 }
 
-/** Inbound counters by service, read from one /metrics text. */
+/** Inbound counters by service (the destination), summed over calling sources, read from one /metrics text. */
 export function parseInboundCounters(text: string): Map<string, ServiceCounters> {
   const services = new Map<string, ServiceCounters>();
   const of = (service: string): ServiceCounters => {
@@ -28,7 +28,7 @@ export function parseInboundCounters(text: string): Map<string, ServiceCounters>
     const value = Number(line.slice(close + 1).trim().split(' ')[0]);
     if (!Number.isFinite(value)) continue;
     const labels = parseLabels(line.slice(line.indexOf('{') + 1, close));
-    const service = labels.get('service');
+    const service = labels.get('destination');
     if (labels.get('direction') !== 'inbound' || service === undefined) continue;
     if (isRequests) {
       const code = labels.get('code') ?? '';
@@ -36,7 +36,10 @@ export function parseInboundCounters(text: string): Map<string, ServiceCounters>
       codes.set(code, (codes.get(code) ?? 0) + value);
     } else {
       const le = parseLe(labels.get('le'));
-      if (le !== undefined) of(service).buckets.set(le, value);
+      if (le !== undefined) {
+        const buckets = of(service).buckets;
+        buckets.set(le, (buckets.get(le) ?? 0) + value);
+      }
     }
   }
   return services;

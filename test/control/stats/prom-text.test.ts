@@ -5,16 +5,16 @@ import { addDelta, emptyDelta, latencyOf } from '../../../src/control/stats/wind
 
 const exposition = (ok: number, failed: number, buckets: readonly number[]) => `# HELP weft_proxy_requests_total Requests handled by the sidecar.
 # TYPE weft_proxy_requests_total counter
-weft_proxy_requests_total{direction="inbound",service="greeter",code="200"} ${ok}
-weft_proxy_requests_total{direction="inbound",service="greeter",code="500"} ${failed}
-weft_proxy_requests_total{direction="outbound",service="other",code="200"} 77
+weft_proxy_requests_total{direction="inbound",source="web",destination="greeter",code="200",classification="success"} ${ok}
+weft_proxy_requests_total{direction="inbound",source="web",destination="greeter",code="500",classification="failure"} ${failed}
+weft_proxy_requests_total{direction="outbound",source="greeter",destination="other",code="200",classification="success"} 77
 # TYPE weft_proxy_request_duration_seconds histogram
-weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",service="greeter"} ${buckets[0]}
-weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",service="greeter"} ${buckets[1]}
-weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",service="greeter"} ${buckets[2]}
-weft_proxy_request_duration_seconds_sum{direction="inbound",service="greeter"} 1.5
-weft_proxy_request_duration_seconds_count{direction="inbound",service="greeter"} ${buckets[2]}
-weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",service="other"} 77
+weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",source="web",destination="greeter"} ${buckets[0]}
+weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",source="web",destination="greeter"} ${buckets[1]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="web",destination="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_sum{direction="inbound",source="web",destination="greeter"} 1.5
+weft_proxy_request_duration_seconds_count{direction="inbound",source="web",destination="greeter"} ${buckets[2]}
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="outbound",source="greeter",destination="other"} 77
 `;
 
 describe('parseInboundCounters', () => {
@@ -24,6 +24,17 @@ describe('parseInboundCounters', () => {
     const greeter = counters.get('greeter')!;
     expect(Object.fromEntries(greeter.codes)).toEqual({ '200': 90, '500': 10 });
     expect([...greeter.buckets]).toEqual([[0.01, 50], [0.1, 100], [Infinity, 100]]);
+  });
+
+  it('sums the calling sources of one destination, codes and buckets alike', () => {
+    const twoCallers = `${exposition(90, 10, [50, 100, 100])}weft_proxy_requests_total{direction="inbound",source="batch",destination="greeter",code="200",classification="success"} 5
+weft_proxy_request_duration_seconds_bucket{le="0.01",direction="inbound",source="batch",destination="greeter"} 1
+weft_proxy_request_duration_seconds_bucket{le="0.1",direction="inbound",source="batch",destination="greeter"} 4
+weft_proxy_request_duration_seconds_bucket{le="+Inf",direction="inbound",source="batch",destination="greeter"} 5
+`;
+    const greeter = parseInboundCounters(twoCallers).get('greeter')!;
+    expect(Object.fromEntries(greeter.codes)).toEqual({ '200': 95, '500': 10 });
+    expect([...greeter.buckets]).toEqual([[0.01, 51], [0.1, 104], [Infinity, 105]]);
   });
 
   it('reads escaped label values', () => {
