@@ -133,6 +133,32 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
     expect(await page.locator('g.node[data-node="frontend"]').count()).toBe(1);
   }, 30_000);
 
+  it('lays callers out left of the services they call, and stops on a cycle', async () => {
+    // The page's own layout module, run in the page: chains, a fan-out, a cycle and a self-call.
+    // Sent as source text: the test runner would rewrite a dynamic import() inside a function it compiles.
+    const layout = (await page.evaluate(`(async () => {
+      const { layoutTopology } = await import('/dashboard/topology.js');
+      const edges = [
+        { source: 'web', destination: 'api' },
+        { source: 'api', destination: 'db' },
+        { source: 'api', destination: 'cache' },
+        { source: 'web', destination: 'db' },
+        { source: 'loop-a', destination: 'loop-b' },
+        { source: 'loop-b', destination: 'loop-a' },
+        { source: 'self', destination: 'self' },
+      ];
+      const { positions } = layoutTopology(['api', 'cache', 'db', 'loop-a', 'loop-b', 'lonely', 'self', 'web'], edges);
+      return Object.fromEntries([...positions].map(([name, { x }]) => [name, x]));
+    })()`)) as Record<string, number>;
+    expect(layout.web).toBeLessThan(layout.api!);
+    expect(layout.api).toBeLessThan(layout.db!);
+    expect(layout.db).toBe(layout.cache);
+    expect(layout.lonely).toBe(layout.web);
+    expect(layout.self).toBe(layout.web);
+    expect(Object.keys(layout)).toHaveLength(8);
+    for (const x of Object.values(layout)) expect(Number.isFinite(x)).toBe(true);
+  });
+
   it('shows a policy once `weft apply` sets it', async () => {
     await page.locator('[data-nav="policies"]').click();
     await page.locator('main', { hasText: 'No policies' }).waitFor();
