@@ -1,0 +1,67 @@
+// Dashboard: headless Chromium keeps following the registry across a control-plane restart (watch stream resumed, not reloaded).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, launchChromium, requireChromium, stopProcess, waitForHttp, type HeadlessChromium, type ManagedProcess } from '../support/index.js';
+import { startWeft } from '../e2e/weft-cli.js';
+
+const chromiumPath = await requireChromium('the dashboard tests in headless Chromium');
+
+describe.skipIf(chromiumPath === undefined)('dashboard across a control-plane restart', () => {
+  let dir: string;
+  let control: ManagedProcess | undefined;
+  let controlUrl: string;
+  let browser: HeadlessChromium;
+  let page: Page;
+
+  const startControl = async () => {
+    control = startWeft('control', ['control', '--listen', controlUrl.slice('http://'.length), '--data-dir', join(dir, 'data')]);
+    await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
+  };
+  const register = async (id: string, service: string) => {
+    const res = await fetch(`${controlUrl}/api/v1/instances/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service, host: '127.0.0.1', port: 9, ttlMs: 120_000 }),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(201);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weft-dashboard-restart-'));
+    const [port] = await freePorts(1);
+    controlUrl = `http://127.0.0.1:${port}`;
+    await startControl();
+    browser = await launchChromium(chromiumPath!);
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (control) await stopProcess(control);
+    await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('says when the stream is down, resumes when the control plane is back, and shows what changed since', async () => {
+    await register('alpha-1', 'alpha');
+    await page.goto(`${controlUrl}/`);
+    await page.locator('tr[data-service="alpha"]').waitFor();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^registry live/);
+
+    await stopProcess(control!);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^registry reconnecting/);
+    expect(await page.locator('#status').getAttribute('class')).toContain('down');
+    // What the page knew stays on screen while the control plane is away.
+    expect(await page.locator('tr[data-service="alpha"]').count()).toBe(1);
+
+    await startControl();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^registry live/);
+    await register('beta-1', 'beta');
+    await page.locator('tr[data-service="beta"]').waitFor({ timeout: 5_000 });
+    expect(await page.locator('tr[data-service="alpha"]').count()).toBe(1);
+  }, 60_000);
+});
