@@ -1,4 +1,4 @@
-// Dashboard: headless Chromium keeps following the registry across a control-plane restart (watch stream resumed, not reloaded).
+// Dashboard: headless Chromium on a bare control plane — following the registry across a restart, and sidecars whose stats cannot be read.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { startWeft } from '../e2e/weft-cli.js';
 
 const chromiumPath = await requireChromium('the dashboard tests in headless Chromium');
 
-describe.skipIf(chromiumPath === undefined)('dashboard across a control-plane restart', () => {
+describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane', () => {
   let dir: string;
   let control: ManagedProcess | undefined;
   let controlUrl: string;
@@ -20,11 +20,11 @@ describe.skipIf(chromiumPath === undefined)('dashboard across a control-plane re
     control = startWeft('control', ['control', '--listen', controlUrl.slice('http://'.length), '--data-dir', join(dir, 'data')]);
     await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
   };
-  const register = async (id: string, service: string) => {
+  const register = async (id: string, service: string, meta: Record<string, string> = {}) => {
     const res = await fetch(`${controlUrl}/api/v1/instances/${id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service, host: '127.0.0.1', port: 9, ttlMs: 120_000 }),
+      body: JSON.stringify({ service, host: '127.0.0.1', port: 9, ttlMs: 120_000, meta }),
       signal: AbortSignal.timeout(5000),
     });
     expect(res.status).toBe(201);
@@ -64,4 +64,14 @@ describe.skipIf(chromiumPath === undefined)('dashboard across a control-plane re
     await page.locator('tr[data-service="beta"]').waitFor({ timeout: 5_000 });
     expect(await page.locator('tr[data-service="alpha"]').count()).toBe(1);
   }, 60_000);
+
+  it('says why an instance has no numbers when its sidecar cannot be scraped', async () => {
+    // A port that was free a moment ago: nothing answers there.
+    const [closed] = await freePorts(1);
+    await register('gamma-1', 'gamma', { 'weft.admin': `127.0.0.1:${closed}` });
+    await page.locator('tr[data-service="gamma"] a').click();
+    const skipped = page.locator('tr[data-instance="gamma-1"] [data-skipped]');
+    await expect.poll(() => skipped.textContent(), { timeout: 10_000 }).toMatch(/^unreachable: /);
+    expect(await page.locator('tr[data-instance="gamma-1"] [data-stat="rps"]').textContent()).toBe('–');
+  }, 30_000);
 });

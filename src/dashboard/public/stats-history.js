@@ -10,11 +10,14 @@ export class StatsHistory {
   series = new Map();
   /** The last reply's rows, by reply kind ('service' or 'instance'): a row missing from it has no traffic now. */
   latest = { service: new Map(), instance: new Map() };
+  /** Why an instance's sidecar is missing from the last reply ("unreachable: …", "warming up: …"), by instance key. */
+  skipped = new Map();
 
   /** Records a reply of GET /api/v1/stats (by service or by instance) taken at `at` (ms since the epoch). */
   record(reply, at) {
     const latest = new Map();
     this.latest[reply.by] = latest;
+    this.skipped = new Map(reply.skipped.map((skip) => [instanceKey(skip.service, skip.instance), skip.reason]));
     for (const row of reply.rows) {
       const key = row.instance === undefined ? serviceKey(row.service) : instanceKey(row.service, row.instance);
       latest.set(key, row);
@@ -35,6 +38,10 @@ export class StatsHistory {
 
   get(key) {
     return this.series.get(key);
+  }
+
+  skippedReason(key) {
+    return this.skipped.get(key);
   }
 
   row(key) {

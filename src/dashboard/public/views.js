@@ -18,6 +18,12 @@ function statsCells(row) {
 
 const STATS_HEADINGS = ['RPS', 'Success', 'p50', 'p99'];
 
+/** An instance whose sidecar could not be scraped says why instead of drawing a line that just stopped. */
+function skippedOrSparkline(history, key) {
+  const reason = history.skippedReason(key);
+  return reason === undefined ? sparkline(history.get(key)?.rps) : h('span', { class: 'muted', 'data-skipped': reason }, reason);
+}
+
 function table(headings, rows) {
   return h('table', {}, h('thead', {}, h('tr', {}, headings.map((text) => h('th', {}, text)))), h('tbody', {}, rows));
 }
@@ -96,7 +102,7 @@ export class ServiceView {
             h('td', { class: 'num' }, `${instance.ttlMs / 1000} s`),
             h('td', { class: 'meta' }, Object.entries(instance.meta).map(([k, v]) => `${k}=${v}`).join(' ')),
             statsCells(history.row(key)),
-            h('td', {}, sparkline(history.get(key)?.rps)));
+            h('td', {}, skippedOrSparkline(history, key)));
         })),
     );
     const policy = mesh.policies.get(this.name);
