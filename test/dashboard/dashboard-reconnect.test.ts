@@ -15,6 +15,7 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
   let controlUrl: string;
   let browser: HeadlessChromium;
   let page: Page;
+  const pageErrors: string[] = [];
 
   const startControl = async () => {
     control = startWeft('control', ['control', '--listen', controlUrl.slice('http://'.length), '--data-dir', join(dir, 'data')]);
@@ -38,6 +39,7 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
     browser = await launchChromium(chromiumPath!);
     page = await browser.context.newPage();
     page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 60_000);
 
   afterAll(async () => {
@@ -74,4 +76,11 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
     await expect.poll(() => skipped.textContent(), { timeout: 10_000 }).toMatch(/^unreachable: /);
     expect(await page.locator('tr[data-instance="gamma-1"] [data-stat="rps"]').textContent()).toBe('–');
   }, 30_000);
+
+  it('shows the service list for a hash it cannot read, without a script error', async () => {
+    await page.goto(`${controlUrl}/#/services/%zz`);
+    await page.locator('h1', { hasText: 'Services' }).waitFor();
+    await page.locator('tr[data-service="alpha"]').waitFor();
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -23,11 +23,21 @@ let routeKey;
 
 function route() {
   const path = location.hash.replace(/^#/, '') || '/';
-  const service = /^\/services\/([^/]+)$/.exec(path);
-  if (service) return { key: `service:${service[1]}`, nav: 'services', make: () => new ServiceView(root, decodeURIComponent(service[1])) };
+  const service = serviceName(/^\/services\/([^/]+)$/.exec(path)?.[1]);
+  if (service !== undefined) return { key: `service:${service}`, nav: 'services', make: () => new ServiceView(root, service) };
   if (path === '/topology') return { key: 'topology', nav: 'topology', make: () => new TopologyView(root) };
   if (path === '/policies') return { key: 'policies', nav: 'policies', make: () => new PoliciesView(root) };
   return { key: 'services', nav: 'services', make: () => new ServicesView(root) };
+}
+
+/** A hand-typed "#/services/%zz" is no service, not an exception. */
+function serviceName(encoded) {
+  if (encoded === undefined) return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
 }
 
 function navigate() {
