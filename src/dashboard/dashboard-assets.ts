@@ -13,6 +13,8 @@ export interface DashboardAsset {
   readonly gzipped: Buffer;
   readonly contentType: string;
   readonly etag: string;
+  /** Each encoding is its own representation with its own tag, as caches between here and the browser expect. */
+  readonly gzippedEtag: string;
 }
 
 /** Assets by URL path ("/", "/dashboard/app.js", "/dashboard/vendor/uPlot.esm.js"). Only these paths are ever served. */
@@ -78,5 +80,6 @@ async function readAssets(publicDir: string): Promise<DashboardAssets> {
 }
 
 function toAsset(body: Buffer, contentType: string): DashboardAsset {
-  return { body, gzipped: gzipSync(body, { level: 9 }), contentType, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  const hash = createHash('sha1').update(body).digest('base64url');
+  return { body, gzipped: gzipSync(body, { level: 9 }), contentType, etag: `"${hash}"`, gzippedEtag: `"${hash}-gz"` };
 }

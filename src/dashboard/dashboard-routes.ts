@@ -24,8 +24,7 @@ export function addDashboardRoutes(router: Router, assets: DashboardAssets): voi
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: DashboardAsset): void {
   const gzip = acceptsGzip(req.headers['accept-encoding']);
-  // Each encoding is its own representation with its own tag, as caches between here and the browser expect.
-  const etag = gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag;
+  const etag = gzip ? asset.gzippedEtag : asset.etag;
   const headers = {
     etag,
     vary: 'accept-encoding',
