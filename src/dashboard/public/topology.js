@@ -3,9 +3,12 @@ import { formatMs, formatRate, formatRps, svg } from './dom.js';
 
 const NODE_WIDTH = 140;
 const NODE_HEIGHT = 36;
-const COLUMN_GAP = 120;
-const ROW_GAP = 28;
+/** Room between columns for an arrow's two lines of numbers. */
+const COLUMN_GAP = 200;
+const ROW_GAP = 44;
 const MARGIN = 20;
+/** Above the first row: room for the labels of arrows between top boxes and for calls that loop back. */
+const TOP = 56;
 
 /**
  * A service's layer is the length of the longest chain of callers in front of it. Cycles would make that
@@ -30,14 +33,14 @@ export function layoutTopology(names, edges) {
   const positions = new Map();
   columns.forEach((column = [], x) =>
     column.sort().forEach((name, y) =>
-      positions.set(name, { x: MARGIN + x * (NODE_WIDTH + COLUMN_GAP), y: MARGIN + y * (NODE_HEIGHT + ROW_GAP) }),
+      positions.set(name, { x: MARGIN + x * (NODE_WIDTH + COLUMN_GAP), y: TOP + y * (NODE_HEIGHT + ROW_GAP) }),
     ),
   );
   const rows = Math.max(1, ...columns.map((column = []) => column.length));
   return {
     positions,
     width: MARGIN * 2 + Math.max(1, columns.length) * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP,
-    height: MARGIN * 2 + rows * (NODE_HEIGHT + ROW_GAP) - ROW_GAP,
+    height: TOP + MARGIN + rows * (NODE_HEIGHT + ROW_GAP) - ROW_GAP,
   };
 }
 
@@ -53,7 +56,7 @@ export function topologySvg(services, edges) {
   const health = new Map(services.map((s) => [s.name, s]));
   const root = svg('svg', { class: 'topology', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'service topology' });
   root.append(
-    svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' },
+    svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto' },
       svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8794a3' }))),
   );
   for (const edge of edges) {
@@ -67,12 +70,17 @@ export function topologySvg(services, edges) {
     const d = x2 > x1
       ? `M ${x1} ${y1} C ${(x1 + x2) / 2} ${y1}, ${(x1 + x2) / 2} ${y2}, ${x2} ${y2}`
       : `M ${x1} ${y1} C ${x1 + 60} ${y1 - 70}, ${x2 - 60} ${y2 - 70}, ${x2} ${y2}`;
-    const label = `${formatRps(edge.rps)} rps · ${formatRate(edge.successRate)} · p99 ${formatMs(edge.latencyMs?.p99)}`;
+    const rates = `${formatRps(edge.rps)} rps · ${formatRate(edge.successRate)}`;
+    const latency = `p50 ${formatMs(edge.latencyMs?.p50)} · p99 ${formatMs(edge.latencyMs?.p99)}`;
+    const labelX = (x1 + x2) / 2;
+    const labelY = Math.min(y1, y2) - (x2 > x1 ? 22 : 48);
     root.append(
       svg('g', { class: `edge ${edgeClass(edge.successRate)}`, 'data-edge': `${edge.source}->${edge.destination}` },
         svg('path', { d, 'marker-end': 'url(#arrow)' }),
-        svg('title', {}, `${edge.source} → ${edge.destination}: ${edge.requests} requests, ${label}`),
-        svg('text', { x: (x1 + x2) / 2, y: Math.min(y1, y2) - 6, 'text-anchor': 'middle' }, label)),
+        svg('title', {}, `${edge.source} → ${edge.destination}: ${edge.requests} requests in the window, ${rates}, ${latency}`),
+        svg('text', { x: labelX, y: labelY, 'text-anchor': 'middle' },
+          svg('tspan', { x: labelX, dy: 0 }, rates),
+          svg('tspan', { x: labelX, dy: 13 }, latency))),
     );
   }
   for (const name of names) {
