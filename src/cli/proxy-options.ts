@@ -1,7 +1,7 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
-import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/index.js';
+import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addressFlag, controlUrlsFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
 
@@ -26,6 +26,8 @@ export interface ProxyCommandOptions {
   accessLog?: string;
   accessLogSample?: number;
   fluent?: ListenAddress;
+  istioMetrics?: boolean;
+  istioNamespace?: string;
 }
 
 /** `--access-log-sample 0.25`: the share of requests logged. */
@@ -33,6 +35,12 @@ function ratioFlag(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a ratio from 0 to 1, got "${value}"`);
   return n;
+}
+
+/** `--istio-namespace prod`: a Kubernetes-style namespace name, the same shape as a service name. */
+function namespaceFlag(value: string): string {
+  if (!SERVICE_NAME.test(value)) throw new InvalidArgumentError(`expected a namespace name (lowercase letters, digits and "-"), got "${value}"`);
+  return value;
 }
 
 /** `--fluent 127.0.0.1:24224`: a Fluentd or Fluent Bit forward input. */
@@ -63,7 +71,9 @@ export function addProxyOptions(command: Command): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--access-log <file>', 'one JSON line per request to this file ("-" for stdout); off by default')
     .option('--access-log-sample <ratio>', 'share of requests written to the access log, 0 to 1 (default 1)', ratioFlag)
-    .option('--fluent <host:port>', 'ship access logs and component logs to Fluentd/Fluent Bit over the forward protocol', fluentFlag);
+    .option('--fluent <host:port>', 'ship access logs and component logs to Fluentd/Fluent Bit over the forward protocol', fluentFlag)
+    .option('--istio-metrics', "also emit Istio's standard metrics (istio_requests_total, ...) for Istio's Grafana and Kiali dashboards")
+    .option('--istio-namespace <name>', 'namespace in the Istio metrics\' labels and service names (default "default")', namespaceFlag);
 }
 
 export async function proxyConfigFromOptions(options: ProxyCommandOptions): Promise<ProxyConfig> {
@@ -90,6 +100,8 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       accessLog: options.accessLog,
       accessLogSample: options.accessLogSample,
       fluent: options.fluent,
+      istioMetrics: options.istioMetrics,
+      istioNamespace: options.istioNamespace,
     },
     process.env,
   );

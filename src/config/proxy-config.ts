@@ -105,6 +105,12 @@ export const proxyFileSchema = z.strictObject({
       tag: fluentTag.optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      istio: z.boolean({ error: 'expected true or false' }).optional(),
+      namespace: z.string().regex(SERVICE_NAME, 'expected a namespace name: lowercase letters, digits and "-", 1-63 characters').optional(),
+    })
+    .optional(),
 });
 export type ProxyFile = z.output<typeof proxyFileSchema>;
 
@@ -132,6 +138,8 @@ export interface ProxyConfig {
   readonly accessLog: { readonly path?: string; readonly sample: number };
   /** Where access logs (`TAG.access`) and component logs (`TAG.log`) are shipped over the Fluent forward protocol. */
   readonly fluent?: { readonly host: string; readonly port: number; readonly tag: string };
+  /** `istio`: also emit Istio's standard metrics, labelled with `namespace`. */
+  readonly metrics: { readonly istio: boolean; readonly namespace: string };
 }
 type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
@@ -150,6 +158,7 @@ export const PROXY_DEFAULTS = {
   drainMs: 10_000,
   accessLogSample: 1,
   fluentTag: 'weft',
+  istioNamespace: 'default',
 } as const;
 
 /** Reads and validates a YAML config file; errors name the file, the path inside it and what was expected. */
@@ -201,6 +210,8 @@ export interface ProxyFlags {
   accessLog?: string;
   accessLogSample?: number;
   fluent?: { host: string; port: number };
+  istioMetrics?: boolean;
+  istioNamespace?: string;
 }
 
 /** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
@@ -243,6 +254,10 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
       sample: flags.accessLogSample ?? file.accessLog?.sample ?? PROXY_DEFAULTS.accessLogSample,
     },
     fluent: resolveFluent(flags.fluent, file.fluent),
+    metrics: {
+      istio: flags.istioMetrics ?? file.metrics?.istio ?? false,
+      namespace: flags.istioNamespace ?? file.metrics?.namespace ?? PROXY_DEFAULTS.istioNamespace,
+    },
   };
 }
 

@@ -1,7 +1,19 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
-import { claimedSource, CLIENT_CLOSED_STATUS, createProxyMetrics, SourceTable, validSource, type AccessLog, type InFlightGauge, type UpstreamMetrics } from '../telemetry/index.js';
+import {
+  claimedSource,
+  CLIENT_CLOSED_STATUS,
+  createProxyMetrics,
+  istioResponseFlag,
+  SourceTable,
+  validSource,
+  type AccessLog,
+  type InFlightGauge,
+  type IstioMetrics,
+  type IstioPeerMetrics,
+  type UpstreamMetrics,
+} from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -18,6 +30,8 @@ export interface InboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** Istio's standard metrics besides weft's; absent or null records none. */
+  istio?: IstioMetrics | null;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -26,13 +40,19 @@ export const INBOUND_DEFAULTS = {
   responseTimeoutMs: 15_000,
 } as const;
 
+/** A calling service's metric children, weft's and (when on) Istio's. */
+interface Caller {
+  readonly metrics: UpstreamMetrics;
+  readonly istio: IstioPeerMetrics | null;
+}
+
 /** What every inbound exchange shares, built once per server. */
 interface InboundContext {
   readonly runtime: Runtime;
   readonly pool: EndpointPool;
   readonly forward: ForwardOptions;
   /** Metric children per calling service, as its sidecar announced it in x-weft-source. */
-  readonly callers: SourceTable<UpstreamMetrics>;
+  readonly callers: SourceTable<Caller>;
   readonly inFlight: InFlightGauge;
   readonly drain: Drain;
   readonly accessLog: AccessLog | null;
@@ -42,7 +62,7 @@ interface InboundContext {
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
 class InboundExchange extends Http1Exchange {
   private readonly startedAt: number;
-  private readonly metrics: UpstreamMetrics;
+  private readonly caller: Caller;
   /** Access-log state, touched only when the request was sampled. */
   private readonly logged: boolean;
   private bytesIn = 0;
@@ -57,11 +77,11 @@ class InboundExchange extends Http1Exchange {
     super(req, res, context.forward, false);
     this.startedAt = context.runtime.clock.now();
     // The header is passed on to the app as well, which may use it.
-    this.metrics = context.callers.of(claimedSource(this.headers));
+    this.caller = context.callers.of(claimedSource(this.headers));
     context.drain.begin();
     context.inFlight.inc();
     this.logged = context.accessLog !== null && context.accessLog.sampled();
-    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+    if (this.logged || this.caller.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
 
   override onClientData(chunk: Buffer): void {
@@ -71,7 +91,7 @@ class InboundExchange extends Http1Exchange {
 
   protected attemptFailed(error: WeftError): void {
     const reported = error.code === 'CONNECT_FAILED' ? new AppUnavailableError(this.context.pool.address, error) : error;
-    this.metrics.error(reported.code);
+    this.caller.metrics.error(reported.code);
     this.discardBody();
     this.status = rescue(this.res, reported);
     this.responseFlags = reported.code;
@@ -82,11 +102,15 @@ class InboundExchange extends Http1Exchange {
   }
 
   protected closed(): void {
-    const metrics = this.metrics;
-    const runtime = this.context.runtime;
+    const { metrics, istio } = this.caller;
     if (this.abortError !== null) metrics.error(this.abortError.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
-    metrics.request(status, (runtime.clock.now() - this.startedAt) / 1000);
+    const ms = this.context.runtime.clock.now() - this.startedAt;
+    metrics.request(status, ms / 1000);
+    if (istio !== null) {
+      const flag = istioResponseFlag(this.abortError?.code ?? this.responseFlags, this.clientGone, false);
+      istio.request(status, flag, ms, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
+    }
     if (this.logged) this.log(status);
     this.context.inFlight.dec();
     this.context.drain.end();
@@ -129,7 +153,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,
     },
-    callers: new SourceTable((source) => metrics.upstream('inbound', source, options.service)),
+    callers: new SourceTable((source) => ({ metrics: metrics.upstream('inbound', source, options.service), istio: options.istio?.inbound(source) ?? null })),
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,

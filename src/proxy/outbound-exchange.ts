@@ -5,7 +5,7 @@ import type { Pick } from '../balance/index.js';
 import type { Endpoint } from '../model/index.js';
 import { Http1Exchange } from '../transport/index.js';
 import { DEADLINE_HEADER, parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
-import { announceSource, CLIENT_CLOSED_STATUS } from '../telemetry/index.js';
+import { announceSource, CLIENT_CLOSED_STATUS, istioResponseFlag } from '../telemetry/index.js';
 import { rescue } from './rescue.js';
 import type { Upstream } from './upstream.js';
 import type { SubsetTarget, UpstreamPolicy } from './upstream-policy.js';
@@ -59,6 +59,8 @@ export class OutboundExchange extends Http1Exchange {
   private bytesWrittenBefore = 0;
   private responseFlags = '';
   private lastEndpoint: Endpoint | null = null;
+  /** A route's fault delayed the request (Istio's DI flag). */
+  private faultDelayed = false;
 
   constructor(
     private readonly upstream: Upstream,
@@ -77,7 +79,7 @@ export class OutboundExchange extends Http1Exchange {
     upstream.options.inFlight.inc();
     const log = upstream.options.accessLog;
     this.logged = log !== null && log.sampled();
-    if (this.logged) this.bytesWrittenBefore = req.socket.bytesWritten;
+    if (this.logged || upstream.options.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
   }
 
   override onClientData(chunk: Buffer): void {
@@ -112,6 +114,7 @@ export class OutboundExchange extends Http1Exchange {
           const delayMs = fault.delayMs();
           if (delayMs > 0) {
             this.upstream.options.policyMetrics.fault('delay');
+            this.faultDelayed = true;
             this.wait(Waiting.FaultDelay, delayMs);
             return;
           }
@@ -170,7 +173,7 @@ export class OutboundExchange extends Http1Exchange {
     }
     this.holds |= HOLDS_CONNECTION;
     this.chosen = pick;
-    if (this.logged) this.lastEndpoint = pick.endpoint;
+    this.lastEndpoint = pick.endpoint;
     this.attemptStartedAt = now;
     this.send(this.upstream.pools.get(pick.endpoint), tryMs);
   }
@@ -327,9 +330,16 @@ export class OutboundExchange extends Http1Exchange {
     if (failure !== null) options.metrics.error(failure.code);
     const status = this.clientGone ? CLIENT_CLOSED_STATUS : this.status;
     options.metrics.request(status, (now - this.startedAt) / 1000);
+    if (options.istio !== null) this.recordIstio(status, failure, now);
     if (this.logged) this.log(status, failure);
     options.inFlight.dec();
     options.drain.end();
+  }
+
+  private recordIstio(status: number, failure: WeftError | null, now: number): void {
+    const flag = istioResponseFlag(failure?.code ?? this.responseFlags, this.clientGone, this.faultDelayed);
+    const peer = this.upstream.options.istio!.version(this.lastEndpoint?.meta['version'] ?? '');
+    peer.request(status, flag, now - this.startedAt, this.bytesIn, this.req.socket.bytesWritten - this.bytesWrittenBefore);
   }
 
   private log(status: number, failure: WeftError | null): void {

@@ -4,7 +4,7 @@ import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, t
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, UNKNOWN_SERVICE, type AccessLog, type UpstreamMetrics } from '../telemetry/index.js';
+import { createProxyMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -29,6 +29,8 @@ export interface OutboundServerOptions {
   pool?: PoolOptions;
   /** One line per sampled request; absent or null logs nothing. */
   accessLog?: AccessLog | null;
+  /** Istio's standard metrics besides weft's; absent or null records none. */
+  istio?: IstioMetrics | null;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -47,6 +49,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const source = options.localService || UNKNOWN_SERVICE;
   const inFlight = metrics.inFlight('outbound');
   const accessLog = options.accessLog ?? null;
+  const istio = options.istio ?? null;
   const forward = {
     connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
@@ -71,6 +74,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       drain,
       accessLog,
       localService: options.localService ?? '',
+      istio: istio === null ? null : istio.outbound(service),
       ...(options.pool ? { pool: options.pool } : {}),
     });
   });
@@ -84,6 +88,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const bytesBefore = logged ? req.socket.bytesWritten : 0;
     const status = rescue(res, error);
     unknown.request(status, 0);
+    if (istio !== null) istio.outbound(UNKNOWN_SERVICE).version('').request(status, istioResponseFlag(error.code, false, false), 0, 0, 0);
     if (logged) logRejected(req, status, error, startedAt, bytesBefore);
   }
 

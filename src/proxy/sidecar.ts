@@ -4,7 +4,7 @@ import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlClient, ControlWatch } from '../resolve/index.js';
-import { createAccessLog, createFluentForward, withFluentLogs } from '../telemetry/index.js';
+import { createAccessLog, createFluentForward, createIstioMetrics, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { createInboundServer } from './inbound-server.js';
@@ -47,6 +47,9 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     clock: runtime.clock,
     ...(fluent ? { forward: (record) => fluent.emit('access', record) } : {}),
   });
+  const istio = config.metrics.istio
+    ? createIstioMetrics(runtime.metrics, { service: config.service, version: config.instance.meta['version'] ?? '', namespace: config.metrics.namespace })
+    : null;
 
   const outboundServer = createOutboundServer({
     runtime,
@@ -58,6 +61,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     maxAttempts: config.maxAttempts,
     localService: config.service,
     accessLog,
+    istio,
   });
   servers.push(outboundServer);
 
@@ -82,6 +86,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,
         accessLog,
+        istio,
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);

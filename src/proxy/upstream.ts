@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../core/index.js';
 import type { Endpoint, ServicePolicy, Snapshot } from '../model/index.js';
 import { EndpointPools, type ForwardOptions, type PoolOptions } from '../transport/index.js';
-import type { AccessLog, InFlightGauge, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
+import type { AccessLog, InFlightGauge, IstioDestination, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
 import type { Drain } from './drain.js';
 import { OutboundExchange } from './outbound-exchange.js';
 import { UpstreamPolicy, type SidecarDefaults } from './upstream-policy.js';
@@ -25,6 +25,8 @@ export interface UpstreamOptions {
   readonly accessLog: AccessLog | null;
   /** The service this sidecar belongs to ('' for none), the source of its outbound requests. */
   readonly localService: string;
+  /** Istio-compatible series for this service; null when they are off. */
+  readonly istio: IstioDestination | null;
 }
 
 function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {

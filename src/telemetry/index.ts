@@ -2,5 +2,6 @@
 export * from './runtime.js';
 export * from './proxy-metrics.js';
 export * from './source-table.js';
+export * from './istio-metrics.js';
 export * from './access-log.js';
 export * from './fluent-forward.js';

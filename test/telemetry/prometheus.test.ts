@@ -1,5 +1,4 @@
 // Telemetry: the control plane's and the sidecar's /metrics pass `promtool check metrics` and are scraped by a real Prometheus.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { startControlPlane, type ControlPlane } from '../../src/control/index.js
 import { startSidecar, type Sidecar } from '../../src/proxy/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { freePorts, requireBinary, spawnProcess, stopAll, waitForHttp } from '../support/index.js';
+import { checkMetrics } from '../support/promtool.js';
 import { HttpClient, pollUntil } from '../e2e/weft-cli.js';
 import { createServer, type Server } from 'node:http';
 
@@ -17,18 +17,6 @@ const promtool = await requireBinary('promtool', { aptPackage: 'prometheus', pur
 const prometheus = await requireBinary('prometheus', { aptPackage: 'prometheus', purpose: 'scraping /metrics with a real Prometheus' });
 
 const silent = (name: string) => createRuntime({ name, logger: pino({ level: 'silent' }) });
-
-function checkMetrics(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(promtool!, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, output }));
-    child.stdin.end(text);
-  });
-}
 
 describe.skipIf(promtool === undefined || prometheus === undefined)('metrics in Prometheus format', () => {
   let dir: string;
@@ -70,7 +58,7 @@ describe.skipIf(promtool === undefined || prometheus === undefined)('metrics in 
   ])('the %s exposes well-formed, lint-clean weft metrics', async (_name, url, expected) => {
     const text = (await http.send(url())).body;
     for (const name of expected) expect(text).toContain(`# TYPE ${name} `);
-    const { code, output } = await checkMetrics(text);
+    const { code, output } = await checkMetrics(promtool!, text);
     // promtool: 1 = parse error; 3 = lint findings, which Node's default process metrics always trigger.
     expect(code, output).not.toBe(1);
     const ours = output.split('\n').filter((line) => /weft_/.test(line) && !/weft_process_/.test(line));
