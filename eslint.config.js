@@ -19,4 +19,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The dashboard's plain ES modules run in the browser, not in Node.
+    files: ['src/dashboard/public/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', Node: 'readonly', fetch: 'readonly',
+        requestAnimationFrame: 'readonly', TextDecoderStream: 'readonly', AbortController: 'readonly', setTimeout: 'readonly' },
+    },
+  },
 );

@@ -18,6 +18,7 @@ export interface DemoOptions {
 interface DemoPorts {
   control: number;
   frontendApp: number;
+  frontendInbound: number;
   frontendOutbound: number;
   frontendAdmin: number;
   greeterAdmins: number[];
@@ -27,6 +28,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const ports: DemoPorts = {
     control: await preferredPort(8500),
     frontendApp: await preferredPort(3000),
+    frontendInbound: await preferredPort(3001),
     frontendOutbound: await preferredPort(15001),
     frontendAdmin: await preferredPort(15000),
     greeterAdmins: [await preferredPort(15100), await preferredPort(15101), await preferredPort(15102)],
@@ -66,10 +68,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
     start('frontend', [
       'run', '--service', 'frontend', '--id', 'frontend-1', '--control', control, '--app-port', String(ports.frontendApp),
-      '--outbound', `127.0.0.1:${ports.frontendOutbound}`, '--admin', `127.0.0.1:${ports.frontendAdmin}`, '--ttl', '3000',
+      '--inbound', `127.0.0.1:${ports.frontendInbound}`, '--outbound', `127.0.0.1:${ports.frontendOutbound}`, '--admin', `127.0.0.1:${ports.frontendAdmin}`, '--ttl', '3000',
       '--', process.execPath, `${EXAMPLES}frontend/server.js`,
     ]);
-    const frontendUrl = `http://127.0.0.1:${ports.frontendApp}/`;
+    // Traffic enters through the frontend's inbound sidecar, as a caller from outside the mesh would, so the
+    // frontend has golden metrics of its own and not only greeter.
+    const frontendUrl = `http://127.0.0.1:${ports.frontendInbound}/`;
     await waitFor(() => httpStatus(frontendUrl).then((s) => s === 200), 20_000, 'the frontend to reach greeter');
     options.out.write(instructions(ports));
     return await backgroundTraffic(frontendUrl, options);
@@ -84,8 +88,10 @@ function instructions(ports: DemoPorts): string {
     '',
     'weft demo is running: control plane, 3 x greeter, frontend -> greeter through its sidecar.',
     '',
+    `Dashboard: ${control}/`,
+    '',
     'Try:',
-    `  curl http://127.0.0.1:${ports.frontendApp}/                                  # frontend calls greeter via the mesh`,
+    `  curl http://127.0.0.1:${ports.frontendInbound}/                                  # frontend (through its inbound sidecar) calls greeter via the mesh`,
     `  curl -H 'Host: greeter' 'http://127.0.0.1:${ports.frontendOutbound}/hello?name=you'   # straight through the frontend's sidecar`,
     `  npx weft services --control ${control}`,
     `  npx weft instances greeter --control ${control}`,

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
+import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
 import { ConsulApi } from './consul/index.js';
@@ -30,6 +31,8 @@ export interface ControlPlaneOptions {
   watchMaxBufferedBytes?: number;
   /** Scraping of the sidecars' /metrics behind GET /api/v1/stats. */
   stats?: StatsCollectorOptions;
+  /** Serve the web dashboard at / (default true). */
+  dashboard?: boolean;
 }
 
 export interface ControlPlane {
@@ -42,6 +45,8 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { runtime } = options;
+  // Read before anything opens, so that a missing file fails the start with nothing to clean up.
+  const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
   const backend = await openBackend(options);
   let registry: Registry;
   try {
@@ -66,6 +71,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   metrics.watchers('consul_blocking', () => consul.blockingQueries());
   const stats = new StatsCollector(registry, runtime, options.stats);
   addStatsRoutes(router, stats);
+  if (dashboard) addDashboardRoutes(router, dashboard);
   router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', version: registry.version() } }));
   router.add('GET', '/metrics', async ({ res }) => {
     const text = await runtime.metrics.metrics();

@@ -5,3 +5,4 @@ export * from './processes.js';
 export * from './etcd.js';
 export * from './fluent-receiver.js';
 export * from './otlp-receiver.js';
+export * from './chromium.js';

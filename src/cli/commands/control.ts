@@ -13,6 +13,7 @@ interface ControlOptions {
   store?: string;
   criticalRemoveAfter?: number;
   logLevel?: string;
+  dashboard: boolean;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -25,6 +26,7 @@ export function registerControlCommand(program: Command): void {
     .option('--store <url>', 'keep state in etcd instead: etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (default prefix /weft/); control planes given the same store serve the same registry', storeFlag)
     .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--no-dashboard', 'do not serve the web dashboard at /')
     .action(async (options: ControlOptions) => {
       const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
       const control = await startControlPlane({
@@ -34,9 +36,11 @@ export function registerControlCommand(program: Command): void {
         ...(options.store === undefined ? {} : { store: options.store }),
         runtime,
         criticalRemoveAfterMs: options.criticalRemoveAfter,
+        dashboard: options.dashboard,
       });
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
+      if (options.dashboard) process.stdout.write(`dashboard: ${control.url}/\n`);
       onShutdownSignal(async (signal) => {
         runtime.logger.info({ signal }, 'shutting down');
         await control.close();
