@@ -22,7 +22,7 @@ export interface StatsRow {
   readonly instance?: string;
   /** Requests finished within the window. */
   readonly requests: number;
-  /** Requests answered with a status below 500. */
+  /** Requests classified as a success: answered below 500 (a 499 client-gone or a broken response is a failure). */
   readonly successes: number;
   /** successes / requests; null without requests. */
   readonly successRate: number | null;
@@ -60,7 +60,7 @@ export interface TopologyEdge {
   readonly destination: string;
   /** Requests finished within the window, whatever answered them (the destination, or the calling sidecar itself). */
   readonly requests: number;
-  /** Requests answered with a status below 500. */
+  /** Requests classified as a success: answered below 500 (a 499 client-gone or a broken response is a failure). */
   readonly successes: number;
   /** successes / requests; null without requests. */
   readonly successRate: number | null;

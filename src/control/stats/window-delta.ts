@@ -2,6 +2,7 @@
 import type { LatencyQuantiles, TopologyEdge } from '../../model/index.js';
 import { histogramQuantile, type Bucket } from './histogram-quantile.js';
 import type { ServiceCounters } from './prom-text.js';
+import { classify } from '../../telemetry/proxy-metrics.js';
 
 /** Requests and latency buckets counted within a window, summed over one or more sidecars. */
 export interface WindowDelta {
@@ -29,7 +30,7 @@ export function addDelta(into: WindowDelta, current: ServiceCounters, base: Serv
   for (const [code, count] of current.codes) {
     const n = increase(count, base?.codes.get(code));
     requests += n;
-    if (!(Number(code) >= 500)) successes += n;
+    if (classify(Number(code)) === 'success') successes += n;
   }
   into.requests += requests;
   into.successes += successes;

@@ -67,6 +67,13 @@ describe('window deltas', () => {
     expect(latencyOf(delta)).toEqual({ p50: 10, p95: 100, p99: 100 });
   });
 
+  it('counts a client that left (499) and a broken response (0) as failures, like the classification label', () => {
+    const codes = (entries: [string, number][]) => ({ codes: new Map(entries), buckets: new Map<number, number>() });
+    const delta = emptyDelta();
+    addDelta(delta, codes([['200', 7], ['404', 1], ['499', 1], ['0', 1]]), undefined, 1);
+    expect(delta).toMatchObject({ requests: 10, successes: 8 });
+  });
+
   it('treats a counter that went down as a restarted sidecar', () => {
     const before = parseInboundCounters(exposition(900, 100, [500, 1000, 1000])).get('greeter')!;
     const after = parseInboundCounters(exposition(9, 1, [5, 10, 10])).get('greeter')!;
