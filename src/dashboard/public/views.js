@@ -13,10 +13,11 @@ function statsCells(row) {
     h('td', { class: 'num', 'data-stat': 'success' }, formatRate(row?.successRate)),
     h('td', { class: 'num', 'data-stat': 'p50' }, formatMs(row?.latencyMs.p50)),
     h('td', { class: 'num', 'data-stat': 'p99' }, formatMs(row?.latencyMs.p99)),
+    h('td', { class: 'num', 'data-stat': 'tcp' }, row?.tcpConnections ?? '–'),
   ];
 }
 
-const STATS_HEADINGS = ['RPS', 'Success', 'p50', 'p99'];
+const STATS_HEADINGS = ['RPS', 'Success', 'p50', 'p99', 'TCP conns'];
 
 /** An instance whose sidecar could not be scraped says why instead of drawing a line that just stopped. */
 function skippedOrSparkline(history, key) {
