@@ -58,9 +58,10 @@ export class RenewalTimer {
     const dueAt = this.dueAt;
     if (dueAt === null) return;
     const delay = Math.max(0, dueAt - this.clock.wallNow());
-    this.handle = this.timers.set(() => {
+    const handle: unknown = this.timers.set(() => {
+      // A timer stopped or replaced meanwhile (its clear may come too late on some hosts) does nothing.
+      if (this.handle !== handle) return;
       this.handle = null;
-      if (this.dueAt !== dueAt) return;
       if (this.clock.wallNow() < dueAt) {
         this.arm();
         return;
@@ -68,5 +69,6 @@ export class RenewalTimer {
       this.dueAt = null;
       this.onDue();
     }, Math.min(delay, MAX_DELAY_MS));
+    this.handle = handle;
   }
 }

@@ -2,7 +2,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { systemClock, type Clock } from '../../core/index.js';
-import { renewalTime } from './renewal.js';
+import { renewalTime, RenewalTimer, type TimerHost } from './renewal.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import { IdentityInvalidError } from './tls-errors.js';
 
@@ -30,6 +30,17 @@ export interface IdentityState {
 
 export type IdentityListener = (state: IdentityState) => void;
 
+export interface WorkloadIdentityOptions {
+  clock?: Clock;
+  /**
+   * Called once the current certificate reaches its renewal time (2/3 of its lifetime, by the clock's
+   * wall time); an update re-arms it for the new certificate. The sidecar sends a new CSR from here.
+   */
+  onRenewalDue?: (state: IdentityState) => void;
+  /** The timers the renewal timer arms; real ones unless a test hands in its own. */
+  timers?: TimerHost;
+}
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
@@ -40,12 +51,15 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export class WorkloadIdentity {
   private state: IdentityState;
   private readonly listeners = new Set<IdentityListener>();
+  private readonly clock: Clock;
+  private readonly renewal: RenewalTimer | null;
 
-  constructor(
-    material: IdentityMaterial,
-    private readonly clock: Clock = systemClock,
-  ) {
+  constructor(material: IdentityMaterial, options: WorkloadIdentityOptions = {}) {
     this.state = readIdentity(material);
+    this.clock = options.clock ?? systemClock;
+    const onRenewalDue = options.onRenewalDue;
+    this.renewal = onRenewalDue ? new RenewalTimer(this.clock, () => onRenewalDue(this.state), options.timers) : null;
+    this.renewal?.schedule(this.state.renewAt);
   }
 
   get current(): IdentityState {
@@ -72,8 +86,14 @@ export class WorkloadIdentity {
       throw new IdentityInvalidError(`the new certificate names ${next.spiffeId}, this workload is ${this.state.spiffeId}`);
     }
     this.state = next;
+    this.renewal?.schedule(next.renewAt);
     for (const listener of this.listeners) listener(next);
     return next;
+  }
+
+  /** Stops the renewal timer; the identity stays usable. */
+  stop(): void {
+    this.renewal?.stop();
   }
 
   /** Calls `listener` after every update; returns the function that stops it. */
@@ -87,7 +107,16 @@ export class WorkloadIdentity {
 export function readIdentity(material: IdentityMaterial): IdentityState {
   const chain = material.certChain.match(PEM_CERTIFICATE);
   if (chain === null) throw new IdentityInvalidError('the certificate chain holds no PEM certificate');
-  if (material.trustBundle.match(PEM_CERTIFICATE) === null) throw new IdentityInvalidError('the trust bundle holds no PEM certificate');
+  // Each root on its own: PEM blocks glued without a newline would otherwise leave all but the first unread.
+  const roots = material.trustBundle.match(PEM_CERTIFICATE);
+  if (roots === null) throw new IdentityInvalidError('the trust bundle holds no PEM certificate');
+  roots.forEach((root, index) => {
+    try {
+      new X509Certificate(root);
+    } catch (err) {
+      throw new IdentityInvalidError(`trust bundle certificate ${index + 1} cannot be parsed`, err);
+    }
+  });
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(chain[0]);
@@ -107,8 +136,8 @@ export function readIdentity(material: IdentityMaterial): IdentityState {
   const notAfter = Date.parse(leaf.validTo);
   const contextOptions: SecureContextOptions = {
     key: material.key,
-    cert: material.certChain,
-    ca: material.trustBundle,
+    cert: chain.join('\n'),
+    ca: roots,
     minVersion: 'TLSv1.3',
   };
   let secureContext: SecureContext;

@@ -37,6 +37,20 @@ export function closeListener(listener: MtlsListener): Promise<void> {
   return new Promise((resolve) => listener.close(() => resolve()));
 }
 
+/** Runs `use` against a fresh listener and closes it afterwards, whatever happened. */
+export async function withListener(
+  mode: MtlsMode,
+  identity: WorkloadIdentity | null,
+  use: (listener: MtlsListener, port: number) => Promise<void>,
+): Promise<void> {
+  const { listener, port } = await startListener(mode, identity);
+  try {
+    await use(listener, port);
+  } finally {
+    await closeListener(listener);
+  }
+}
+
 function collect(res: import('node:http').IncomingMessage): Promise<Reply> {
   return new Promise((resolve, reject) => {
     let body = '';
