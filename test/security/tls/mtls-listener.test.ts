@@ -1,6 +1,8 @@
 // Tests: mTLS handshakes on 127.0.0.1 between real node:tls peers and openssl s_client: who is let in, who is refused, by mode.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as plainRequest } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +192,82 @@ describe('permissive inbound', () => {
       await expect(mtlsGet(port, stranger, API)).rejects.toThrow();
       expect(listener.refusals.handshake).toBe(1);
     });
+  });
+});
+
+describe('connection handling', () => {
+  it('keeps a sniffed plaintext connection alive across requests, bodies included', async () => {
+    const echo = new MtlsListener({
+      mode: 'permissive',
+      identity: apiIdentity,
+      onRequest: (req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => res.end(`${req.method} ${body.length}`));
+      },
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = echo.address()?.port ?? 0;
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<unknown>();
+      const send = (method: string, body: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const req = plainRequest({ host: '127.0.0.1', port, method, path: '/', agent, timeout: 5_000 }, (res) => {
+            sockets.add(res.socket);
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve(text));
+          });
+          req.on('timeout', () => req.destroy(new Error('timed out')));
+          req.on('error', reject);
+          req.end(body);
+        });
+      expect(await send('POST', 'x'.repeat(200_000))).toBe('POST 200000');
+      expect(await send('GET', '')).toBe('GET 0');
+      expect(await send('PUT', 'abc')).toBe('PUT 3');
+      expect(sockets.size).toBe(1);
+      agent.destroy();
+    } finally {
+      await closeListener(echo);
+    }
+  });
+
+  it('closes a connection that sends nothing within the handshake timeout', async () => {
+    const quiet = new MtlsListener({ mode: 'strict', identity: apiIdentity, handshakeTimeoutMs: 200, onRequest: (_req, res) => res.end() });
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = netConnect(quiet.address()?.port ?? 0, '127.0.0.1');
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5_000);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      expect(closed).toBe(true);
+      expect(quiet.refusals.handshake).toBe(1);
+    } finally {
+      await closeListener(quiet);
+    }
+  });
+
+  it('closes idle keep-alive mTLS connections when asked, so closing the port completes', async () => {
+    const { listener, port } = await startListener('strict', apiIdentity);
+    const agent = new HttpsAgent({ keepAlive: true });
+    expect((await mtlsGet(port, frontend, API, { agent })).status).toBe(200);
+    const closed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5_000);
+      listener.close(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    listener.closeIdleConnections();
+    expect(await closed).toBe(true);
+    agent.destroy();
   });
 });
 
