@@ -92,7 +92,8 @@ export class MtlsListener extends EventEmitter {
         },
         options.onRequest,
       );
-      secure.on('secureConnection', (socket: TLSSocket) => {
+      // Ahead of the HTTP server's own listener, so the caller is known before its first request is parsed.
+      secure.prependListener('secureConnection', (socket: TLSSocket) => {
         const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);
         if (id !== null) peerIds.set(socket, id);
       });
