@@ -26,6 +26,9 @@ export type WeftErrorCode =
   | 'OVERFLOW'
   | 'FAULT_INJECTED'
   | 'DEADLINE_EXCEEDED'
+  | 'PEER_IDENTITY_MISMATCH'
+  | 'PEER_UNTRUSTED'
+  | 'IDENTITY_INVALID'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
