@@ -1,5 +1,5 @@
 // Security/JWT: JWT authentication of inbound requests by JwtPolicy, with keys inline or from a cached, refreshed JWKS URL.
-export { compileJwtPolicy, REMOTE_JWKS_LIMITS, type JwtAccepted, type JwtAuthenticator, type JwtAuthenticatorOptions, type JwtAuthResult, type JwtRejected, type RemoteJwksLimits } from './jwt-authenticator.js';
+export { compileJwtPolicy, REMOTE_JWKS_LIMITS, type JwtAccepted, type JwtAuthenticator, type JwtAuthenticatorOptions, type JwtAuthResult, type JwtRejected, type RemoteJwksLimits, unauthenticatedError } from './jwt-authenticator.js';
 export type { ForwardHeader, JwtPrincipal } from './jwt-provider.js';
 export type { JwtFailureReason } from './jwt-failure.js';
 export { RemoteJwks, type JwksEvent, type JwksFetchTrigger, type RemoteJwksOptions } from './remote-jwks.js';

@@ -1,6 +1,6 @@
 // Security/JWT: a JwtPolicy compiled into an authenticator — finds the route's requirement, reads and verifies the token, and says what to forward or how to refuse.
 import { decodeJwt } from 'jose';
-import { systemClock, type Clock } from '../../core/index.js';
+import { systemClock, UnauthenticatedError, type Clock } from '../../core/index.js';
 import { JWT_POLICY_DEFAULTS, type JwtPolicy, type JwtProviderPolicy } from '../../model/index.js';
 import { bearerChallenge } from './bearer-challenge.js';
 import { CLIENT_DESCRIPTION, type JwtFailureCause, type JwtFailureReason } from './jwt-failure.js';
@@ -72,6 +72,11 @@ export const REMOTE_JWKS_LIMITS: RemoteJwksLimits = {
   maxBytes: JWT_POLICY_DEFAULTS.jwks.maxBytes,
   maxKeys: 100,
 };
+
+/** The rejection as the error a server's rescue turns into 401 + WWW-Authenticate; its message holds the reason, never the token. */
+export function unauthenticatedError(rejected: JwtRejected): UnauthenticatedError {
+  return new UnauthenticatedError(`${rejected.reason} (${rejected.detail})`, rejected.wwwAuthenticate);
+}
 
 /** Compiles a validated policy once; URL key sets start fetching at once. Call `close` when the policy is replaced. */
 export function compileJwtPolicy(policy: JwtPolicy, options: JwtAuthenticatorOptions = {}): JwtAuthenticator {

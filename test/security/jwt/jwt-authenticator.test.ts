@@ -2,7 +2,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseJwtPolicy, type JwtPolicyInput } from '../../../src/model/index.js';
-import { compileJwtPolicy, type JwtAuthenticator, type JwtAuthResult, type JwtRejected } from '../../../src/security/jwt/index.js';
+import { compileJwtPolicy, unauthenticatedError, type JwtAuthenticator, type JwtAuthResult, type JwtRejected } from '../../../src/security/jwt/index.js';
 import { AUDIENCE, ISSUER, nowSeconds, signingKey, signToken, type SigningKey } from './jwt-fixtures.js';
 
 let key: SigningKey;
@@ -79,6 +79,9 @@ describe('a missing token', () => {
   it('is refused with a bare Bearer challenge (no error attribute, RFC 6750 3.1)', async () => {
     const result = rejected(await authenticator().authenticate('GET', '/orders', {}));
     expect(result).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', reason: 'missing', wwwAuthenticate: 'Bearer realm="api"' });
+    const error = unauthenticatedError(result);
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
 
   it('counts another scheme as missing', async () => {
