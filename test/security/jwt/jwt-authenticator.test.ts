@@ -118,6 +118,12 @@ describe('a bad token is refused with 401 and invalid_token', () => {
     expect(result.wwwAuthenticate).not.toContain(token.split('.')[1]);
   });
 
+  it('refuses an algorithm the provider does not allow, even with a valid signature', async () => {
+    const a = authenticator({ providers: [{ name: 'main', issuer: ISSUER, audiences: [AUDIENCE], jwks: { keys: [key.publicJwk, edKey.publicJwk] }, algorithms: ['EdDSA'] }] });
+    expect((await a.authenticate('GET', '/', bearer(await signToken(edKey)))).ok).toBe(true);
+    expect(rejected(await a.authenticate('GET', '/', bearer(await signToken(key)))).reason).toBe('algorithm');
+  });
+
   it('refuses garbage and two Authorization values as malformed', async () => {
     expect(rejected(await authenticator().authenticate('GET', '/', bearer('not-a-jwt'))).reason).toBe('malformed');
     expect(rejected(await authenticator().authenticate('GET', '/', bearer('a.b.c'))).reason).toBe('malformed');
