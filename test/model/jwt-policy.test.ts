@@ -73,6 +73,11 @@ describe('JwtPolicy', () => {
     expect(error.message).toContain(message);
   });
 
+  it('parses its own output again to the same policy, as storage and the watch stream need', () => {
+    const once = parseJwtPolicy({ ...base, providers: [provider, { ...provider, name: 'remote', jwks: { url: 'https://issuer.example/jwks.json' }, fromHeader: { name: 'x-token' } }] });
+    expect(parseJwtPolicy(JSON.parse(JSON.stringify(once)))).toEqual(once);
+  });
+
   it('accepts plain http to a loopback JWKS URL', () => {
     expect(() => parseJwtPolicy({ ...base, providers: [{ ...provider, jwks: { url: 'http://127.0.0.1:8080/jwks' } }] })).not.toThrow();
   });
