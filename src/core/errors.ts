@@ -29,6 +29,7 @@ export type WeftErrorCode =
   | 'PEER_IDENTITY_MISMATCH'
   | 'PEER_UNTRUSTED'
   | 'IDENTITY_INVALID'
+  | 'UNAUTHENTICATED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -164,6 +165,16 @@ export class FaultInjectedError extends WeftError {
 export class DeadlineExceededError extends WeftError {
   constructor(deadlineMs?: number) {
     super('DEADLINE_EXCEEDED', 'the request deadline has passed', { details: deadlineMs === undefined ? {} : { deadlineMs } });
+  }
+}
+
+/** A request lacked the credentials a route requires, or they failed verification; `reason` is for logs and never holds the credential. */
+export class UnauthenticatedError extends WeftError {
+  /** The RFC 6750 challenge to send back in `WWW-Authenticate`. */
+  readonly wwwAuthenticate: string;
+  constructor(reason: string, wwwAuthenticate: string) {
+    super('UNAUTHENTICATED', `unauthenticated: ${reason}`, { details: { reason } });
+    this.wwwAuthenticate = wwwAuthenticate;
   }
 }
 

@@ -8,3 +8,4 @@ export * from './validate.js';
 export * from './balancer-kind.js';
 export * from './policy.js';
 export * from './stats.js';
+export * from './jwt-policy.js';
