@@ -26,6 +26,9 @@ export type WeftErrorCode =
   | 'OVERFLOW'
   | 'FAULT_INJECTED'
   | 'DEADLINE_EXCEEDED'
+  | 'CSR_REJECTED'
+  | 'IDENTITY_MISMATCH'
+  | 'IDENTITY_INVALID'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
