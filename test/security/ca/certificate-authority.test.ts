@@ -167,7 +167,7 @@ describe('signing workload certificates', () => {
     const forged = await makeCsr('P-256', [API_ID], await keyPair('P-256'));
     await expect(ca.sign(forged, 'api')).rejects.toMatchObject({ code: 'CSR_REJECTED', reason: 'bad-signature' });
     const der = new Uint8Array(new x509.Pkcs10CertificateRequest(await makeCsr('Ed25519', [API_ID])).rawData);
-    der[der.length - 1] ^= 0x01;
+    der[der.length - 1] = (der[der.length - 1] as number) ^ 0x01;
     await expect(ca.sign(der, 'api')).rejects.toMatchObject({ code: 'CSR_REJECTED', reason: 'bad-signature' });
   });
 
