@@ -1,4 +1,5 @@
 // Security CA: issues a workload (leaf) certificate for an accepted request; every field and extension is set here, none copied.
+import { WeftError } from '../../core/index.js';
 import { formatSpiffeId, type SpiffeId } from '../identity.js';
 import { BACKDATE_MS, randomSerial, type Authority } from './authority.js';
 import type { AcceptedCsr } from './csr.js';
@@ -22,6 +23,10 @@ export interface IssuedCertificate {
 
 /** Lifetime is capped at the authority's own expiry: a leaf never outlives the certificate that vouches for it. */
 export async function issueLeaf(authority: Authority, request: AcceptedCsr, identity: SpiffeId, lifetimeMs: number, nowMs: number): Promise<IssuedCertificate> {
+  if (authority.certificate.notAfter.getTime() <= nowMs) {
+    // Signing anyway would make certificates that expired at birth; the operator must rotate (or replace --ca-cert).
+    throw new WeftError('CONTROL_UNAVAILABLE', `the signing CA certificate expired at ${authority.certificate.notAfter.toISOString()}; rotate the CA`, { details: { authorityId: authority.id } });
+  }
   const uri = formatSpiffeId(identity);
   const notBefore = new Date(nowMs - BACKDATE_MS);
   const notAfter = new Date(Math.min(nowMs + lifetimeMs, authority.certificate.notAfter.getTime()));

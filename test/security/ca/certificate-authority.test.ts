@@ -145,6 +145,18 @@ describe('signing workload certificates', () => {
     expect(a.notAfter.getTime() - clock.wallNow()).toBe(3_600_000);
   });
 
+  it('refuses to sign once its root has expired, and signs again after a rotation', async () => {
+    const expiring = new ManualClock(Date.UTC(2030, 0, 1));
+    const dir = await dataDir();
+    const shortLived = await CertificateAuthority.open({ trustDomain: TRUST_DOMAIN, clock: expiring, store: new FileCaStore(dir), rootLifetimeMs: 86_400_000 });
+    expiring.advance(86_400_000);
+    await expect(shortLived.sign(await makeCsr('P-256', [API_ID]), 'api')).rejects.toMatchObject({ code: 'CONTROL_UNAVAILABLE', message: expect.stringContaining('expired') });
+    await shortLived.rotate();
+    await shortLived.activate();
+    const fresh = await shortLived.sign(await makeCsr('P-256', [API_ID]), 'api');
+    expect(fresh.notAfter.getTime()).toBe(expiring.wallNow() + 86_400_000);
+  });
+
   it('accepts a DER CSR and a CSR made by openssl', async () => {
     const pem = await makeCsr('P-256', [API_ID]);
     const der = new Uint8Array(new x509.Pkcs10CertificateRequest(pem).rawData);
