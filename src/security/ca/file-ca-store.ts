@@ -18,6 +18,8 @@ export const BUNDLE_FILE = 'trust-bundle.pem';
 export class FileCaStore implements CaStore {
   readonly location: string;
   private readonly dir: string;
+  /** Compare and write happen one at a time, so two changes in this process cannot both pass the comparison. */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, CA_DIR);
@@ -36,19 +38,29 @@ export class FileCaStore implements CaStore {
     return { state, version: state.revision };
   }
 
-  async createIfAbsent(state: CaStateDocument): Promise<StoredState> {
-    const existing = await this.load();
-    if (existing) return existing;
-    await this.write(state);
-    return { state, version: state.revision };
+  createIfAbsent(state: CaStateDocument): Promise<StoredState> {
+    return this.serially(async () => {
+      const existing = await this.load();
+      if (existing) return existing;
+      await this.write(state);
+      return { state, version: state.revision };
+    });
   }
 
-  async replace(state: CaStateDocument, version: number): Promise<number> {
-    const current = await this.load();
-    const actual = current?.version ?? 0;
-    if (actual !== version) throw new VersionConflictError(this.location, version, actual);
-    await this.write(state);
-    return state.revision;
+  replace(state: CaStateDocument, version: number): Promise<number> {
+    return this.serially(async () => {
+      const current = await this.load();
+      const actual = current?.version ?? 0;
+      if (actual !== version) throw new VersionConflictError(this.location, version, actual);
+      await this.write(state);
+      return state.revision;
+    });
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(work, work);
+    this.writes = result.catch(() => undefined);
+    return result;
   }
 
   /** Written to a temporary file, synced, then renamed: a crash leaves the old state or the new one, never half of either. */

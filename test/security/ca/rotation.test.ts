@@ -82,7 +82,10 @@ describe('explicit rotation', () => {
     const ca = await CertificateAuthority.open({ trustDomain: TRUST_DOMAIN, clock, store: new FileCaStore(join(dir, 'order')) });
     await expect(ca.activate()).rejects.toBeInstanceOf(RotationPhaseError);
     await expect(ca.retire()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('"steady"') });
-    await ca.rotate();
+    // Two rotations asked for at once: the compare-and-set lets exactly one through.
+    const both = await Promise.allSettled([ca.rotate(), ca.rotate()]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(ca.trustBundle().roots).toHaveLength(2);
     await expect(ca.rotate()).rejects.toBeInstanceOf(RotationPhaseError);
     await expect(ca.retire()).rejects.toBeInstanceOf(RotationPhaseError);
     expect(ca.status().phase).toBe('new-root-trusted');
