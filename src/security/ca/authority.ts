@@ -1,7 +1,7 @@
 // Security CA: a signing authority (certificate, chain above it, key) — a new self-signed root, or an intermediate read from PEM files.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../../core/index.js';
+import { ConfigError, WeftError } from '../../core/index.js';
 import { generateAuthorityKeys, keyMatchesCertificate, readPrivateKeyPem, type SigningKey } from './key-material.js';
 import { x509 } from './x509-provider.js';
 
@@ -52,9 +52,15 @@ export function randomSerial(): string {
 
 /** Rebuilds a stored authority; `where` names the storage for errors. */
 export async function restoreAuthority(id: string, certificatePem: string, privateKeyPem: string, where: string): Promise<Authority> {
-  const certificate = new x509.X509Certificate(certificatePem);
-  const key = await readPrivateKeyPem(privateKeyPem);
-  if (!keyMatchesCertificate(key, certificate)) throw new ConfigError(where, `authorities.${id}`, 'expected the stored private key to match the stored certificate');
+  let certificate: x509.X509Certificate;
+  let key: SigningKey;
+  try {
+    certificate = new x509.X509Certificate(certificatePem);
+    key = await readPrivateKeyPem(privateKeyPem);
+  } catch (error) {
+    throw new WeftError('STORE_CORRUPT', `CA state at ${where}: authority ${id} cannot be read: ${(error as Error).message}`);
+  }
+  if (!keyMatchesCertificate(key, certificate)) throw new WeftError('STORE_CORRUPT', `CA state at ${where}: the private key of authority ${id} does not match its certificate`);
   return { id, certificate, chain: [], key };
 }
 

@@ -81,6 +81,17 @@ describe('managed root in the data dir', () => {
       code: 'CONFIG_INVALID',
       message: expect.stringContaining('mesh.test'),
     });
+    // A state whose key belongs to another root: loading it must fail loudly, not sign with a mismatched pair.
+    const state = JSON.parse(await readFile(join(dir, CA_DIR, STATE_FILE), 'utf8')) as { authorities: { privateKeyPem: string }[] };
+    const other = await dataDir();
+    await CertificateAuthority.open({ trustDomain: TRUST_DOMAIN, clock: systemClock, store: new FileCaStore(other) });
+    const otherState = JSON.parse(await readFile(join(other, CA_DIR, STATE_FILE), 'utf8')) as typeof state;
+    state.authorities[0]!.privateKeyPem = otherState.authorities[0]!.privateKeyPem;
+    await writeFile(join(dir, CA_DIR, STATE_FILE), JSON.stringify(state));
+    await expect(CertificateAuthority.open({ trustDomain: TRUST_DOMAIN, clock: systemClock, store: new FileCaStore(dir) })).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      message: expect.stringContaining('does not match'),
+    });
     await writeFile(join(dir, CA_DIR, STATE_FILE), '{"format":1}');
     await expect(CertificateAuthority.open({ trustDomain: TRUST_DOMAIN, clock: systemClock, store: new FileCaStore(dir) })).rejects.toMatchObject({
       code: 'STORE_CORRUPT',
