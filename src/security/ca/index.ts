@@ -1,0 +1,9 @@
+// Security CA: the certificate authority the control plane uses to issue workload certificates and publish the trust bundle.
+export { CertificateAuthority, CA_DEFAULTS, type ManagedCaOptions, type ExternalCaOptions, type TrustBundle, type CaStatus, type AuthorityStatus } from './certificate-authority.js';
+export type { IssuedCertificate } from './leaf-issuer.js';
+export type { ExternalAuthorityFiles } from './authority.js';
+export { CsrRejectedError, type CsrRejection } from './ca-errors.js';
+export { RotationPhaseError, type RotationPhase, type RotationSchedule, type CaStateDocument } from './ca-state.js';
+export type { CaStore, StoredState } from './ca-store.js';
+export { FileCaStore, CA_DIR, STATE_FILE, BUNDLE_FILE } from './file-ca-store.js';
+export { BackendCaStore, CA_STATE_KEY } from './backend-ca-store.js';

@@ -1,0 +1,93 @@
+// Security: workload identities as SPIFFE ids (spiffe://<trust-domain>/service/<name>) and reading one from a certificate.
+import { WeftError } from '../core/index.js';
+import { SERVICE_NAME } from '../model/index.js';
+import { x509 } from './ca/x509-provider.js';
+
+/** SPIFFE trust domain: lowercase letters, digits, dots, dashes and underscores (SPIFFE-ID spec, section 2.1). */
+export const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+const MAX_TRUST_DOMAIN_LENGTH = 255;
+const SPIFFE_SCHEME = 'spiffe://';
+const SERVICE_PATH = '/service/';
+
+export interface SpiffeId {
+  readonly trustDomain: string;
+  readonly service: string;
+}
+
+/** A SPIFFE id, a trust domain or a certificate's identity is malformed, missing or ambiguous. */
+export class IdentityInvalidError extends WeftError {
+  constructor(message: string, details: Readonly<Record<string, unknown>> = {}) {
+    super('IDENTITY_INVALID', message, { details });
+  }
+}
+
+/** A caller asked for (or presented) an identity other than the one it is entitled to. */
+export class IdentityMismatchError extends WeftError {
+  constructor(expected: string, actual: string) {
+    super('IDENTITY_MISMATCH', `expected identity ${expected}, got ${actual}`, { details: { expected, actual } });
+  }
+}
+
+/** Why `text` is not a trust domain, or undefined when it is one; for config validation that reports its own errors. */
+export function trustDomainProblem(text: string): string | undefined {
+  if (text.length === 0 || text.length > MAX_TRUST_DOMAIN_LENGTH) return `expected a trust domain of 1-${MAX_TRUST_DOMAIN_LENGTH} characters`;
+  if (!TRUST_DOMAIN.test(text)) return `expected a trust domain of lowercase letters, digits, ".", "-" and "_", got "${text}"`;
+  return undefined;
+}
+
+export function assertTrustDomain(trustDomain: string): void {
+  const problem = trustDomainProblem(trustDomain);
+  if (problem) throw new IdentityInvalidError(problem, { trustDomain });
+}
+
+export function spiffeId(trustDomain: string, service: string): SpiffeId {
+  assertTrustDomain(trustDomain);
+  if (!SERVICE_NAME.test(service)) throw new IdentityInvalidError(`expected a service name (a DNS label), got "${service}"`, { service });
+  return { trustDomain, service };
+}
+
+export function formatSpiffeId(id: SpiffeId): string {
+  return `${SPIFFE_SCHEME}${id.trustDomain}${SERVICE_PATH}${id.service}`;
+}
+
+/** Parses a weft workload id; anything else (another path, query, port, upper case, trailing slash) is refused. */
+export function parseSpiffeId(text: string): SpiffeId {
+  if (!text.startsWith(SPIFFE_SCHEME)) throw new IdentityInvalidError(`expected a spiffe:// URI, got "${text}"`, { id: text });
+  const rest = text.slice(SPIFFE_SCHEME.length);
+  const slash = rest.indexOf('/');
+  const trustDomain = slash < 0 ? rest : rest.slice(0, slash);
+  const path = slash < 0 ? '' : rest.slice(slash);
+  if (!path.startsWith(SERVICE_PATH)) throw new IdentityInvalidError(`expected a path of the form /service/<name> in "${text}"`, { id: text });
+  try {
+    return spiffeId(trustDomain, path.slice(SERVICE_PATH.length));
+  } catch (error) {
+    if (error instanceof IdentityInvalidError) throw new IdentityInvalidError(`${error.message} in "${text}"`, { id: text });
+    throw error;
+  }
+}
+
+export function sameSpiffeId(a: SpiffeId, b: SpiffeId): boolean {
+  return a.trustDomain === b.trustDomain && a.service === b.service;
+}
+
+/** The URIs of a SAN extension that claim to be SPIFFE ids (the scheme compared without case, so "SPIFFE://" cannot slip past). */
+export function spiffeUris(names: readonly { readonly type: string; readonly value: string }[]): string[] {
+  return names.filter((name) => name.type === 'url' && name.value.toLowerCase().startsWith(SPIFFE_SCHEME)).map((name) => name.value);
+}
+
+/**
+ * The workload identity of a certificate (PEM text, DER bytes, e.g. a TLS socket's `getPeerCertificate().raw`, or a parsed
+ * certificate). Exactly one SPIFFE URI must be present: none or several make the certificate's identity unknowable.
+ */
+export function spiffeIdOfCertificate(certificate: string | Uint8Array | x509.X509Certificate): SpiffeId {
+  let parsed: x509.X509Certificate;
+  try {
+    parsed = certificate instanceof x509.X509Certificate ? certificate : new x509.X509Certificate(typeof certificate === 'string' ? certificate : new Uint8Array(certificate));
+  } catch (error) {
+    throw new IdentityInvalidError(`not a readable X.509 certificate: ${(error as Error).message}`);
+  }
+  const names = parsed.getExtensions(x509.SubjectAlternativeNameExtension).flatMap((extension) => extension.names.items);
+  const uris = spiffeUris(names);
+  if (uris.length !== 1) throw new IdentityInvalidError(`expected exactly one SPIFFE URI in the certificate's subject alternative names, found ${uris.length}`, { found: uris });
+  return parseSpiffeId(uris[0] as string);
+}
