@@ -26,6 +26,8 @@ export type WeftErrorCode =
   | 'OVERFLOW'
   | 'FAULT_INJECTED'
   | 'DEADLINE_EXCEEDED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -161,6 +163,22 @@ export class FaultInjectedError extends WeftError {
 export class DeadlineExceededError extends WeftError {
   constructor(deadlineMs?: number) {
     super('DEADLINE_EXCEEDED', 'the request deadline has passed', { details: deadlineMs === undefined ? {} : { deadlineMs } });
+  }
+}
+
+/** An authorization policy refused the caller: 403 before the request reaches the application. */
+export class ForbiddenError extends WeftError {
+  constructor(service: string) {
+    super('FORBIDDEN', `the caller is not allowed to reach service "${service}"`, { details: { service } });
+  }
+}
+
+/** A rate limit has no token left: 429, with the whole seconds until the next token in Retry-After. */
+export class RateLimitedError extends WeftError {
+  readonly retryAfterSeconds: number;
+  constructor(service: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', `rate limit of service "${service}" reached`, { retryable: true, details: { service, retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

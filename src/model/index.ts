@@ -8,3 +8,5 @@ export * from './validate.js';
 export * from './balancer-kind.js';
 export * from './policy.js';
 export * from './stats.js';
+export * from './authorization-policy.js';
+export * from './policy-kinds.js';

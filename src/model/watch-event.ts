@@ -2,20 +2,25 @@
 import { z } from 'zod';
 import { instanceSchema, type Instance } from './instance.js';
 import { servicePolicySchema, type ServicePolicy } from './policy.js';
+import { anyKindPolicySchema, POLICY_KINDS, type KindPolicy, type PolicyKind } from './policy-kinds.js';
 
 /**
  * - `reset`: the full state at `version`; sent first unless the stream resumes exactly from `?since=`.
  *   `policies` is absent from servers that predate policies: read it as none.
  * - `upsert` / `remove`: one change, at `version` (strictly increasing).
  * - `policy` / `policy-remove`: a service's policy set (validated, defaults filled in) or removed, in the same version sequence.
+ * - `kind-policy` / `kind-policy-remove`: the same for a policy of another kind (AuthorizationPolicy, ...); `reset`
+ *   carries them in `kindPolicies` (absent from older servers: none).
  * - `ping`: keep-alive carrying the current version, every few seconds.
  */
 export type WatchEvent =
-  | { readonly type: 'reset'; readonly version: number; readonly instances: readonly Instance[]; readonly policies?: readonly ServicePolicy[] }
+  | { readonly type: 'reset'; readonly version: number; readonly instances: readonly Instance[]; readonly policies?: readonly ServicePolicy[]; readonly kindPolicies?: readonly KindPolicy[] }
   | { readonly type: 'upsert'; readonly version: number; readonly instance: Instance }
   | { readonly type: 'remove'; readonly version: number; readonly id: string; readonly service: string }
   | { readonly type: 'policy'; readonly version: number; readonly policy: ServicePolicy }
   | { readonly type: 'policy-remove'; readonly version: number; readonly service: string }
+  | { readonly type: 'kind-policy'; readonly version: number; readonly policy: KindPolicy }
+  | { readonly type: 'kind-policy-remove'; readonly version: number; readonly kind: PolicyKind; readonly service: string }
   | { readonly type: 'ping'; readonly version: number };
 
 export const watchEventSchema = z.discriminatedUnion('type', [
@@ -24,11 +29,14 @@ export const watchEventSchema = z.discriminatedUnion('type', [
     version: z.number().int().nonnegative(),
     instances: z.array(instanceSchema),
     policies: z.array(servicePolicySchema).optional(),
+    kindPolicies: z.array(anyKindPolicySchema).optional(),
   }),
   z.object({ type: z.literal('upsert'), version: z.number().int().nonnegative(), instance: instanceSchema }),
   z.object({ type: z.literal('remove'), version: z.number().int().nonnegative(), id: z.string(), service: z.string() }),
   z.object({ type: z.literal('policy'), version: z.number().int().nonnegative(), policy: servicePolicySchema }),
   z.object({ type: z.literal('policy-remove'), version: z.number().int().nonnegative(), service: z.string() }),
+  z.object({ type: z.literal('kind-policy'), version: z.number().int().nonnegative(), policy: anyKindPolicySchema }),
+  z.object({ type: z.literal('kind-policy-remove'), version: z.number().int().nonnegative(), kind: z.enum(POLICY_KINDS as [PolicyKind, ...PolicyKind[]]), service: z.string() }),
   z.object({ type: z.literal('ping'), version: z.number().int().nonnegative() }),
 ]);
 
