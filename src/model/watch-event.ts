@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { instanceSchema, type Instance } from './instance.js';
 import { servicePolicySchema, type ServicePolicy } from './policy.js';
-import { anyKindPolicySchema, POLICY_KINDS, type KindPolicy, type PolicyKind } from './policy-kinds.js';
+import { anyKindPolicySchema, isPolicyKind, POLICY_KINDS, type KindPolicy, type PolicyKind } from './policy-kinds.js';
 
 /**
  * - `reset`: the full state at `version`; sent first unless the stream resumes exactly from `?since=`.
@@ -23,7 +23,7 @@ export type WatchEvent =
   | { readonly type: 'kind-policy-remove'; readonly version: number; readonly kind: PolicyKind; readonly service: string }
   | { readonly type: 'ping'; readonly version: number };
 
-export const watchEventSchema = z.discriminatedUnion('type', [
+const knownEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('reset'),
     version: z.number().int().nonnegative(),
@@ -39,6 +39,23 @@ export const watchEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('kind-policy-remove'), version: z.number().int().nonnegative(), kind: z.enum(POLICY_KINDS as [PolicyKind, ...PolicyKind[]]), service: z.string() }),
   z.object({ type: z.literal('ping'), version: z.number().int().nonnegative() }),
 ]);
+
+/**
+ * Policies of a kind this build does not know (added by a newer control plane) are left out rather than refused, so
+ * that a sidecar keeps following the stream: its change event reads as a ping, and a reset drops them.
+ */
+function dropForeignKinds(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const event = value as { type?: unknown; version?: unknown; kind?: unknown; policy?: { kind?: unknown }; kindPolicies?: unknown };
+  if (event.type === 'kind-policy' && !isPolicyKind(event.policy?.kind)) return { type: 'ping', version: event.version };
+  if (event.type === 'kind-policy-remove' && !isPolicyKind(event.kind)) return { type: 'ping', version: event.version };
+  if (event.type === 'reset' && Array.isArray(event.kindPolicies)) {
+    return { ...event, kindPolicies: event.kindPolicies.filter((p: unknown) => isPolicyKind((p as { kind?: unknown } | null)?.kind)) };
+  }
+  return value;
+}
+
+export const watchEventSchema = z.preprocess(dropForeignKinds, knownEventSchema);
 
 export const WATCH_CONTENT_TYPE = 'application/x-ndjson';
 export const WATCH_PING_INTERVAL_MS = 5_000;
