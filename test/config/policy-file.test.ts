@@ -1,5 +1,5 @@
 // Config: policy files — several documents, stdin, and errors that name the file, the document, the path and the expectation.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,13 @@ describe('policy files', () => {
     ['# nothing here\n', 'policies.yaml: expected at least one policy document (kind: ServicePolicy or AuthorizationPolicy)'],
   ])('names file, document, path and expectation: %j', (text, expected) => {
     expect(message(text)).toBe(expected);
+  });
+
+  it('accepts every policy example in docs/security.md', async () => {
+    const text = await readFile(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) expect(parsePolicyText('docs/security.md', block).length).toBe(1);
   });
 
   it('reports YAML syntax errors with their line and column', () => {
