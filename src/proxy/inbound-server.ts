@@ -21,7 +21,7 @@ import {
   type UpstreamMetrics,
 } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
-import { ClaimedPeers, type PeerIdentity } from '../security/authz/index.js';
+import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
 import { createAdmissionMetrics, type RefusalCounts } from './admission-metrics.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import type { InboundAdmission } from './inbound-admission.js';
@@ -45,6 +45,8 @@ export interface InboundServerOptions {
   istio?: IstioMetrics | null;
   /** Authorization and rate limits checked before the app; absent or null lets every request through. */
   admission?: InboundAdmission | null;
+  /** Who calls, for the admission checks; default: the x-weft-source claim, unauthenticated. */
+  peers?: PeerIdentifier;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -74,9 +76,7 @@ interface InboundContext {
   /** Null when tracing is off. */
   readonly spans: HopSpans | null;
   readonly service: string;
-  readonly admission: InboundAdmission | null;
-  /** The caller's identity as claimed in x-weft-source (unauthenticated until mTLS proves it). */
-  readonly peers: ClaimedPeers;
+  readonly peers: PeerIdentifier;
 }
 
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
@@ -133,7 +133,7 @@ class InboundExchange extends Http1Exchange {
 
   /** The caller, as the admission checks judge it. */
   peer(): PeerIdentity {
-    return this.context.peers.of(this.claimed);
+    return this.context.peers.identify(this.req.socket, this.claimed);
   }
 
   /** Answers with the admission checks' refusal instead of calling the app. */
@@ -222,8 +222,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     accessLog: options.accessLog ?? null,
     spans: options.tracing?.inbound() ?? null,
     service: options.service,
-    admission,
-    peers: new ClaimedPeers(),
+    peers: options.peers ?? new ClaimedPeers(),
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

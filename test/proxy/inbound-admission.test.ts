@@ -9,6 +9,7 @@ import {
   type AuthorizationPolicyInput,
   type ServicePolicyInput,
 } from '../../src/model/index.js';
+import type { PeerIdentifier } from '../../src/security/authz/index.js';
 import { SnapshotChannel } from '../../src/resolve/snapshot-channel.js';
 import { createInboundServer, InboundAdmission } from '../../src/proxy/index.js';
 import { createAccessLog, type AccessRecord } from '../../src/telemetry/index.js';
@@ -28,7 +29,7 @@ function publishPolicies(channel: SnapshotChannel, { authz, service }: PolicyCha
   channel.publish(snapshotFromInstances(channel.current().version + 1, [], servicePolicies, kinds));
 }
 
-async function mesh(runtime: Runtime = quietRuntime()) {
+async function mesh(runtime: Runtime = quietRuntime(), peers?: PeerIdentifier) {
   let reached = 0;
   const app = await startServer((req, res) => {
     reached++;
@@ -42,7 +43,7 @@ async function mesh(runtime: Runtime = quietRuntime()) {
   const accessLog = createAccessLog({ sample: 1, rng: seededRng(1), clock: systemClock, forward: (r) => records.push(r) })!;
   cleanups.push(() => accessLog.close());
   const admission = new InboundAdmission({ service: 'api', snapshots: channel, clock: runtime.clock });
-  const server = createInboundServer({ runtime, appPort: app.port, service: 'api', accessLog, admission });
+  const server = createInboundServer({ runtime, appPort: app.port, service: 'api', accessLog, admission, ...(peers ? { peers } : {}) });
   const { port } = await server.listen('127.0.0.1', 0);
   cleanups.push(() => server.close(0));
   const call = (from: string | undefined, options: { path?: string; method?: string; headers?: Record<string, string> } = {}) =>
@@ -103,6 +104,16 @@ describe('inbound admission', () => {
     expect((await call('frontend')).status).toBe(403);
     snapshots.set({ authz: { allowUnauthenticatedSources: true, rules: [{ from: { services: ['frontend'] } }] } });
     expect((await call('frontend')).status).toBe(200);
+  });
+
+  it('believes a proven identity from its PeerIdentifier, where mTLS will plug in', async () => {
+    // Stands in for a certificate check: the connection, not the header, says who calls.
+    const proven: PeerIdentifier = { identify: () => ({ service: 'frontend', spiffeId: 'spiffe://weft.local/service/frontend', authenticated: true }) };
+    const { snapshots, call } = await mesh(quietRuntime(), proven);
+    snapshots.set({ authz: { rules: [{ from: { services: ['frontend'] }, to: { pathPrefix: '/a' } }, { from: { identities: ['spiffe://weft.local/service/frontend'] }, to: { pathPrefix: '/b' } }] } });
+    expect((await call(undefined, { path: '/a' })).status).toBe(200);
+    expect((await call('web', { path: '/b' })).status).toBe(200);
+    expect((await call(undefined, { path: '/c' })).status).toBe(403);
   });
 
   it('takes a policy change (default, deny rule, removal) on the next request', async () => {

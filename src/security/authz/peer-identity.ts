@@ -1,4 +1,5 @@
 // Security: who is calling — the PeerIdentity that authorization and per-source limits judge, and the claimed (unauthenticated) form used until mTLS.
+import type { Socket } from 'node:net';
 import { SERVICE_NAME } from '../../model/index.js';
 
 /**
@@ -18,11 +19,23 @@ export const ANONYMOUS_PEER: PeerIdentity = Object.freeze({ authenticated: false
 /** Distinct claimed names kept as shared objects; past the cap each request builds its own. */
 export const MAX_CLAIMED_PEERS = 1024;
 
+/**
+ * Where the inbound side learns who calls. `claimed` is the request's x-weft-source value; an identifier that reads
+ * the connection's peer certificate (mTLS) returns an authenticated identity instead and may ignore the claim.
+ */
+export interface PeerIdentifier {
+  identify(socket: Socket, claimed: string | undefined): PeerIdentity;
+}
+
 /** Turns x-weft-source claims into unauthenticated PeerIdentity objects, one per distinct name (capped), so a request allocates none. */
-export class ClaimedPeers {
+export class ClaimedPeers implements PeerIdentifier {
   private readonly byName = new Map<string, PeerIdentity>();
 
   constructor(private readonly cap: number = MAX_CLAIMED_PEERS) {}
+
+  identify(_socket: Socket, claimed: string | undefined): PeerIdentity {
+    return this.of(claimed);
+  }
 
   of(claimed: string | undefined): PeerIdentity {
     if (claimed === undefined) return ANONYMOUS_PEER;
