@@ -5,4 +5,17 @@ export { ControlClient, ControlWatch, StaticSnapshotSource } from './resolve/ind
 export { resolveProxyConfig, loadProxyFile, type ProxyConfig, type ProxyFile } from './config/index.js';
 export { createRuntime, type RuntimeOptions } from './telemetry/index.js';
 export { WeftError, type WeftErrorCode, type Runtime } from './core/index.js';
-export type { Instance, InstanceRegistrationInput, Endpoint, Snapshot, SnapshotSource, WatchEvent, ServiceSummary } from './model/index.js';
+export type {
+  Instance,
+  InstanceRegistrationInput,
+  Endpoint,
+  Snapshot,
+  SnapshotSource,
+  WatchEvent,
+  ServiceSummary,
+  AuthorizationPolicy,
+  AuthorizationPolicyInput,
+  KindPolicy,
+  PolicyKind,
+} from './model/index.js';
+export type { PeerIdentity, PeerIdentifier } from './security/authz/index.js';

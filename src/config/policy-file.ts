@@ -1,12 +1,25 @@
-// Config: YAML policy files (one or several `---` documents) -> validated ServicePolicy values; errors name file, document, path and expectation.
+// Config: YAML policy files (one or several `---` documents of any policy kind) -> validated policies; errors name file, document, path and expectation.
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../core/index.js';
-import { fieldPath, POLICY_KIND, servicePolicySchema, type ServicePolicy } from '../model/index.js';
+import type { z } from 'zod';
+import {
+  ALL_POLICY_KINDS,
+  fieldPath,
+  isPolicyKind,
+  POLICY_KIND,
+  POLICY_KIND_TABLE,
+  servicePolicySchema,
+  type KindPolicy,
+  type ServicePolicy,
+} from '../model/index.js';
+
+/** A policy of any kind, as files and `weft get` carry them. */
+export type AnyPolicy = ServicePolicy | KindPolicy;
 
 /** A policy read from a file, with where it came from for later messages (e.g. a refusal by the server). */
 export interface PolicyDocument {
-  readonly policy: ServicePolicy;
+  readonly policy: AnyPolicy;
   /** "policies.yaml", or "policies.yaml (document 2)" when the file holds several documents. */
   readonly source: string;
 }
@@ -25,7 +38,7 @@ export async function loadPolicyFile(file: string, readStdin: () => Promise<stri
   return parsePolicyText(file === STDIN_FILE ? 'stdin' : file, text);
 }
 
-/** Parses YAML text holding one or more ServicePolicy documents; empty documents are skipped. */
+/** Parses YAML text holding one or more policy documents of any kind; empty documents are skipped. Each kind may name a service once. */
 export function parsePolicyText(name: string, text: string): PolicyDocument[] {
   const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   if (!Array.isArray(docs)) return []; // an empty stream: nothing but comments or whitespace
@@ -42,20 +55,36 @@ export function parsePolicyText(name: string, text: string): PolicyDocument[] {
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     const policy = validatePolicyDocument(source, value);
-    const earlier = seen.get(policy.service);
-    if (earlier !== undefined) throw new ConfigError(source, 'service', `expected each service once; "${policy.service}" is already defined in ${earlier}`);
-    seen.set(policy.service, source);
+    const earlier = seen.get(policyIdentity(policy));
+    if (earlier !== undefined) throw duplicateError(source, policy, earlier);
+    seen.set(policyIdentity(policy), source);
     out.push({ policy, source });
   });
-  if (out.length === 0) throw new ConfigError(name, '', `expected at least one ${POLICY_KIND} document`);
+  if (out.length === 0) throw new ConfigError(name, '', `expected at least one policy document (kind: ${ALL_POLICY_KINDS.join(' or ')})`);
   return out;
 }
 
-/** Validates one document; unlike an API body, a file must say `kind: ServicePolicy`. */
-export function validatePolicyDocument(source: string, value: unknown): ServicePolicy {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(source, '(top level)', `expected a ${POLICY_KIND} mapping`);
-  if (!('kind' in value)) throw new ConfigError(source, 'kind', `expected "${POLICY_KIND}"`);
-  const result = servicePolicySchema.safeParse(value);
+/** What may appear once across the files applied together: a kind and a service. */
+export function policyIdentity(policy: AnyPolicy): string {
+  return `${policy.kind}/${policy.service}`;
+}
+
+export function duplicateError(source: string, policy: AnyPolicy, earlier: string): ConfigError {
+  return new ConfigError(source, 'service', `expected each service once per kind; ${policy.kind} "${policy.service}" is already defined in ${earlier}`);
+}
+
+/** Validates one document; unlike an API body, a file must say its kind (`kind: ServicePolicy`, `kind: AuthorizationPolicy`, ...). */
+export function validatePolicyDocument(source: string, value: unknown): AnyPolicy {
+  const kinds = ALL_POLICY_KINDS.map((kind) => `"${kind}"`).join(' or ');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(source, '(top level)', `expected a policy mapping with kind ${kinds}`);
+  const kind = (value as { kind?: unknown }).kind;
+  if (kind === POLICY_KIND) return validateWith(source, servicePolicySchema, value);
+  if (isPolicyKind(kind)) return validateWith(source, POLICY_KIND_TABLE[kind].schema, value) as KindPolicy;
+  throw new ConfigError(source, 'kind', `expected ${kinds}`);
+}
+
+function validateWith<S extends z.ZodType>(source: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {

@@ -32,6 +32,8 @@ export type WeftErrorCode =
   | 'IDENTITY_MISMATCH'
   | 'CSR_REJECTED'
   | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -177,6 +179,22 @@ export class UnauthenticatedError extends WeftError {
   constructor(reason: string, wwwAuthenticate: string) {
     super('UNAUTHENTICATED', `unauthenticated: ${reason}`, { details: { reason } });
     this.wwwAuthenticate = wwwAuthenticate;
+  }
+}
+
+/** An authorization policy refused the caller: 403 before the request reaches the application. */
+export class ForbiddenError extends WeftError {
+  constructor(service: string) {
+    super('FORBIDDEN', `the caller is not allowed to reach service "${service}"`, { details: { service } });
+  }
+}
+
+/** A rate limit has no token left: 429, with the whole seconds until the next token in Retry-After. */
+export class RateLimitedError extends WeftError {
+  readonly retryAfterSeconds: number;
+  constructor(service: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', `rate limit of service "${service}" reached`, { retryable: true, details: { service, retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

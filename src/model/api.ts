@@ -1,6 +1,7 @@
 // Model: the REST API's paths and reply shapes, shared by the control-plane server and its clients.
 import type { Instance } from './instance.js';
 import type { ServicePolicy } from './policy.js';
+import { POLICY_KIND_TABLE, type KindPolicy, type PolicyKind } from './policy-kinds.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -14,6 +15,10 @@ export const apiPaths = {
   serviceInstances: (name: string) => `${API_PREFIX}/services/${encodeURIComponent(name)}/instances`,
   policies: () => `${API_PREFIX}/policies`,
   policy: (service: string) => `${API_PREFIX}/policies/${encodeURIComponent(service)}`,
+  /** GET: every policy of a table kind (e.g. /api/v1/authorization-policies). */
+  kindPolicies: (kind: PolicyKind) => `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}`,
+  /** PUT, GET, DELETE: one service's policy of a table kind. */
+  kindPolicy: (kind: PolicyKind, service: string) => `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}/${encodeURIComponent(service)}`,
   watch: (since?: number, store?: string) =>
     `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}${store ? `&store=${encodeURIComponent(store)}` : ''}`}`,
 } as const;
@@ -57,6 +62,25 @@ export interface PoliciesReply {
 /** Reply of DELETE /policies/{service}. */
 export interface PolicyRemovedReply {
   readonly version: number;
+  readonly service: string;
+}
+
+/** Reply of PUT and GET on a table kind's policy; `changed` as for PolicyReply. */
+export interface KindPolicyReply {
+  readonly version: number;
+  readonly policy: KindPolicy;
+  readonly changed?: boolean;
+}
+
+export interface KindPoliciesReply {
+  readonly version: number;
+  readonly policies: readonly KindPolicy[];
+}
+
+/** Reply of DELETE on a table kind's policy. */
+export interface KindPolicyRemovedReply {
+  readonly version: number;
+  readonly kind: PolicyKind;
   readonly service: string;
 }
 

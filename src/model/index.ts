@@ -9,3 +9,5 @@ export * from './balancer-kind.js';
 export * from './policy.js';
 export * from './stats.js';
 export * from './jwt-policy.js';
+export * from './authorization-policy.js';
+export * from './policy-kinds.js';

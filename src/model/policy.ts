@@ -180,6 +180,22 @@ const routeSchema = z
     if (route.backends.every((b) => b.weight === 0)) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'expected at least one backend with a weight above 0' });
   });
 
+/** A local token bucket on the destination's inbound side; the first rule whose match fits a request applies. */
+const rateLimitSchema = z
+  .strictObject({
+    match: z
+      .strictObject({
+        pathPrefix: z.string({ error: 'expected a path starting with "/"' }).startsWith('/', 'expected a path starting with "/"').max(1024).default('/'),
+      })
+      .prefault({}),
+    /** One bucket per calling identity (capped in number) instead of one for all callers. */
+    perSource: bool.default(false),
+    requestsPerSecond: z.number({ error: 'expected a number of requests per second above 0, at most 1000000' }).positive('expected a number of requests per second above 0, at most 1000000').max(1_000_000, 'expected a number of requests per second above 0, at most 1000000'),
+    /** Requests allowed at once from a full bucket; defaults to requestsPerSecond rounded up. */
+    burst: whole(1, 10_000_000).optional(),
+  })
+  .transform((limit) => ({ ...limit, burst: limit.burst ?? Math.ceil(limit.requestsPerSecond) }));
+
 export const servicePolicySchema = z.strictObject({
   kind: z.literal(POLICY_KIND, { error: `expected "${POLICY_KIND}"` }).default(POLICY_KIND),
   service: z.string({ error: 'expected a service name' }).regex(SERVICE_NAME, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters'),
@@ -191,6 +207,8 @@ export const servicePolicySchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
   /** Tried in order; the first whose match fits the request wins. No route (or none matching): every instance, balanced. */
   routes: z.array(routeSchema, { error: 'expected a list of routes' }).max(64, 'expected at most 64 routes').default([]),
+  /** Enforced by the service's own sidecars on the way in; absent: no limit (and the stored form stays as before). */
+  rateLimits: z.array(rateLimitSchema, { error: 'expected a list of rate limits' }).max(64, 'expected at most 64 rate limits').optional(),
 });
 
 /** What a user writes: everything but `service` may be left out. */
@@ -207,6 +225,7 @@ export type HealthCheckPolicy = NonNullable<ServicePolicy['healthCheck']>;
 export type RoutePolicy = ServicePolicy['routes'][number];
 export type RouteBackend = RoutePolicy['backends'][number];
 export type FaultPolicy = NonNullable<RoutePolicy['fault']>;
+export type RateLimitPolicy = NonNullable<ServicePolicy['rateLimits']>[number];
 
 /** Validates and defaults a policy; a ValidationError names the first offending field path. */
 export function parsePolicy(input: unknown): ServicePolicy {
@@ -219,7 +238,7 @@ export function defaultPolicy(service: string): ServicePolicy {
 }
 
 /** Whether two validated policies say the same thing, whatever the order of keys in their maps. */
-export function samePolicy(a: ServicePolicy, b: ServicePolicy): boolean {
+export function samePolicy<P extends { readonly service: string }>(a: P, b: P): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 

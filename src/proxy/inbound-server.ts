@@ -21,7 +21,10 @@ import {
   type UpstreamMetrics,
 } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
+import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
+import { createAdmissionMetrics, type RefusalCounts } from './admission-metrics.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
+import type { InboundAdmission } from './inbound-admission.js';
 import { rescue } from './rescue.js';
 
 export interface InboundServerOptions {
@@ -40,6 +43,10 @@ export interface InboundServerOptions {
   tracing?: HopTracer | null;
   /** Istio's standard metrics besides weft's; absent or null records none. */
   istio?: IstioMetrics | null;
+  /** Authorization and rate limits checked before the app; absent or null lets every request through. */
+  admission?: InboundAdmission | null;
+  /** Who calls, for the admission checks; default: the x-weft-source claim, unauthenticated. */
+  peers?: PeerIdentifier;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -52,6 +59,8 @@ export const INBOUND_DEFAULTS = {
 interface Caller {
   readonly metrics: UpstreamMetrics;
   readonly istio: IstioPeerMetrics | null;
+  /** Null when the server has no admission checks. */
+  readonly refusals: RefusalCounts | null;
 }
 
 /** What every inbound exchange shares, built once per server. */
@@ -67,6 +76,7 @@ interface InboundContext {
   /** Null when tracing is off. */
   readonly spans: HopSpans | null;
   readonly service: string;
+  readonly peers: PeerIdentifier;
 }
 
 /** One request to the local app: a single attempt, since there is no other instance to try here. */
@@ -82,6 +92,7 @@ class InboundExchange extends Http1Exchange {
   private readonly span: HopSpan | null;
   /** The forwarded headers, with this hop's trace context in place of the caller's when tracing. */
   private readonly base: string[];
+  private readonly claimed: string | undefined;
 
   constructor(
     private readonly context: InboundContext,
@@ -92,6 +103,7 @@ class InboundExchange extends Http1Exchange {
     this.startedAt = context.runtime.clock.now();
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(this.headers);
+    this.claimed = claimed;
     this.caller = context.callers.of(claimed);
     context.drain.begin();
     context.inFlight.inc();
@@ -117,6 +129,22 @@ class InboundExchange extends Http1Exchange {
     this.discardBody();
     this.status = rescue(this.res, reported);
     this.responseFlags = reported.code;
+  }
+
+  /** The caller, as the admission checks judge it. */
+  peer(): PeerIdentity {
+    return this.context.peers.identify(this.req.socket, this.claimed);
+  }
+
+  /** Answers with the admission checks' refusal instead of calling the app. */
+  refuse(error: WeftError): void {
+    const refusals = this.caller.refusals!;
+    if (error.code === 'FORBIDDEN') refusals.denied();
+    else refusals.limited();
+    this.caller.metrics.error(error.code);
+    this.discardBody();
+    this.status = rescue(this.res, error);
+    this.responseFlags = error.code;
   }
 
   protected responded(): void {
@@ -172,6 +200,8 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
   server.on('connection', tcp.connections('inbound', 'downstream', UNKNOWN_SERVICE).track);
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
+  const admission = options.admission ?? null;
+  const admissionMetrics = admission === null ? null : createAdmissionMetrics(options.runtime.metrics, options.service);
   const address = host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}`;
   const context: InboundContext = {
     runtime: options.runtime,
@@ -182,16 +212,24 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
       replayLimitBytes: 0,
       peerAppUnavailableFails: false,
     },
-    callers: new SourceTable((source) => ({ metrics: metrics.upstream('inbound', source, options.service), istio: options.istio?.inbound(source) ?? null })),
+    callers: new SourceTable((source) => ({
+      metrics: metrics.upstream('inbound', source, options.service),
+      istio: options.istio?.inbound(source) ?? null,
+      refusals: admissionMetrics?.forSource(source) ?? null,
+    })),
     inFlight: metrics.inFlight('inbound'),
     drain,
     accessLog: options.accessLog ?? null,
     spans: options.tracing?.inbound() ?? null,
     service: options.service,
+    peers: options.peers ?? new ClaimedPeers(),
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    new InboundExchange(context, req, res).send(context.pool);
+    const exchange = new InboundExchange(context, req, res);
+    const refusal = admission === null ? null : admission.check(exchange.peer(), exchange.method, exchange.path, exchange.headers);
+    if (refusal === null) exchange.send(context.pool);
+    else exchange.refuse(refusal);
   });
 
   return {
@@ -201,6 +239,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     async close(drainMs) {
       await drain.close(drainMs);
       context.pool.destroy();
+      admission?.close();
     },
   };
 }

@@ -6,3 +6,4 @@ export * from './admin-server.js';
 export * from './registration.js';
 export * from './drain.js';
 export * from './rescue.js';
+export * from './inbound-admission.js';

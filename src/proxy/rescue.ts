@@ -1,6 +1,6 @@
 // Proxy: the one place where the sidecar turns a WeftError into an HTTP status and JSON body.
 import type { ServerResponse } from 'node:http';
-import { WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
+import { RateLimitedError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
 
 const STATUS: Partial<Record<WeftErrorCode, number>> = {
   NO_ENDPOINTS: 503,
@@ -15,6 +15,8 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   OVERFLOW: 503,
   MISSING_HOST: 400,
   AMBIGUOUS_HOST: 400,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
 };
 
 export function statusOf(error: WeftError): number {
@@ -44,14 +46,9 @@ export function rescue(res: ServerResponse, error: WeftError): number {
   // Codes the sidecar does not expect on its request path say nothing useful to a client: they are INTERNAL.
   const shown = status === 500 && error.code !== 'INTERNAL' && error.code !== 'FAULT_INJECTED' ? new WeftError('INTERNAL', 'internal error', { cause: error }) : error;
   const body = JSON.stringify(shown.toJSON());
-  res.writeHead(status, [
-    'content-type',
-    'application/json; charset=utf-8',
-    'content-length',
-    String(Buffer.byteLength(body)),
-    'x-weft-error',
-    shown.code,
-  ]);
+  const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-weft-error', shown.code];
+  if (shown instanceof RateLimitedError) headers.push('retry-after', String(shown.retryAfterSeconds));
+  res.writeHead(status, headers);
   res.end(body);
   return status;
 }

@@ -7,6 +7,7 @@ import { ControlClient, ControlWatch } from '../resolve/index.js';
 import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
+import { InboundAdmission } from './inbound-admission.js';
 import { createInboundServer } from './inbound-server.js';
 import { createOutboundServer } from './outbound-server.js';
 import { Registration } from './registration.js';
@@ -93,6 +94,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         accessLog,
         tracing: hops,
         istio,
+        admission: new InboundAdmission({ service: config.service, snapshots: watch, clock: runtime.clock }),
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);

@@ -7,6 +7,10 @@ import {
   parseOrThrow,
   samePolicy,
   type Health,
+  type KindPolicy,
+  type PolicyKind,
+  POLICY_KINDS,
+  POLICY_KIND_TABLE,
   type Instance,
   type ServicePolicy,
   type ServiceSummary,
@@ -18,6 +22,7 @@ import type { Liveness } from './liveness.js';
 import { MemoryLiveness } from './memory-liveness.js';
 import { encodePolicy, POLICY_PREFIX, policyKey } from './policy-codec.js';
 import { policyFromRequest, PolicyTable } from './policy-table.js';
+import { encodeKindPolicy, kindOfKey, kindPolicyFromRequest, kindPolicyKey, PolicyKindTable } from './policy-kind-table.js';
 import { VersionConflictError, type WriteCondition } from './backend.js';
 import { RegistryMetrics } from './registry-metrics.js';
 import { VersionGate } from './version-gate.js';
@@ -57,6 +62,7 @@ export class Registry {
   private readonly sweepTimer: NodeJS.Timeout;
   private following: Promise<void> = Promise.resolve();
   private readonly policyTable: PolicyTable;
+  private readonly kindTable: PolicyKindTable;
 
   private constructor(
     private readonly backend: RegistryBackend,
@@ -65,6 +71,7 @@ export class Registry {
   ) {
     this.liveness = backend.liveness?.(runtime.clock) ?? new MemoryLiveness(runtime.clock);
     this.policyTable = new PolicyTable(runtime.logger);
+    this.kindTable = new PolicyKindTable(runtime.logger);
     this.history = new WatchHistory(0, options.historySize ?? 1024, (error) => runtime.logger.error({ err: error }, 'watch listener failed'));
     this.metrics = new RegistryMetrics(runtime.metrics, () => this.instancesById.values(), () => this.current);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 250);
@@ -157,6 +164,34 @@ export class Registry {
   /** Every stored policy, sorted by service. */
   policies(): ServicePolicy[] {
     return this.policyTable.all();
+  }
+
+  // ---- policies of the other kinds (AuthorizationPolicy, ...): stored under their kind's key prefix, same version sequence ----
+
+  /** Stores a policy of a table kind (validated, defaults filled in); an identical one is left alone and reported unchanged. */
+  async putKindPolicy(kind: PolicyKind, input: unknown, pathService: string): Promise<{ policy: KindPolicy; version: number; changed: boolean }> {
+    const policy = kindPolicyFromRequest(kind, input, pathService);
+    const stored = this.kindTable.get(kind, policy.service);
+    if (stored && samePolicy(stored, policy)) return { policy: stored, version: this.current, changed: false };
+    const version = await this.backend.put(kindPolicyKey(kind, policy.service), encodeKindPolicy(policy));
+    await this.reach(version);
+    return { policy, version, changed: true };
+  }
+
+  async deleteKindPolicy(kind: PolicyKind, service: string): Promise<{ kind: PolicyKind; service: string; version: number }> {
+    if (!this.kindTable.get(kind, service)) throw new NotFoundError(`${kind} "${service}"`);
+    const version = await this.backend.delete(kindPolicyKey(kind, service));
+    await this.reach(version);
+    return { kind, service, version };
+  }
+
+  kindPolicy(kind: PolicyKind, service: string): KindPolicy | undefined {
+    return this.kindTable.get(kind, service);
+  }
+
+  /** One kind's stored policies, or every table kind's, sorted by kind then service. */
+  kindPolicies(kind?: PolicyKind): KindPolicy[] {
+    return this.kindTable.all(kind);
   }
 
   // ---- reads ----
@@ -315,13 +350,17 @@ export class Registry {
     // instances' revision and the table skips the changes its own listing already holds.
     const policies = await this.backend.list(POLICY_PREFIX);
     this.policyTable.load(policies.revision, policies.items);
+    for (const kind of POLICY_KINDS) {
+      const listed = await this.backend.list(POLICY_KIND_TABLE[kind].keyPrefix);
+      this.kindTable.load(kind, listed.revision, listed.items);
+    }
     this.current = revision;
     this.history.rebase(revision);
     this.gate.settle(this.current);
   }
 
   private resetEvent(): WatchEvent {
-    return { type: 'reset', version: this.current, instances: this.all(), policies: this.policies() };
+    return { type: 'reset', version: this.current, instances: this.all(), policies: this.policies(), kindPolicies: this.kindPolicies() };
   }
 
   /** Follows the backend's changes (including other writers'); on a broken watch, reloads and tells watchers with a reset. */
@@ -332,6 +371,7 @@ export class Registry {
         for await (const event of this.backend.watch('', this.current, this.stop.signal)) {
           if (event.key.startsWith(INSTANCE_PREFIX)) this.apply(event);
           else if (event.key.startsWith(POLICY_PREFIX)) this.applyPolicy(event);
+          else this.applyKindPolicy(event);
         }
         if (this.stop.signal.aborted) return;
         throw new WeftError('CONTROL_UNAVAILABLE', 'backend watch ended');
@@ -371,6 +411,15 @@ export class Registry {
       this.liveness.untrack(id);
       if (previous) change = { type: 'remove', version: event.version, id, service: previous.service };
     }
+    this.current = event.version;
+    if (change) this.history.push(change);
+    this.gate.settle(this.current);
+  }
+
+  private applyKindPolicy(event: BackendEvent): void {
+    const kind = kindOfKey(event.key);
+    if (kind === undefined || event.version <= this.current) return;
+    const change = this.kindTable.apply(kind, event);
     this.current = event.version;
     if (change) this.history.push(change);
     this.gate.settle(this.current);

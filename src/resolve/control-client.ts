@@ -10,6 +10,10 @@ import {
   type InstanceReply,
   type InstancesReply,
   type PoliciesReply,
+  type KindPoliciesReply,
+  type KindPolicyRemovedReply,
+  type KindPolicyReply,
+  type PolicyKind,
   type PolicyRemovedReply,
   type PolicyReply,
   type ServicePolicyInput,
@@ -126,6 +130,25 @@ export class ControlClient {
 
   policy(service: string, options?: CallOptions): Promise<PolicyReply> {
     return this.call<PolicyReply>('GET', apiPaths.policy(service), undefined, `policy "${service}"`, options);
+  }
+
+  /** Stores a service's policy of a table kind (AuthorizationPolicy, ...); `changed: false` as for putPolicy. */
+  putKindPolicy(kind: PolicyKind, policy: { readonly service?: unknown }, options?: CallOptions): Promise<KindPolicyReply> {
+    const service = typeof policy.service === 'string' ? policy.service : '';
+    if (service === '') return Promise.reject(new ValidationError('service', `a service name is required to store an ${kind}`));
+    return this.call<KindPolicyReply>('PUT', apiPaths.kindPolicy(kind, service), policy, `${kind} "${service}"`, options);
+  }
+
+  kindPolicies(kind: PolicyKind, options?: CallOptions): Promise<KindPoliciesReply> {
+    return this.call<KindPoliciesReply>('GET', apiPaths.kindPolicies(kind), undefined, `${kind} policies`, options);
+  }
+
+  kindPolicy(kind: PolicyKind, service: string, options?: CallOptions): Promise<KindPolicyReply> {
+    return this.call<KindPolicyReply>('GET', apiPaths.kindPolicy(kind, service), undefined, `${kind} "${service}"`, options);
+  }
+
+  deleteKindPolicy(kind: PolicyKind, service: string, options?: CallOptions): Promise<KindPolicyRemovedReply> {
+    return this.call<KindPolicyRemovedReply>('DELETE', apiPaths.kindPolicy(kind, service), undefined, `${kind} "${service}"`, options);
   }
 
   deletePolicy(service: string, options?: CallOptions): Promise<PolicyRemovedReply> {

@@ -11,6 +11,10 @@ import {
   watchEventSchema,
   type Instance,
   type ServicePolicy,
+  type KindPolicyMaps,
+  EMPTY_KIND_POLICIES,
+  kindPolicyMaps,
+  withKindPolicy,
   type Snapshot,
   type SnapshotSource,
   type WatchEvent,
@@ -57,6 +61,7 @@ export class ControlWatch implements SnapshotSource {
   private readonly instances = new Map<string, Instance>();
   // Replaced, never mutated, on a policy change: snapshots hold it as is, and an unchanged policy keeps its identity.
   private policies: ReadonlyMap<string, ServicePolicy> = new Map();
+  private kindPolicies: KindPolicyMaps = EMPTY_KIND_POLICIES;
   // The store whose history `version` belongs to; sent back on reconnect so a different store answers with a reset.
   private storeId: string | undefined;
   private version = 0;
@@ -229,6 +234,7 @@ export class ControlWatch implements SnapshotSource {
         this.instances.clear();
         for (const instance of event.instances) this.instances.set(instance.id, instance);
         this.policies = new Map((event.policies ?? []).map((policy) => [policy.service, policy]));
+        this.kindPolicies = kindPolicyMaps(event.kindPolicies ?? []);
         this.version = event.version;
         this.haveState = true;
         return true;
@@ -256,13 +262,24 @@ export class ControlWatch implements SnapshotSource {
         this.haveState = true;
         return true;
       }
+      case 'kind-policy':
+      case 'kind-policy-remove': {
+        if (this.haveState && event.version <= this.version) return false;
+        this.kindPolicies =
+          event.type === 'kind-policy'
+            ? withKindPolicy(this.kindPolicies, event.policy.kind, event.policy.service, event.policy)
+            : withKindPolicy(this.kindPolicies, event.kind, event.service, undefined);
+        this.version = event.version;
+        this.haveState = true;
+        return true;
+      }
       case 'ping':
         return false;
     }
   }
 
   private publish(): void {
-    const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies);
+    const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies, this.kindPolicies);
     this.metrics.snapshotVersion.set(snapshot.version);
     this.channel.publish(snapshot);
     this.resolveReady();

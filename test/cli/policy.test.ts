@@ -70,9 +70,9 @@ describe('weft apply / get / delete policies', () => {
     const table = await runWeft(['get', 'policies'], env);
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^SERVICE\s+LB\s+RETRY\s+TIMEOUT\s+ROUTES$/);
-    expect(lines[1]).toMatch(/^billing\s+ring-hash\(header:x-user\)\s+3x connect-failure,reset\s+15000ms\s+0$/);
-    expect(lines[2]).toMatch(/^greeter\s+p2c-ewma\s+3x connect-failure,reset,gateway-error,503\s+2000ms\/500ms per try\s+2$/);
+    expect(lines[0]).toMatch(/^KIND\s+SERVICE\s+LB\s+RETRY\s+TIMEOUT\s+ROUTES\s+RULES$/);
+    expect(lines[1]).toMatch(/^ServicePolicy\s+billing\s+ring-hash\(header:x-user\)\s+3x connect-failure,reset\s+15000ms\s+0\s+-$/);
+    expect(lines[2]).toMatch(/^ServicePolicy\s+greeter\s+p2c-ewma\s+3x connect-failure,reset,gateway-error,503\s+2000ms\/500ms per try\s+2\s+-$/);
 
     const json = JSON.parse((await runWeft(['get', 'policies', '--json'], env)).stdout) as Array<{ service: string }>;
     expect(json.map((p) => p.service)).toEqual(['billing', 'greeter']);
@@ -122,6 +122,8 @@ describe('weft apply / get / delete policies', () => {
     [['get', 'policy', 'Bad_Name'], /expected a service name/],
     [['get', 'policies', '-o', 'xml'], /expected one of: table, yaml, json, got "xml"/],
     [['delete', 'service', 'greeter'], /expected policy, got "service"/],
+    [['get', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, got "Widget"/],
+    [['delete', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, got "Widget"/],
   ])('rejects %j with exit code 2', async (args, message) => {
     const result = await runWeft(args, env);
     expect(result.code).toBe(2);

@@ -116,7 +116,7 @@ describe.each(stores)('policies on the $name store', (store) => {
     const seen: WatchEvent[] = [];
     const sub = registry.watch(undefined, (event) => seen.push(event));
     cleanups.push(async () => sub.unsubscribe());
-    expect(sub.initial).toEqual([{ type: 'reset', version: first.version, instances: [expect.objectContaining({ id: 'g-1' })], policies: [first.policy] }]);
+    expect(sub.initial).toEqual([{ type: 'reset', version: first.version, instances: [expect.objectContaining({ id: 'g-1' })], policies: [first.policy], kindPolicies: [] }]);
 
     const second = await registry.putPolicy({ service: 'greeter', retry: { attempts: 2 } });
     await registry.register(instance('g-2'));
@@ -131,8 +131,52 @@ describe.each(stores)('policies on the $name store', (store) => {
     expect(registry.watch(second.version, () => undefined).initial.map((e) => e.type)).toEqual(['upsert', 'policy-remove']);
   });
 
+  it.skipIf(store.skip)('stores AuthorizationPolicies under their own prefix beside the ServicePolicy of the same service, and streams them', async () => {
+    const registry = await open(await store.backend(await store.location()));
+    const service = await registry.putPolicy({ service: 'greeter' });
+    const seen: WatchEvent[] = [];
+    const sub = registry.watch(undefined, (event) => seen.push(event));
+    cleanups.push(async () => sub.unsubscribe());
+    const put = await registry.putKindPolicy('AuthorizationPolicy', { rules: [{ from: { services: ['web'] } }] }, 'greeter');
+    expect(put).toMatchObject({ changed: true, policy: { kind: 'AuthorizationPolicy', service: 'greeter', default: 'deny', allowUnauthenticatedSources: false } });
+    expect(put.version).toBeGreaterThan(service.version);
+    expect(await registry.putKindPolicy('AuthorizationPolicy', { kind: 'AuthorizationPolicy', service: 'greeter', default: 'deny', rules: [{ from: { services: ['web'] } }] }, 'greeter')).toMatchObject({
+      changed: false,
+      version: put.version,
+    });
+    await expect(registry.putKindPolicy('AuthorizationPolicy', { kind: 'ServicePolicy' }, 'greeter')).rejects.toMatchObject({ field: 'kind' });
+    await expect(registry.putKindPolicy('AuthorizationPolicy', { rules: [{ action: 'maybe' }] }, 'greeter')).rejects.toMatchObject({ field: 'rules[0].action' });
+    expect(registry.kindPolicy('AuthorizationPolicy', 'greeter')).toEqual(put.policy);
+    expect(registry.policy('greeter')).toEqual(service.policy);
+    expect(registry.kindPolicies().map((p) => [p.kind, p.service])).toEqual([['AuthorizationPolicy', 'greeter']]);
+    expect(registry.watch(undefined, () => undefined).initial[0]).toMatchObject({ type: 'reset', policies: [service.policy], kindPolicies: [put.policy] });
+
+    const gone = await registry.deleteKindPolicy('AuthorizationPolicy', 'greeter');
+    await expect(registry.deleteKindPolicy('AuthorizationPolicy', 'greeter')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(registry.policy('greeter')).toEqual(service.policy);
+    await expect.poll(() => seen.length, wait).toBe(2);
+    expect(seen).toEqual([
+      { type: 'kind-policy', version: put.version, policy: put.policy },
+      { type: 'kind-policy-remove', version: gone.version, kind: 'AuthorizationPolicy', service: 'greeter' },
+    ]);
+  });
+
   // Only durable stores can be reopened; the memory store has nothing to keep.
   if (store.name !== 'memory') {
+    it.skipIf(store.skip)('keeps AuthorizationPolicies across a reopen of the store', async () => {
+      const location = await store.location();
+      const backend = await store.backend(location);
+      const first = await Registry.open(backend, runtime(), { sweepIntervalMs: 3_600_000 });
+      await first.putKindPolicy('AuthorizationPolicy', { default: 'allow' }, 'greeter');
+      await first.putKindPolicy('AuthorizationPolicy', {}, 'billing');
+      await first.deleteKindPolicy('AuthorizationPolicy', 'billing');
+      await first.close();
+      await backend.close();
+
+      const reopened = await open(await store.backend(location));
+      expect(reopened.kindPolicies('AuthorizationPolicy')).toEqual([{ kind: 'AuthorizationPolicy', service: 'greeter', default: 'allow', allowUnauthenticatedSources: false, rules: [] }]);
+    });
+
     it.skipIf(store.skip)('keeps policies across a reopen of the store', async () => {
       const location = await store.location();
       const backend = await store.backend(location);

@@ -1,7 +1,8 @@
-// CLI: `weft apply -f FILE.yaml` validates policy files locally, then stores each policy through the control-plane API.
+// CLI: `weft apply -f FILE.yaml` validates policy files (any mix of kinds) locally, then stores each policy through the control-plane API.
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadPolicyFile, type PolicyDocument } from '../../config/index.js';
+import { duplicateError, loadPolicyFile, policyIdentity, type AnyPolicy, type PolicyDocument } from '../../config/index.js';
 import { ConfigError, ValidationError } from '../../core/index.js';
+import { POLICY_KIND } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 
@@ -12,7 +13,7 @@ function fileFlag(value: string, previous: readonly string[] = []): readonly str
 
 export function registerApplyCommand(program: Command): void {
   controlUrlOption(program.command('apply'))
-    .description('store service policies from YAML files (several --- documents per file; "-f -" reads standard input)')
+    .description('store policies (ServicePolicy, AuthorizationPolicy) from YAML files (several --- documents per file; "-f -" reads standard input)')
     .requiredOption('-f, --filename <file>', 'policy file, or "-" for standard input; repeatable', fileFlag)
     .action(async (options: ControlUrlOptions & { filename: readonly string[] }) => {
       // Every file is read and validated before anything is sent: a typo in the last document stores nothing.
@@ -20,28 +21,36 @@ export function registerApplyCommand(program: Command): void {
       const seen = new Map<string, string>();
       for (const file of options.filename) {
         for (const document of await loadPolicyFile(file)) {
-          const earlier = seen.get(document.policy.service);
-          if (earlier !== undefined) {
-            throw new ConfigError(document.source, 'service', `expected each service once; "${document.policy.service}" is already defined in ${earlier}`);
-          }
-          seen.set(document.policy.service, document.source);
+          const identity = policyIdentity(document.policy);
+          const earlier = seen.get(identity);
+          if (earlier !== undefined) throw duplicateError(document.source, document.policy, earlier);
+          seen.set(identity, document.source);
           documents.push(document);
         }
       }
       const client = new ControlClient(controlUrls(options));
       try {
         for (const { policy, source } of documents) {
-          const reply = await client.putPolicy(policy).catch((error: unknown) => {
+          const reply = await store(client, policy).catch((error: unknown) => {
             // The server validates again; say which document it refused.
             if (error instanceof ValidationError) throw new ConfigError(source, error.field, bareMessage(error));
             throw error;
           });
-          process.stdout.write(`policy/${policy.service} ${reply.changed === false ? 'unchanged' : 'configured'}\n`);
+          process.stdout.write(`${policyLabel(policy)} ${reply.changed === false ? 'unchanged' : 'configured'}\n`);
         }
       } finally {
         client.close();
       }
     });
+}
+
+function store(client: ControlClient, policy: AnyPolicy): Promise<{ readonly changed?: boolean }> {
+  return policy.kind === POLICY_KIND ? client.putPolicy(policy) : client.putKindPolicy(policy.kind, policy);
+}
+
+/** "policy/api" for a ServicePolicy (as before kinds), "authorizationpolicy/api" for the others. */
+export function policyLabel(policy: { readonly kind: string; readonly service: string }): string {
+  return `${policy.kind === POLICY_KIND ? 'policy' : policy.kind.toLowerCase()}/${policy.service}`;
 }
 
 function bareMessage(error: ValidationError): string {

@@ -1,8 +1,11 @@
-// CLI: `weft delete policy NAME` removes a service's policy; its sidecars fall back to the defaults.
+// CLI: `weft delete policy NAME [--kind K]` removes a service's policy of one kind (ServicePolicy unless told); its sidecars fall back to the defaults.
 import { InvalidArgumentError, type Command } from 'commander';
+import { isPolicyKind, POLICY_KIND } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
+import { KIND_FLAG_HELP, kindFlag } from '../kind-flag.js';
+import { policyLabel } from './apply.js';
 
 function kindArg(value: string): 'policy' {
   if (value !== 'policy') throw new InvalidArgumentError(`expected policy, got "${value}"`);
@@ -11,14 +14,16 @@ function kindArg(value: string): 'policy' {
 
 export function registerDeleteCommand(program: Command): void {
   controlUrlOption(program.command('delete'))
-    .description("delete a service's policy")
+    .description("delete a service's policy (a ServicePolicy unless --kind says otherwise)")
     .argument('<kind>', 'what to delete: policy', kindArg)
     .argument('<name>', 'service name', serviceFlag)
-    .action(async (_kind: string, name: string, options: ControlUrlOptions) => {
+    .option('--kind <kind>', `${KIND_FLAG_HELP}; default ${POLICY_KIND}`, kindFlag, POLICY_KIND)
+    .action(async (_what: string, name: string, options: ControlUrlOptions & { kind: string }) => {
       const client = new ControlClient(controlUrls(options));
       try {
-        await client.deletePolicy(name);
-        process.stdout.write(`policy/${name} deleted\n`);
+        if (isPolicyKind(options.kind)) await client.deleteKindPolicy(options.kind, name);
+        else await client.deletePolicy(name);
+        process.stdout.write(`${policyLabel({ kind: options.kind, service: name })} deleted\n`);
       } finally {
         client.close();
       }

@@ -1,11 +1,13 @@
-// CLI: `weft get policies` lists service policies as a table; `weft get policy NAME -o yaml|json` prints one in full.
+// CLI: `weft get policies [--kind K]` lists policies of every kind as a table; `weft get policy NAME [--kind K] -o yaml|json` prints one in full.
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify } from 'yaml';
-import type { ServicePolicy } from '../../model/index.js';
+import type { AnyPolicy } from '../../config/index.js';
+import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type ServicePolicy } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
+import { KIND_FLAG_HELP, kindFlag } from '../kind-flag.js';
 
 const KINDS = ['policies', 'policy'] as const;
 const FORMATS = ['table', 'yaml', 'json'] as const;
@@ -23,20 +25,24 @@ function formatFlag(value: string): Format {
 
 export function registerGetCommand(program: Command): void {
   controlUrlOption(program.command('get'))
-    .description('show service policies: "get policies" as a table, "get policy NAME" in full')
+    .description('show policies: "get policies" as a table of every kind, "get policy NAME" in full (a ServicePolicy unless --kind says otherwise)')
     .argument('<kind>', `what to show: ${KINDS.join(' or ')}`, kindArg)
     .argument('[name]', 'service name (shows that one policy)', serviceFlag)
     .option('-o, --output <format>', `output format: ${FORMATS.join(', ')} (default: table for a list, yaml for one policy)`, formatFlag)
     .option('--json', 'print JSON for scripts (same as -o json)')
-    .action(async (_kind: string, name: string | undefined, options: ControlUrlOptions & { output?: Format; json?: boolean }) => {
+    .option('--kind <kind>', `${KIND_FLAG_HELP}; a list shows every kind unless told, one policy is a ${POLICY_KIND} unless told`, kindFlag)
+    .action(async (_what: string, name: string | undefined, options: ControlUrlOptions & { output?: Format; json?: boolean; kind?: string }) => {
       const client = new ControlClient(controlUrls(options));
       try {
         if (name !== undefined) {
-          const { policy } = await client.policy(name);
+          const kind = options.kind ?? POLICY_KIND;
+          const { policy } = isPolicyKind(kind) ? await client.kindPolicy(kind, name) : await client.policy(name);
           process.stdout.write(render([policy], options.json ? 'json' : (options.output ?? 'yaml'), true));
           return;
         }
-        const { policies } = await client.policies();
+        const policies: AnyPolicy[] = [];
+        if (options.kind === undefined || options.kind === POLICY_KIND) policies.push(...(await client.policies()).policies);
+        for (const kind of POLICY_KINDS) if (options.kind === undefined || options.kind === kind) policies.push(...(await client.kindPolicies(kind)).policies);
         process.stdout.write(render(policies, options.json ? 'json' : (options.output ?? 'table'), false));
       } finally {
         client.close();
@@ -44,14 +50,25 @@ export function registerGetCommand(program: Command): void {
     });
 }
 
-function render(policies: readonly ServicePolicy[], format: Format, single: boolean): string {
+function render(policies: readonly AnyPolicy[], format: Format, single: boolean): string {
   if (format === 'json') return JSON.stringify(single ? policies[0] : policies, null, 2) + '\n';
   // Several policies as YAML documents: the output can be fed back to `weft apply -f -`.
   if (format === 'yaml') return policies.map((p) => stringify(p)).join('---\n');
-  return renderTable(['SERVICE', 'LB', 'RETRY', 'TIMEOUT', 'ROUTES'], policies.map(row));
+  return renderTable(['KIND', 'SERVICE', 'LB', 'RETRY', 'TIMEOUT', 'ROUTES', 'RULES'], policies.map(row));
 }
 
-function row(policy: ServicePolicy): string[] {
+function row(policy: AnyPolicy): string[] {
+  if (policy.kind !== POLICY_KIND) {
+    return [policy.kind, policy.service, '-', '-', '-', '-', `default ${policy.default}, ${plural(policy.rules.length, 'rule')}`];
+  }
+  return [policy.kind, ...servicePolicyRow(policy)];
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function servicePolicyRow(policy: ServicePolicy): string[] {
   const { loadBalancer: lb, retry, timeout } = policy;
   const hash = lb.hashOn ? `(${lb.hashOn.header !== undefined ? `header:${lb.hashOn.header}` : lb.hashOn.cookie !== undefined ? `cookie:${lb.hashOn.cookie}` : 'source'})` : '';
   return [
@@ -60,5 +77,6 @@ function row(policy: ServicePolicy): string[] {
     retry.attempts <= 1 ? 'off' : `${retry.attempts}x ${retry.on.join(',')}`,
     timeout.perTryMs === timeout.requestMs ? `${timeout.requestMs}ms` : `${timeout.requestMs}ms/${timeout.perTryMs}ms per try`,
     String(policy.routes.length),
+    policy.rateLimits === undefined || policy.rateLimits.length === 0 ? '-' : plural(policy.rateLimits.length, 'rate limit'),
   ];
 }

@@ -1,6 +1,18 @@
-// Control API: the REST routes of /api/v1/policies — put, list, read and delete a service's traffic policy.
+// Control API: the REST routes of /api/v1/policies (ServicePolicy) and of every table kind (/api/v1/authorization-policies, ...) — put, list, read, delete.
 import { NotFoundError, ValidationError } from '../../core/index.js';
-import { API_PREFIX, SERVICE_NAME, type PoliciesReply, type PolicyRemovedReply, type PolicyReply } from '../../model/index.js';
+import {
+  API_PREFIX,
+  POLICY_KIND_TABLE,
+  POLICY_KINDS,
+  SERVICE_NAME,
+  type KindPoliciesReply,
+  type KindPolicyRemovedReply,
+  type KindPolicyReply,
+  type PoliciesReply,
+  type PolicyKind,
+  type PolicyRemovedReply,
+  type PolicyReply,
+} from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { readJsonBody, type Router } from '../http/index.js';
 
@@ -28,6 +40,37 @@ export function addPolicyRoutes(router: Router, registry: Registry): void {
 
   router.add('DELETE', `${API_PREFIX}/policies/:service`, async ({ params }) => {
     const reply: PolicyRemovedReply = await registry.deletePolicy(serviceParam(params.service));
+    return { status: 200, body: reply };
+  });
+
+  for (const kind of POLICY_KINDS) addKindRoutes(router, registry, kind);
+}
+
+function addKindRoutes(router: Router, registry: Registry, kind: PolicyKind): void {
+  const base = `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}`;
+  router.add('PUT', `${base}/:service`, async ({ req, params }) => {
+    const service = serviceParam(params.service);
+    const existed = registry.kindPolicy(kind, service) !== undefined;
+    const body = await readJsonBody(req);
+    const reply: KindPolicyReply = await registry.putKindPolicy(kind, body, service);
+    return { status: existed ? 200 : 201, body: reply };
+  });
+
+  router.add('GET', base, async () => {
+    const reply: KindPoliciesReply = { version: registry.version(), policies: registry.kindPolicies(kind) };
+    return { status: 200, body: reply };
+  });
+
+  router.add('GET', `${base}/:service`, async ({ params }) => {
+    const service = serviceParam(params.service);
+    const policy = registry.kindPolicy(kind, service);
+    if (!policy) throw new NotFoundError(`${kind} "${service}"`);
+    const reply: KindPolicyReply = { version: registry.version(), policy };
+    return { status: 200, body: reply };
+  });
+
+  router.add('DELETE', `${base}/:service`, async ({ params }) => {
+    const reply: KindPolicyRemovedReply = await registry.deleteKindPolicy(kind, serviceParam(params.service));
     return { status: 200, body: reply };
   });
 }

@@ -6,10 +6,12 @@ import type { ErrorReply } from '../../model/index.js';
 const STATUS: Partial<Record<WeftErrorCode, number>> = {
   VALIDATION_FAILED: 400,
   CONFIG_INVALID: 400,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   STORE_CLOSED: 503,
   STORE_FULL: 507,
   STORE_READ_ONLY: 503,
