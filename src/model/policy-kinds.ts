@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/index.js';
 import { authorizationPolicySchema } from './authorization-policy.js';
+import { jwtPolicySchema } from './jwt-policy.js';
 import { POLICY_KIND } from './policy.js';
 import { parseOrThrow } from './validate.js';
 
@@ -11,6 +12,7 @@ import { parseOrThrow } from './validate.js';
  */
 export const POLICY_KIND_TABLE = {
   AuthorizationPolicy: { schema: authorizationPolicySchema, keyPrefix: 'authorization-policies/', apiPath: 'authorization-policies' },
+  JwtPolicy: { schema: jwtPolicySchema, keyPrefix: 'jwt-policies/', apiPath: 'jwt-policies' },
 } as const;
 
 export type PolicyKind = keyof typeof POLICY_KIND_TABLE;

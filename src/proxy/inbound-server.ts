@@ -22,10 +22,12 @@ import {
 } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
-import { createAdmissionMetrics, type RefusalCounts } from './admission-metrics.js';
+import { unauthenticatedError, type JwtAccepted, type JwtAuthenticator, type JwtAuthResult } from '../security/jwt/index.js';
+import { createAdmissionMetrics, type AdmissionMetrics, type RefusalCounts } from './admission-metrics.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import type { InboundAdmission } from './inbound-admission.js';
-import { rescue } from './rescue.js';
+import { withJwtHeaders } from './jwt-forward-headers.js';
+import { asWeftError, rescue } from './rescue.js';
 
 export interface InboundServerOptions {
   runtime: Runtime;
@@ -43,7 +45,7 @@ export interface InboundServerOptions {
   tracing?: HopTracer | null;
   /** Istio's standard metrics besides weft's; absent or null records none. */
   istio?: IstioMetrics | null;
-  /** Authorization and rate limits checked before the app; absent or null lets every request through. */
+  /** JWT authentication, authorization and rate limits checked before the app; absent or null lets every request through. */
   admission?: InboundAdmission | null;
   /** Who calls, for the admission checks; default: the x-weft-source claim, unauthenticated. */
   peers?: PeerIdentifier;
@@ -90,12 +92,12 @@ class InboundExchange extends Http1Exchange {
   private responseFlags = '';
   /** This hop's span; null when tracing is off. */
   private readonly span: HopSpan | null;
-  /** The forwarded headers, with this hop's trace context in place of the caller's when tracing. */
-  private readonly base: string[];
+  /** The forwarded headers, with this hop's trace context in place of the caller's when tracing, and JWT claims once verified. */
+  private base: string[];
   private readonly claimed: string | undefined;
 
   constructor(
-    private readonly context: InboundContext,
+    readonly context: InboundContext,
     req: IncomingMessage,
     res: ServerResponse,
   ) {
@@ -136,11 +138,16 @@ class InboundExchange extends Http1Exchange {
     return this.context.peers.identify(this.req.socket, this.claimed);
   }
 
+  /** The token was verified (or the route needs none): the app gets the verified claims, never client-set ones. */
+  authenticated(accepted: JwtAccepted): void {
+    this.base = withJwtHeaders(this.base, accepted);
+  }
+
   /** Answers with the admission checks' refusal instead of calling the app. */
   refuse(error: WeftError): void {
     const refusals = this.caller.refusals!;
     if (error.code === 'FORBIDDEN') refusals.denied();
-    else refusals.limited();
+    else if (error.code === 'RATE_LIMITED') refusals.limited();
     this.caller.metrics.error(error.code);
     this.discardBody();
     this.status = rescue(this.res, error);
@@ -191,6 +198,31 @@ class InboundExchange extends Http1Exchange {
   }
 }
 
+/** Authorization and rate limits, then the app. */
+function admit(exchange: InboundExchange, admission: InboundAdmission): void {
+  const refusal = admission.check(exchange.peer(), exchange.method, exchange.path, exchange.headers);
+  if (refusal === null) exchange.send(exchange.context.pool);
+  else exchange.refuse(refusal);
+}
+
+/** JWT authentication first, as Envoy orders its filters: an unauthenticated request spends no rate-limit token. */
+function authenticateThenAdmit(exchange: InboundExchange, jwt: JwtAuthenticator, admission: InboundAdmission, metrics: AdmissionMetrics): void {
+  const settle = (result: JwtAuthResult): void => {
+    // The client may have left while the keys were fetched: nobody is left to answer.
+    if (exchange.finished) return;
+    if (result.ok) {
+      exchange.authenticated(result);
+      admit(exchange, admission);
+      return;
+    }
+    metrics.jwtDenied(result.reason);
+    exchange.refuse(unauthenticatedError(result));
+  };
+  jwt.authenticate(exchange.method, exchange.path, exchange.req.headers).then(settle, (error: unknown) => {
+    if (!exchange.finished) exchange.refuse(asWeftError(error));
+  });
+}
+
 export function createInboundServer(options: InboundServerOptions): ProxyServer {
   const server = createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
   const drain = new Drain(server);
@@ -227,9 +259,13 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const exchange = new InboundExchange(context, req, res);
-    const refusal = admission === null ? null : admission.check(exchange.peer(), exchange.method, exchange.path, exchange.headers);
-    if (refusal === null) exchange.send(context.pool);
-    else exchange.refuse(refusal);
+    if (admission === null) {
+      exchange.send(context.pool);
+      return;
+    }
+    const jwt = admission.authenticator();
+    if (jwt === null) admit(exchange, admission);
+    else authenticateThenAdmit(exchange, jwt, admission, admissionMetrics!);
   });
 
   return {

@@ -1,6 +1,6 @@
 // Proxy: the one place where the sidecar turns a WeftError into an HTTP status and JSON body.
 import type { ServerResponse } from 'node:http';
-import { RateLimitedError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
+import { RateLimitedError, UnauthenticatedError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
 
 const STATUS: Partial<Record<WeftErrorCode, number>> = {
   NO_ENDPOINTS: 503,
@@ -15,6 +15,7 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   OVERFLOW: 503,
   MISSING_HOST: 400,
   AMBIGUOUS_HOST: 400,
+  UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
 };
@@ -48,6 +49,7 @@ export function rescue(res: ServerResponse, error: WeftError): number {
   const body = JSON.stringify(shown.toJSON());
   const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-weft-error', shown.code];
   if (shown instanceof RateLimitedError) headers.push('retry-after', String(shown.retryAfterSeconds));
+  else if (shown instanceof UnauthenticatedError) headers.push('www-authenticate', shown.wwwAuthenticate);
   res.writeHead(status, headers);
   res.end(body);
   return status;

@@ -94,7 +94,17 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         accessLog,
         tracing: hops,
         istio,
-        admission: new InboundAdmission({ service: config.service, snapshots: watch, clock: runtime.clock }),
+        admission: new InboundAdmission({
+          service: config.service,
+          snapshots: watch,
+          clock: runtime.clock,
+          jwt: {
+            onJwksEvent: (event) => {
+              if (event.type === 'fetch-failed') runtime.logger.warn({ url: event.url, error: event.error, servingCachedKeys: event.servingCachedKeys, trigger: event.trigger }, 'JWKS fetch failed');
+              else runtime.logger.debug({ url: event.url, keys: event.keys, trigger: event.trigger }, 'JWKS fetched');
+            },
+          },
+        }),
       });
       servers.push(inboundServer);
       inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);

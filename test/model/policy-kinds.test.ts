@@ -1,4 +1,4 @@
-// Model: policy kinds beside ServicePolicy — the AuthorizationPolicy schema, rateLimits defaults, kind watch events (foreign kinds skipped) and snapshot maps.
+// Model: policy kinds beside ServicePolicy — the AuthorizationPolicy schema, JwtPolicy as a kind, rateLimits defaults, kind watch events (foreign kinds skipped) and snapshot maps.
 import { describe, expect, it } from 'vitest';
 import {
   defaultPolicy,
@@ -47,6 +47,19 @@ describe('policy kinds', () => {
     expect(maps.AuthorizationPolicy.has('billing')).toBe(false);
     expect(withKindPolicy(next, 'AuthorizationPolicy', 'api', undefined).AuthorizationPolicy.has('api')).toBe(false);
     expect(snapshotFromInstances(1, []).kindPolicies).toBe(EMPTY_KIND_POLICIES);
-    expect(snapshotToJSON(snapshotFromInstances(1, [], undefined, next)).kindPolicies).toEqual({ AuthorizationPolicy: { api: authz, billing: other } });
+    expect(snapshotToJSON(snapshotFromInstances(1, [], undefined, next)).kindPolicies).toEqual({ AuthorizationPolicy: { api: authz, billing: other }, JwtPolicy: {} });
+  });
+
+  it('carries a JwtPolicy as a kind: a stored (defaulted) policy parses to itself, through watch events too', () => {
+    const jwt = parseKindPolicy('JwtPolicy', {
+      kind: 'JwtPolicy',
+      service: 'api',
+      providers: [{ name: 'main', issuer: 'https://issuer.example', audiences: ['api'], jwks: { url: 'https://issuer.example/jwks.json' }, forwardClaims: { sub: 'x-user-id' } }],
+    });
+    const stored: unknown = JSON.parse(JSON.stringify(jwt));
+    expect(parseAnyKindPolicy(stored)).toEqual(jwt);
+    expect(watchEventSchema.parse({ type: 'kind-policy', version: 8, policy: stored })).toEqual({ type: 'kind-policy', version: 8, policy: jwt });
+    expect(kindPolicyMaps([authz, jwt]).JwtPolicy.get('api')).toBe(jwt);
+    expect(() => parseKindPolicy('JwtPolicy', { kind: 'JwtPolicy', service: 'api', providers: [] })).toThrow(/providers: expected at least one provider/);
   });
 });

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify } from 'yaml';
 import type { AnyPolicy } from '../../config/index.js';
-import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type ServicePolicy } from '../../model/index.js';
+import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type KindPolicy, type ServicePolicy } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
@@ -58,10 +58,13 @@ function render(policies: readonly AnyPolicy[], format: Format, single: boolean)
 }
 
 function row(policy: AnyPolicy): string[] {
-  if (policy.kind !== POLICY_KIND) {
-    return [policy.kind, policy.service, '-', '-', '-', '-', `default ${policy.default}, ${plural(policy.rules.length, 'rule')}`];
-  }
-  return [policy.kind, ...servicePolicyRow(policy)];
+  if (policy.kind === POLICY_KIND) return [policy.kind, ...servicePolicyRow(policy)];
+  return [policy.kind, policy.service, '-', '-', '-', '-', kindPolicyRules(policy)];
+}
+
+function kindPolicyRules(policy: KindPolicy): string {
+  if (policy.kind === 'JwtPolicy') return `${plural(policy.providers.length, 'provider')}, ${plural(policy.rules.length, 'rule')}`;
+  return `default ${policy.default}, ${plural(policy.rules.length, 'rule')}`;
 }
 
 function plural(count: number, noun: string): string {
