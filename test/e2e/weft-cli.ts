@@ -1,6 +1,8 @@
 // E2E support: runs the built `weft` command as real child processes, and a small HTTP client for traffic.
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnProcess, type ManagedProcess, type SpawnOptions } from '../support/index.js';
 
@@ -25,6 +27,13 @@ export function runWeft(args: readonly string[], env: Record<string, string> = {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Writes `text` to `dir/name` and runs `weft apply -f` on it. */
+export async function applyYaml(dir: string, name: string, text: string, env: Record<string, string>): Promise<CliResult> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return runWeft(['apply', '-f', file], env);
 }
 
 export interface Reply {

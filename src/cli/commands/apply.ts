@@ -13,7 +13,7 @@ function fileFlag(value: string, previous: readonly string[] = []): readonly str
 
 export function registerApplyCommand(program: Command): void {
   controlUrlOption(program.command('apply'))
-    .description('store policies (ServicePolicy, AuthorizationPolicy) from YAML files (several --- documents per file; "-f -" reads standard input)')
+    .description('store policies (ServicePolicy, AuthorizationPolicy, JwtPolicy) from YAML files (several --- documents per file; "-f -" reads standard input)')
     .requiredOption('-f, --filename <file>', 'policy file, or "-" for standard input; repeatable', fileFlag)
     .action(async (options: ControlUrlOptions & { filename: readonly string[] }) => {
       // Every file is read and validated before anything is sent: a typo in the last document stores nothing.
