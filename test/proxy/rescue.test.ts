@@ -9,6 +9,7 @@ import {
   NoEndpointsError,
   UpstreamProtocolError,
   UpstreamResetError,
+  UnauthenticatedError,
   UpstreamTimeoutError,
   ValidationError,
   WeftError,
@@ -25,12 +26,13 @@ describe('rescue', () => {
     expect(statusOf(new UpstreamProtocolError('t'))).toBe(502);
     expect(statusOf(new UpstreamTimeoutError('t', 5))).toBe(504);
     expect(statusOf(new MissingHostError())).toBe(400);
+    expect(statusOf(new UnauthenticatedError('missing', 'Bearer realm="api"'))).toBe(401);
     expect(statusOf(new ValidationError('f', 'bad'))).toBe(500);
     expect(asWeftError(new Error('boom')).code).toBe('INTERNAL');
   });
 
   it('writes JSON with the code, the details and x-weft-error; unexpected codes become INTERNAL', async () => {
-    const errors: WeftError[] = [new NoEndpointsError('greeter'), new ValidationError('port', 'bad')];
+    const errors: WeftError[] = [new NoEndpointsError('greeter'), new ValidationError('port', 'bad'), new UnauthenticatedError('expired (exp is in the past)', 'Bearer realm="api", error="invalid_token"')];
     let next = 0;
     const server = http.createServer((_req, res) => rescue(res, errors[next++]!));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -52,6 +54,10 @@ describe('rescue', () => {
       expect(second.status).toBe(500);
       expect(second.headers['x-weft-error']).toBe('INTERNAL');
       expect(JSON.parse(second.body)).toMatchObject({ code: 'INTERNAL' });
+      const third = await fetchOne();
+      expect(third.status).toBe(401);
+      expect(third.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+      expect(third.headers['x-weft-error']).toBe('UNAUTHENTICATED');
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
