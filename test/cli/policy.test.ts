@@ -122,8 +122,8 @@ describe('weft apply / get / delete policies', () => {
     [['get', 'policy', 'Bad_Name'], /expected a service name/],
     [['get', 'policies', '-o', 'xml'], /expected one of: table, yaml, json, got "xml"/],
     [['delete', 'service', 'greeter'], /expected policy, got "service"/],
-    [['get', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, got "Widget"/],
-    [['delete', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, got "Widget"/],
+    [['get', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, JwtPolicy, got "Widget"/],
+    [['delete', 'policy', 'greeter', '--kind', 'Widget'], /expected one of: ServicePolicy, AuthorizationPolicy, JwtPolicy, got "Widget"/],
   ])('rejects %j with exit code 2', async (args, message) => {
     const result = await runWeft(args, env);
     expect(result.code).toBe(2);
