@@ -1,3 +1,3 @@
 // Dashboard: the web UI served by the control plane (static files and the routes that serve them).
-export { loadDashboardAssets, DASHBOARD_PREFIX, type DashboardAsset, type DashboardAssets } from './dashboard-assets.js';
+export { loadDashboardAssets, type DashboardAssets } from './dashboard-assets.js';
 export { addDashboardRoutes } from './dashboard-routes.js';
