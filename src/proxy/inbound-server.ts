@@ -192,7 +192,7 @@ class InboundExchange extends Http1Exchange {
       attempts: this.attempt,
       responseFlags,
       traceId: this.span?.traceId,
-      source: validSource(claimedSource(this.headers)),
+      source: validSource(this.claimed),
       destination: context.service,
     });
   }

@@ -82,8 +82,6 @@ export interface IstioMetricsOptions {
   readonly namespace: string;
 }
 
-export const ISTIO_DEFAULT_NAMESPACE = 'default';
-
 /** Istio's series for one peer of this sidecar, bound once; the request path records plain numbers. */
 export interface IstioPeerMetrics {
   /** `flag` from istioResponseFlag; bytes are the request body received and the response bytes written to the client. */
