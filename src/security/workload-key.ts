@@ -1,9 +1,8 @@
 // Security: the sidecar's own key (ECDSA P-256, made in-process and never sent anywhere) and the CSR naming its SPIFFE id.
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { parseServiceSpiffeId } from './tls/spiffe-id.js';
 import { ValidationError } from '../core/index.js';
+import { x509 } from './ca/x509-provider.js';
+import { IdentityInvalidError, parseSpiffeId, type SpiffeId } from './identity.js';
 
 const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
@@ -26,8 +25,7 @@ export async function generateWorkloadKey(): Promise<WorkloadKey> {
  * service name the subject CN, which the CA may ignore (SPIFFE identity lives in the SAN only).
  */
 export async function createWorkloadCsr(key: WorkloadKey, spiffeId: string): Promise<string> {
-  const parsed = parseServiceSpiffeId(spiffeId);
-  if (parsed === null) throw new ValidationError('spiffeId', 'expected spiffe://<trust-domain>/service/<name>');
+  const parsed = parsedSpiffeId(spiffeId);
   const request = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: [{ CN: [parsed.service] }],
@@ -38,4 +36,14 @@ export async function createWorkloadCsr(key: WorkloadKey, spiffeId: string): Pro
     webcrypto,
   );
   return request.toString('pem');
+}
+
+/** The caller handed us a string, so a malformed id is bad input in the `spiffeId` argument. */
+function parsedSpiffeId(text: string): SpiffeId {
+  try {
+    return parseSpiffeId(text);
+  } catch (error) {
+    if (error instanceof IdentityInvalidError) throw new ValidationError('spiffeId', error.message);
+    throw error;
+  }
 }

@@ -1,28 +1,5 @@
-// Security/TLS: workload SPIFFE ids (spiffe://<trust-domain>/service/<name>) and reading the one a certificate carries.
-import { ValidationError } from '../../core/index.js';
-
-const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
-const SERVICE_NAME = /^[A-Za-z0-9._-]+$/;
-const SERVICE_ID = /^spiffe:\/\/([a-z0-9._-]+)\/service\/([A-Za-z0-9._-]+)$/;
-
-export interface ServiceSpiffeId {
-  readonly trustDomain: string;
-  readonly service: string;
-}
-
-/** The SPIFFE id of a service in a trust domain; invalid parts are a ValidationError naming the part. */
-export function serviceSpiffeId(trustDomain: string, service: string): string {
-  if (!TRUST_DOMAIN.test(trustDomain)) throw new ValidationError('trustDomain', 'lower-case letters, digits, ".", "_" and "-" only');
-  if (!SERVICE_NAME.test(service)) throw new ValidationError('service', 'letters, digits, ".", "_" and "-" only');
-  return `spiffe://${trustDomain}/service/${service}`;
-}
-
-/** The trust domain and service of a workload id, or null when `id` is not one. */
-export function parseServiceSpiffeId(id: string): ServiceSpiffeId | null {
-  const match = SERVICE_ID.exec(id);
-  return match === null ? null : { trustDomain: match[1] as string, service: match[2] as string };
-}
-
+// Security/TLS: the SPIFFE id a peer certificate carries, read from node's rendering of its subject alternative names
+// (cheaper per handshake than parsing the certificate again; making and parsing ids is security/identity.ts).
 /**
  * The SPIFFE id in a certificate's subject alternative names, as node:crypto and node:tls render them
  * (`URI:spiffe://…, DNS:…`, with JSON-quoted values when they hold separators). An SVID carries exactly

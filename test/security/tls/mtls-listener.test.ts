@@ -12,14 +12,14 @@ import {
   mtlsConnector,
   PeerIdentityMismatchError,
   PeerUntrustedError,
-  serviceSpiffeId,
   WorkloadIdentity,
 } from '../../../src/security/tls/index.js';
+import { formatSpiffeId, spiffeId } from '../../../src/security/identity.js';
 import { closeListener, connectOnce, mtlsGet, PLAINTEXT_CALLER, plainGet, startListener, withListener } from './mtls-fixture.js';
 import { createRoot, expiredLeaf, issueLeaf, materialOf, type TestLeaf, type TestRoot } from './test-pki.js';
 
-const FRONTEND = serviceSpiffeId('weft.test', 'frontend');
-const API = serviceSpiffeId('weft.test', 'api');
+const FRONTEND = formatSpiffeId(spiffeId('weft.test', 'frontend'));
+const API = formatSpiffeId(spiffeId('weft.test', 'api'));
 
 let root: TestRoot;
 let otherRoot: TestRoot;
@@ -152,7 +152,7 @@ describe('outbound connector', () => {
   });
 
   it('refuses a server whose certificate names another workload', async () => {
-    const wrong = serviceSpiffeId('weft.test', 'payments');
+    const wrong = formatSpiffeId(spiffeId('weft.test', 'payments'));
     const failure = connectOnce(mtlsConnector({ identity: frontend, expectedSpiffeId: wrong }), strict.port);
     await expect(failure).rejects.toBeInstanceOf(PeerIdentityMismatchError);
     await expect(failure).rejects.toMatchObject({ code: 'PEER_IDENTITY_MISMATCH', details: { expected: wrong, actual: API } });

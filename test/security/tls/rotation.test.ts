@@ -2,12 +2,13 @@
 import type { TLSSocket } from 'node:tls';
 import { Pool, type buildConnector } from 'undici';
 import { afterEach, expect, it } from 'vitest';
-import { MtlsListener, mtlsConnector, serviceSpiffeId, WorkloadIdentity } from '../../../src/security/tls/index.js';
+import { MtlsListener, mtlsConnector, WorkloadIdentity } from '../../../src/security/tls/index.js';
+import { formatSpiffeId, spiffeId } from '../../../src/security/identity.js';
 import { closeListener } from './mtls-fixture.js';
 import { createRoot, issueLeaf, materialOf, type TestRoot } from './test-pki.js';
 
-const FRONTEND = serviceSpiffeId('weft.test', 'frontend');
-const API = serviceSpiffeId('weft.test', 'api');
+const FRONTEND = formatSpiffeId(spiffeId('weft.test', 'frontend'));
+const API = formatSpiffeId(spiffeId('weft.test', 'api'));
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,21 +1,6 @@
-// Tests: SPIFFE ids of workloads, made, parsed, and read from node's rendering of subject alternative names.
+// Tests: SPIFFE ids read from node's rendering of subject alternative names (making and parsing ids: test/security/identity.test.ts).
 import { describe, expect, it } from 'vitest';
-import { parseServiceSpiffeId, serviceSpiffeId, spiffeIdOfSubjectAltName } from '../../../src/security/tls/index.js';
-
-describe('serviceSpiffeId', () => {
-  it('names a service in a trust domain and parses back', () => {
-    const id = serviceSpiffeId('weft.local', 'api-v2');
-    expect(id).toBe('spiffe://weft.local/service/api-v2');
-    expect(parseServiceSpiffeId(id)).toEqual({ trustDomain: 'weft.local', service: 'api-v2' });
-  });
-
-  it('rejects parts that would make another id', () => {
-    expect(() => serviceSpiffeId('Weft.Local', 'api')).toThrow(/trustDomain/);
-    expect(() => serviceSpiffeId('weft.local', 'api/admin')).toThrow(/service/);
-    expect(parseServiceSpiffeId('spiffe://weft.local/service/api/admin')).toBeNull();
-    expect(parseServiceSpiffeId('https://weft.local/service/api')).toBeNull();
-  });
-});
+import { spiffeIdOfSubjectAltName } from '../../../src/security/tls/index.js';
 
 describe('spiffeIdOfSubjectAltName', () => {
   it('finds the one URI among other names', () => {

@@ -1,11 +1,12 @@
 // Tests: a workload identity accepts only matching key, chain and bundle, keeps the old material on a bad update, and calls for renewal at 2/3.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/index.js';
-import { IdentityInvalidError, serviceSpiffeId, WorkloadIdentity, type IdentityState } from '../../../src/security/tls/index.js';
+import { IdentityInvalidError, WorkloadIdentity, type IdentityState } from '../../../src/security/tls/index.js';
+import { formatSpiffeId, spiffeId } from '../../../src/security/identity.js';
 import { HandTimers } from './hand-timers.js';
 import { createRoot, issueLeaf, materialOf } from './test-pki.js';
 
-const API = serviceSpiffeId('weft.test', 'api');
+const API = formatSpiffeId(spiffeId('weft.test', 'api'));
 const HOUR_MS = 3_600_000;
 
 
@@ -40,7 +41,7 @@ describe('WorkloadIdentity', () => {
     const first = identity.current;
     const heard: IdentityState[] = [];
     const stop = identity.onUpdate((state) => heard.push(state));
-    const foreign = materialOf(await issueLeaf(root, serviceSpiffeId('weft.test', 'payments')), root);
+    const foreign = materialOf(await issueLeaf(root, formatSpiffeId(spiffeId('weft.test', 'payments'))), root);
     expect(() => identity.update(foreign)).toThrow(IdentityInvalidError);
     expect(identity.current).toBe(first);
     const renewed = identity.update(materialOf(await issueLeaf(root, API), root));
