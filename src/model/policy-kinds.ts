@@ -30,7 +30,7 @@ export function isPolicyKind(value: unknown): value is PolicyKind {
   return typeof value === 'string' && Object.hasOwn(POLICY_KIND_TABLE, value);
 }
 
-export const EMPTY_KIND_POLICIES: KindPolicyMaps = Object.freeze(Object.fromEntries(POLICY_KINDS.map((kind) => [kind, new Map()]))) as unknown as KindPolicyMaps;
+export const EMPTY_KIND_POLICIES: KindPolicyMaps = Object.freeze(kindPolicyMaps([]));
 
 /** Validates and defaults a policy of a table kind; a ValidationError names the first offending field path. */
 export function parseKindPolicy<K extends PolicyKind>(kind: K, input: unknown): PolicyOfKind<K> {

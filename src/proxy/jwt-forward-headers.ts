@@ -1,4 +1,5 @@
 // Proxy: the request headers an app gets after JWT authentication — client-set claim headers and the consumed token removed, verified claims added.
+import { sameHeaderName } from '../security/authz/index.js';
 import type { JwtAccepted } from '../security/jwt/index.js';
 
 /** `raw` is a flat [name, value, ...] list as received (any case); returns `raw` itself when nothing changes. */
@@ -8,20 +9,9 @@ export function withJwtHeaders(raw: string[], accepted: JwtAccepted): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (removeHeaders.length > 0 && isListed(removeHeaders, name)) continue;
+    if (removeHeaders.some((listed) => sameHeaderName(name, listed))) continue;
     out.push(name, raw[i + 1]!);
   }
   for (const [name, value] of forwardHeaders) out.push(name, value);
   return out;
-}
-
-/** `names` are lower case; lower-cases `name` only when a length matches. */
-function isListed(names: readonly string[], name: string): boolean {
-  let lower: string | undefined;
-  for (const listed of names) {
-    if (listed.length !== name.length) continue;
-    lower ??= name.toLowerCase();
-    if (listed === lower) return true;
-  }
-  return false;
 }

@@ -22,7 +22,7 @@ export function encodeKindPolicy(policy: KindPolicy): Uint8Array {
 }
 
 /** undefined when the stored bytes are not a valid policy of that kind (written by a newer or broken writer). */
-export function decodeKindPolicy(kind: PolicyKind, value: Uint8Array): KindPolicy | undefined {
+function decodeKindPolicy(kind: PolicyKind, value: Uint8Array): KindPolicy | undefined {
   try {
     const policy = parseAnyKindPolicy(JSON.parse(decoder.decode(value)));
     return policy.kind === kind ? policy : undefined;

@@ -10,7 +10,6 @@ import type { WorkloadIdentity } from './workload-identity.js';
 
 /** strict: mTLS only, plaintext connections are closed; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
 export type MtlsMode = 'strict' | 'permissive' | 'disabled';
-export const MTLS_MODES: readonly MtlsMode[] = ['strict', 'permissive', 'disabled'];
 
 /** Sidecars speak HTTP/1.1 to each other inside TLS. */
 export const MTLS_ALPN = ['http/1.1'];
