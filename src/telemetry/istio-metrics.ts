@@ -216,16 +216,13 @@ class PrecountedHistogram extends Histogram<IstioLabel> {
 }
 
 /** Every series on a registry: the outbound and inbound servers of one sidecar share the families. */
-const kIstioSeries = Symbol('weft.istioSeries');
-interface WithIstio {
-  [kIstioSeries]?: Set<Series>;
-}
+const stores = new WeakMap<Registry, Set<Series>>();
 
 function seriesOf(registry: Registry): Set<Series> {
-  const holder = registry as WithIstio;
-  let store = holder[kIstioSeries];
+  let store = stores.get(registry);
   if (store === undefined) {
-    store = holder[kIstioSeries] = new Set();
+    store = new Set();
+    stores.set(registry, store);
     new PrecountedCounter('istio_requests_total', 'Requests handled, with Istio standard labels.', registry, store);
     new PrecountedHistogram('istio_request_duration_milliseconds', 'Request duration in milliseconds, with Istio standard labels.', registry, store, (s) => s.duration);
     new PrecountedHistogram('istio_request_bytes', 'Request body bytes received, with Istio standard labels.', registry, store, (s) => s.requestBytes);
