@@ -26,6 +26,9 @@ export const formatRps = (rps) => (rps === undefined ? '–' : rps >= 100 ? rps.
 export const formatRate = (rate) => (rate === null || rate === undefined ? '–' : `${(rate * 100).toFixed(rate === 1 ? 0 : 1)}%`);
 export const formatMs = (ms) => (ms === null || ms === undefined ? '–' : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
 
+/** The page's link to a service's view (app.js routes it). */
+export const serviceHref = (name) => `#/services/${encodeURIComponent(name)}`;
+
 export function healthBadge(passing, critical) {
   const kind = critical === 0 ? 'passing' : passing === 0 ? 'critical' : 'mixed';
   return h('span', { class: `badge ${kind}`, 'data-health': kind }, `${passing}/${passing + critical}`);

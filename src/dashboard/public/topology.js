@@ -1,5 +1,5 @@
 // Dashboard (browser): who calls whom, drawn as SVG in layers — callers on the left, the services they call to their right.
-import { formatMs, formatRate, formatRps, svg } from './dom.js';
+import { formatMs, formatRate, formatRps, serviceHref, svg } from './dom.js';
 
 const NODE_WIDTH = 140;
 const NODE_HEIGHT = 36;
@@ -88,7 +88,7 @@ export function topologySvg(services, edges) {
     const service = health.get(name);
     const critical = service !== undefined && service.critical > 0;
     root.append(
-      svg('a', { href: `#/services/${encodeURIComponent(name)}` },
+      svg('a', { href: serviceHref(name) },
         svg('g', { class: `node${critical ? ' critical' : ''}`, 'data-node': name },
           svg('rect', { x, y, width: NODE_WIDTH, height: NODE_HEIGHT }),
           svg('text', { x: x + 10, y: y + 23 }, service ? `${name} (${service.passing}/${service.passing + service.critical})` : name))),

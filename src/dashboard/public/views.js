@@ -1,11 +1,9 @@
 // Dashboard (browser): the four views — services, one service, topology, policies — each mounted once and updated in place.
 import { ServiceCharts } from './charts.js';
-import { formatMs, formatRate, formatRps, h, healthBadge } from './dom.js';
+import { formatMs, formatRate, formatRps, h, healthBadge, serviceHref } from './dom.js';
 import { sparkline } from './sparkline.js';
 import { instanceKey, serviceKey } from './stats-history.js';
 import { topologySvg } from './topology.js';
-
-const serviceHref = (name) => `#/services/${encodeURIComponent(name)}`;
 
 function statsCells(row) {
   return [
