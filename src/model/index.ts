@@ -8,6 +8,7 @@ export * from './validate.js';
 export * from './balancer-kind.js';
 export * from './policy.js';
 export * from './stats.js';
+export * from './request-classification.js';
 export * from './jwt-policy.js';
 export * from './authorization-policy.js';
 export * from './policy-kinds.js';

@@ -1,24 +1,12 @@
 // Telemetry: the sidecar's golden metrics (requests, latency, retries, errors, in-flight, endpoints), bound per source and destination once.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WeftErrorCode } from '../core/index.js';
+import { classify } from '../model/index.js';
 
 export type ProxyDirection = 'outbound' | 'inbound';
 
-/** Label value for a service that is not known; Prometheus treats an empty label value as an absent label, so never ''. */
-export const UNKNOWN_SERVICE = '_unknown';
-
-/** Status recorded for a request whose client left before the response ended (as nginx does). */
-export const CLIENT_CLOSED_STATUS = 499;
-
-export type Classification = 'success' | 'failure';
-
-/**
- * A 5xx is the server's failure; so are a broken response (status 0) and a client that gave up waiting (499), since
- * the caller got no answer either way. Everything else, 4xx included, was answered as asked.
- */
-export function classify(status: number): Classification {
-  return status >= 500 || status === 0 || status === CLIENT_CLOSED_STATUS ? 'failure' : 'success';
-}
+// Defined in the model because the control plane's stats judge requests the same way.
+export { CLIENT_CLOSED_STATUS, classify, UNKNOWN_SERVICE, type Classification } from '../model/index.js';
 
 /**
  * Metric children of one (direction, source, destination) triple, resolved once so the request path does no label

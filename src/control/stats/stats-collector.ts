@@ -1,6 +1,6 @@
 // Control stats: scrapes every registered sidecar's admin /metrics, keeps a short history per sidecar, answers windowed golden metrics and topology.
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { ADMIN_META_KEY, STATS_DEFAULTS, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
+import { ADMIN_META_KEY, STATS_DEFAULTS, UNKNOWN_SERVICE, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { forEachBounded, scrapeMetrics } from './metrics-scrape.js';
 import { parseSidecarCounters, type SidecarCounters } from './prom-text.js';
@@ -38,9 +38,6 @@ interface SidecarWindow {
   readonly base: Sample;
   readonly seconds: number;
 }
-
-/** Outbound requests whose Host named no known service: not an edge of the mesh. */
-const UNKNOWN_DESTINATION = '_unknown';
 
 interface SidecarHistory {
   service: string;
@@ -84,7 +81,7 @@ export class StatsCollector {
     const edges = new Map<string, { source: string; destination: string; delta: WindowDelta }>();
     for (const { service, current, base, seconds } of windows) {
       for (const [destination, counters] of current.counters.outbound) {
-        if (destination === UNKNOWN_DESTINATION) continue;
+        if (destination === UNKNOWN_SERVICE) continue; // a Host that named no known service: not an edge of the mesh
         const key = `${service}\u0000${destination}`;
         let edge = edges.get(key);
         if (!edge) edges.set(key, (edge = { source: service, destination, delta: emptyDelta() }));

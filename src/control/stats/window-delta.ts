@@ -1,8 +1,7 @@
 // Control stats: what happened between two samples of one sidecar's counters, and rows summed over sidecars.
-import type { LatencyQuantiles, TopologyEdge } from '../../model/index.js';
+import { classify, type LatencyQuantiles, type TopologyEdge } from '../../model/index.js';
 import { histogramQuantile, type Bucket } from './histogram-quantile.js';
 import type { ServiceCounters } from './prom-text.js';
-import { classify } from '../../telemetry/proxy-metrics.js';
 
 /** Requests and latency buckets counted within a window, summed over one or more sidecars. */
 export interface WindowDelta {
