@@ -55,9 +55,10 @@ export function parsePolicyText(name: string, text: string): PolicyDocument[] {
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     const policy = validatePolicyDocument(source, value);
-    const earlier = seen.get(policyIdentity(policy));
+    const identity = policyIdentity(policy);
+    const earlier = seen.get(identity);
     if (earlier !== undefined) throw duplicateError(source, policy, earlier);
-    seen.set(policyIdentity(policy), source);
+    seen.set(identity, source);
     out.push({ policy, source });
   });
   if (out.length === 0) throw new ConfigError(name, '', `expected at least one policy document (kind: ${ALL_POLICY_KINDS.join(' or ')})`);

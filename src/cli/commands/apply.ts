@@ -5,6 +5,7 @@ import { ConfigError, ValidationError } from '../../core/index.js';
 import { POLICY_KIND } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { policyLabel } from '../kind-flag.js';
 
 function fileFlag(value: string, previous: readonly string[] = []): readonly string[] {
   if (value === '') throw new InvalidArgumentError('expected a file name, or "-" for standard input');
@@ -46,11 +47,6 @@ export function registerApplyCommand(program: Command): void {
 
 function store(client: ControlClient, policy: AnyPolicy): Promise<{ readonly changed?: boolean }> {
   return policy.kind === POLICY_KIND ? client.putPolicy(policy) : client.putKindPolicy(policy.kind, policy);
-}
-
-/** "policy/api" for a ServicePolicy (as before kinds), "authorizationpolicy/api" for the others. */
-export function policyLabel(policy: { readonly kind: string; readonly service: string }): string {
-  return `${policy.kind === POLICY_KIND ? 'policy' : policy.kind.toLowerCase()}/${policy.service}`;
 }
 
 function bareMessage(error: ValidationError): string {

@@ -4,8 +4,7 @@ import { isPolicyKind, POLICY_KIND } from '../../model/index.js';
 import { ControlClient } from '../../resolve/index.js';
 import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
-import { KIND_FLAG_HELP, kindFlag } from '../kind-flag.js';
-import { policyLabel } from './apply.js';
+import { KIND_FLAG_HELP, kindFlag, policyLabel } from '../kind-flag.js';
 
 function kindArg(value: string): 'policy' {
   if (value !== 'policy') throw new InvalidArgumentError(`expected policy, got "${value}"`);
