@@ -142,7 +142,7 @@ export class CertificateAuthority {
     const identity = spiffeId(this.trustDomain, service);
     const accepted = await acceptCsr(csr, identity);
     await this.refreshIfStale();
-    await this.advance();
+    await this.takeDueSteps();
     return issueLeaf(this.view.signing, accepted, identity, this.leafLifetimeMs, this.clock.wallNow());
   }
 
@@ -193,11 +193,8 @@ export class CertificateAuthority {
 
   /** Takes the rotation steps the schedule says are due (none without a schedule). */
   async advance(): Promise<CaStatus> {
-    const state = this.view.stored?.state;
-    if (!this.managed || !state) return this.status();
-    const now = this.clock.wallNow();
-    if (advanceBySchedule(state, this.managed.rotation, now) === state) return this.status();
-    return this.change((current) => advanceBySchedule(current, this.managed?.rotation ?? {}, this.clock.wallNow()));
+    await this.takeDueSteps();
+    return this.status();
   }
 
   /** Reads the state again from the store (e.g. after another control plane rotated). */
@@ -212,6 +209,13 @@ export class CertificateAuthority {
       }
     })();
     return this.refreshing;
+  }
+
+  private async takeDueSteps(): Promise<void> {
+    const state = this.view.stored?.state;
+    if (!this.managed || !state) return;
+    if (advanceBySchedule(state, this.managed.rotation, this.clock.wallNow()) === state) return;
+    await this.change((current) => advanceBySchedule(current, this.managed?.rotation ?? {}, this.clock.wallNow()));
   }
 
   private async refreshIfStale(): Promise<void> {
