@@ -7,7 +7,7 @@ import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
-import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+import { AUTH_DISABLED_PRINCIPAL, rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
 import { addStatsRoutes, StatsCollector, type StatsCollectorOptions } from './stats/index.js';
 
 export const DEFAULT_DATA_DIR = '.weft/data';
@@ -93,7 +93,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         res.setHeader('allow', match.allow.join(', '));
         throw new WeftError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname}; allowed: ${match.allow.join(', ')}`);
       }
-      const result = await match.handler({ req, res, params: match.params, url });
+      const result = await match.handler({ req, res, params: match.params, url, principal: AUTH_DISABLED_PRINCIPAL });
       if (result) sendJson(res, result.status, result.body, registry.version());
     } catch (error) {
       const reply = rescue(error, runtime.logger);

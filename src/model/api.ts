@@ -19,9 +19,119 @@ export const apiPaths = {
   kindPolicies: (kind: PolicyKind) => `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}`,
   /** PUT, GET, DELETE: one service's policy of a table kind. */
   kindPolicy: (kind: PolicyKind, service: string) => `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}/${encodeURIComponent(service)}`,
+  /** GET (open): what a sidecar needs before it has credentials — trust domain, default mTLS mode, whether the API wants credentials. */
+  mesh: () => `${API_PREFIX}/mesh`,
+  /** GET (open): the roots every workload trusts. */
+  trustBundle: () => `${API_PREFIX}/trust-bundle`,
+  /** POST: sign a workload's CSR (join token, the workload's current certificate, or an admin token); GET: the latest certificate issued to each sidecar. */
+  certificates: () => `${API_PREFIX}/certificates`,
+  /** GET: the CA's status (source, rotation phase, roots). */
+  ca: () => `${API_PREFIX}/ca`,
+  /** POST (admin): one rotation step of a managed CA. */
+  caStep: (step: CaRotationStep) => `${API_PREFIX}/ca/${step}`,
+  /** POST (admin): create a token; GET (admin): list tokens (never their secrets). */
+  tokens: () => `${API_PREFIX}/tokens`,
+  /** DELETE (admin): revoke a token by its id. */
+  token: (id: string) => `${API_PREFIX}/tokens/${encodeURIComponent(id)}`,
   watch: (since?: number, store?: string) =>
     `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}${store ? `&store=${encodeURIComponent(store)}` : ''}`}`,
 } as const;
+
+export const CA_ROTATION_STEPS = ['rotate', 'activate', 'retire'] as const;
+export type CaRotationStep = (typeof CA_ROTATION_STEPS)[number];
+
+export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
+/** Reply of GET /mesh. */
+export interface MeshReply {
+  readonly trustDomain: string;
+  /** The mTLS mode of a service whose ServicePolicy names none: strict, or disabled under `--dev`. */
+  readonly mtlsDefault: MtlsMode;
+  /** False under `--dev`: the API takes every call without credentials. */
+  readonly authRequired: boolean;
+}
+
+/** Reply of GET /trust-bundle. */
+export interface TrustBundleReply {
+  readonly trustDomain: string;
+  /** Every root, PEM, concatenated: a TLS `ca` option. */
+  readonly pem: string;
+  readonly roots: readonly string[];
+}
+
+/** Body of POST /certificates. */
+export interface CertificateRequest {
+  readonly service: string;
+  /** PKCS#10, PEM, naming spiffe://<trust-domain>/service/<service> as its only URI SAN. */
+  readonly csr: string;
+  /** A stable id of the asking sidecar process, so `weft certs` can show what each one holds. */
+  readonly sidecar?: string;
+  /** The registered instance the sidecar fronts, if any. */
+  readonly instance?: string;
+}
+
+/** Reply of POST /certificates. */
+export interface CertificateReply {
+  readonly spiffeId: string;
+  /** Leaf then intermediates, PEM: a TLS `cert` option. */
+  readonly certificateChain: string;
+  readonly trustBundle: TrustBundleReply;
+  readonly serial: string;
+  /** ISO 8601. */
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+/** One sidecar's latest certificate, as the control plane issued it (GET /certificates). */
+export interface IssuedCertificateRecord {
+  readonly sidecar: string;
+  readonly service: string;
+  readonly instance?: string;
+  readonly spiffeId: string;
+  readonly serial: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** Id (SHA-256 fingerprint) of the root or intermediate that signed it. */
+  readonly signedBy: string;
+  readonly issuedAt: string;
+}
+
+export interface CertificatesReply {
+  readonly certificates: readonly IssuedCertificateRecord[];
+}
+
+export type TokenKind = 'admin' | 'join';
+
+/** A token as listed: never its secret. */
+export interface TokenInfo {
+  readonly id: string;
+  readonly kind: TokenKind;
+  /** The service a join token may act for. */
+  readonly service?: string;
+  readonly description?: string;
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+}
+
+/** Body of POST /tokens. */
+export interface TokenCreateRequest {
+  readonly kind: TokenKind;
+  readonly service?: string;
+  /** Lifetime in milliseconds; join tokens default to 24 h, admin tokens never expire unless told. */
+  readonly ttlMs?: number;
+  readonly description?: string;
+}
+
+/** Reply of POST /tokens: the secret, shown this once. */
+export interface TokenCreatedReply {
+  readonly token: string;
+  readonly info: TokenInfo;
+}
+
+export interface TokensReply {
+  readonly tokens: readonly TokenInfo[];
+}
 
 export interface ServiceSummary {
   readonly name: string;

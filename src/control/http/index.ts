@@ -3,3 +3,4 @@ export * from './router.js';
 export * from './json-body.js';
 export * from './reply.js';
 export * from './rescue.js';
+export * from './principal.js';

@@ -6,6 +6,7 @@ import type { ErrorReply } from '../../model/index.js';
 const STATUS: Partial<Record<WeftErrorCode, number>> = {
   VALIDATION_FAILED: 400,
   CONFIG_INVALID: 400,
+  UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

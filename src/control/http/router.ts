@@ -1,12 +1,15 @@
 // Control HTTP: a tiny router — method plus path pattern with :params — so each route is one declared line.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ValidationError } from '../../core/index.js';
+import type { Principal } from './principal.js';
 
 export interface RouteContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly params: Readonly<Record<string, string>>;
   readonly url: URL;
+  /** Who is calling, as proven by the request's credentials (see principal.ts). */
+  readonly principal: Principal;
 }
 
 export interface JsonResult {

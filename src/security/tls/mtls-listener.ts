@@ -5,11 +5,12 @@ import { createServer as createSecureServer, type Server as SecureServer } from 
 import { createServer as createFrontServer, type AddressInfo, type Server as FrontServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ValidationError } from '../../core/index.js';
+import type { MtlsMode } from '../../model/index.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 
 /** strict: mTLS only, plaintext connections are closed; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
-export type MtlsMode = 'strict' | 'permissive' | 'disabled';
+export type { MtlsMode };
 
 /** Sidecars speak HTTP/1.1 to each other inside TLS. */
 export const MTLS_ALPN = ['http/1.1'];
