@@ -97,6 +97,26 @@ export interface IssuedCertificateRecord {
   readonly issuedAt: string;
 }
 
+/** One root (or external intermediate) of the CA, as GET /ca reports it. */
+export interface CaAuthorityInfo {
+  readonly id: string;
+  readonly subject: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly fingerprintSha256: string;
+  readonly signing: boolean;
+}
+
+/** Reply of GET /ca and of the rotation steps. */
+export interface CaStatusReply {
+  readonly trustDomain: string;
+  readonly source: 'managed' | 'external';
+  readonly phase: 'steady' | 'new-root-trusted' | 'new-root-signing';
+  /** ISO 8601; absent for an external CA. */
+  readonly phaseSince?: string;
+  readonly authorities: readonly CaAuthorityInfo[];
+}
+
 export interface CertificatesReply {
   readonly certificates: readonly IssuedCertificateRecord[];
 }

@@ -4,7 +4,17 @@ import https from 'node:https';
 import { NotFoundError, ValidationError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';
 import {
   apiPaths,
+  type CaRotationStep,
+  type CaStatusReply,
+  type CertificateReply,
+  type CertificateRequest,
+  type CertificatesReply,
   type ErrorReply,
+  type MeshReply,
+  type TokenCreateRequest,
+  type TokenCreatedReply,
+  type TokensReply,
+  type TrustBundleReply,
   type Health,
   type InstanceRegistrationInput,
   type InstanceReply,
@@ -39,9 +49,23 @@ export class ControlUnavailableError extends WeftError {
   }
 }
 
+/**
+ * The `Authorization` header value for one request (`Bearer <token>`, or a sidecar's `WeftCert <assertion>`
+ * bound to the method and path), or undefined to send none. Asked anew for every request and replica.
+ */
+export type ControlCredentials = (method: string, pathAndQuery: string) => string | undefined;
+
+/** Credentials of a static token: `Bearer <token>`. */
+export function bearerCredentials(token: string): ControlCredentials {
+  const header = `Bearer ${token}`;
+  return () => header;
+}
+
 export interface ControlClientOptions {
   /** Base URL(s) of the control plane, e.g. http://127.0.0.1:8500, or several replicas (a list or comma-separated). */
   url: ControlUrls;
+  /** Credentials sent with every request; none when left out (a control plane under --dev needs none). */
+  credentials?: ControlCredentials;
   /** Default timeout of one attempt against one replica. */
   timeoutMs?: number;
 }
@@ -58,6 +82,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<WeftErrorCode>([
   'NO_ENDPOINTS', 'CONNECT_FAILED', 'UPSTREAM_RESET', 'UPSTREAM_TIMEOUT', 'UPSTREAM_PROTOCOL_ERROR', 'APP_UNAVAILABLE',
   'MISSING_HOST', 'DRAINING', 'VALIDATION_FAILED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'CONFIG_INVALID',
   'STORE_CORRUPT', 'STORE_CLOSED', 'STORE_FULL', 'STORE_READ_ONLY', 'STORE_UNAVAILABLE', 'AMBIGUOUS_HOST', 'CONTROL_UNAVAILABLE', 'INTERNAL',
+  'UNAUTHENTICATED', 'FORBIDDEN', 'CSR_REJECTED', 'IDENTITY_INVALID', 'IDENTITY_MISMATCH',
 ]);
 
 // Statuses that mean "this replica is not serving" (down, draining, behind a proxy that cannot reach it), not an answer.
@@ -76,12 +101,14 @@ export class ControlClient {
   private readonly replicas: ControlReplicas;
   private readonly endpoints: readonly Replica[];
   private readonly timeoutMs: number;
+  private readonly credentials: ControlCredentials | undefined;
 
   constructor(options: ControlClientOptions | ControlUrls) {
     const opts: ControlClientOptions = typeof options === 'string' || Array.isArray(options) ? { url: options as ControlUrls } : (options as ControlClientOptions);
     this.replicas = new ControlReplicas(opts.url);
     this.urls = this.replicas.origins;
     this.timeoutMs = opts.timeoutMs ?? CONTROL_CLIENT_DEFAULT_TIMEOUT_MS;
+    this.credentials = opts.credentials;
     this.endpoints = this.replicas.bases.map((base) => {
       const transport = base.protocol === 'https:' ? https : http;
       return { base, origin: base.origin, transport, agent: new transport.Agent({ keepAlive: true, maxSockets: 8 }) };
@@ -165,6 +192,45 @@ export class ControlClient {
     return this.call<TopologyReply>('GET', topologyPath(query), undefined, 'topology', options);
   }
 
+  /** What a sidecar learns before it has credentials: trust domain, default mTLS mode, whether credentials are needed. */
+  mesh(options?: CallOptions): Promise<MeshReply> {
+    return this.call<MeshReply>('GET', apiPaths.mesh(), undefined, 'mesh', options);
+  }
+
+  trustBundle(options?: CallOptions): Promise<TrustBundleReply> {
+    return this.call<TrustBundleReply>('GET', apiPaths.trustBundle(), undefined, 'trust bundle', options);
+  }
+
+  /** Has the CA sign a workload's CSR; the credentials must allow acting for `request.service`. */
+  requestCertificate(request: CertificateRequest, options?: CallOptions): Promise<CertificateReply> {
+    return this.call<CertificateReply>('POST', apiPaths.certificates(), request, `certificate for "${request.service}"`, options);
+  }
+
+  /** The latest certificate issued to each sidecar. */
+  certificates(options?: CallOptions): Promise<CertificatesReply> {
+    return this.call<CertificatesReply>('GET', apiPaths.certificates(), undefined, 'certificates', options);
+  }
+
+  caStatus(options?: CallOptions): Promise<CaStatusReply> {
+    return this.call<CaStatusReply>('GET', apiPaths.ca(), undefined, 'certificate authority', options);
+  }
+
+  caStep(step: CaRotationStep, options?: CallOptions): Promise<CaStatusReply> {
+    return this.call<CaStatusReply>('POST', apiPaths.caStep(step), {}, `CA ${step}`, options);
+  }
+
+  createToken(request: TokenCreateRequest, options?: CallOptions): Promise<TokenCreatedReply> {
+    return this.call<TokenCreatedReply>('POST', apiPaths.tokens(), request, 'token', options);
+  }
+
+  tokens(options?: CallOptions): Promise<TokensReply> {
+    return this.call<TokensReply>('GET', apiPaths.tokens(), undefined, 'tokens', options);
+  }
+
+  revokeToken(id: string, options?: CallOptions): Promise<{ readonly revoked: string }> {
+    return this.call<{ readonly revoked: string }>('DELETE', apiPaths.token(id), undefined, `token "${id}"`, options);
+  }
+
   /** Closes idle keep-alive connections. */
   close(): void {
     for (const endpoint of this.endpoints) endpoint.agent.destroy();
@@ -211,6 +277,8 @@ export class ControlClient {
     const target = new URL(path, endpoint.base);
     const url = endpoint.origin;
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    const authorization = this.credentials?.(method, target.pathname + target.search);
+    if (authorization !== undefined) headers.authorization = authorization;
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;

@@ -20,6 +20,7 @@ import {
   type WatchEvent,
   STORE_HEADER,
 } from '../model/index.js';
+import type { ControlCredentials } from './control-client.js';
 import { ControlReplicas, type ControlUrls } from './control-replicas.js';
 import { NdjsonLineDecoder } from './ndjson-lines.js';
 import { SnapshotChannel } from './snapshot-channel.js';
@@ -36,6 +37,8 @@ export interface ControlWatchOptions {
   backoff?: BackoffOptions;
   /** Silence after which the connection is presumed dead; the server pings every WATCH_PING_INTERVAL_MS. */
   deadAfterMs?: number;
+  /** Credentials sent with each watch request (see ControlClient). */
+  credentials?: ControlCredentials;
 }
 
 export const CONTROL_WATCH_DEFAULTS = {
@@ -56,6 +59,7 @@ export class ControlWatch implements SnapshotSource {
   private readonly runtime: Runtime;
   private readonly backoff: Backoff;
   private readonly deadAfterMs: number;
+  private readonly credentials: ControlCredentials | undefined;
   private readonly metrics: WatchMetrics;
 
   private readonly instances = new Map<string, Instance>();
@@ -88,6 +92,7 @@ export class ControlWatch implements SnapshotSource {
     this.runtime = options.runtime;
     this.backoff = new Backoff(options.backoff ?? CONTROL_WATCH_DEFAULTS.backoff, options.runtime.rng);
     this.deadAfterMs = options.deadAfterMs ?? CONTROL_WATCH_DEFAULTS.deadAfterMs;
+    this.credentials = options.credentials;
     this.metrics = watchMetrics(options.runtime.metrics);
     this.channel = new SnapshotChannel(EMPTY_SNAPSHOT, (err) => options.runtime.logger.error({ err }, 'watch: snapshot subscriber threw'));
   }
@@ -147,7 +152,10 @@ export class ControlWatch implements SnapshotSource {
     const base = this.replicas.current();
     const target = new URL(apiPaths.watch(since, this.storeId), base);
     const transport = base.protocol === 'https:' ? https : http;
-    const request = transport.get(target, { agent: false, headers: { accept: WATCH_CONTENT_TYPE } });
+    const headers: http.OutgoingHttpHeaders = { accept: WATCH_CONTENT_TYPE };
+    const authorization = this.credentials?.('GET', target.pathname + target.search);
+    if (authorization !== undefined) headers.authorization = authorization;
+    const request = transport.get(target, { agent: false, headers });
     this.metrics.replica.set(this.replicas.currentIndex());
     const connection: Connection = {
       origin: base.origin,

@@ -1,6 +1,6 @@
 // Security: a workload proves to the control plane that it holds its current certificate — a short JWS signed with the workload key, the chain in `x5c`.
-import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
+import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { compactVerify, errors as joseErrors } from 'jose';
 import { WeftError } from '../core/index.js';
 import { formatSpiffeId, spiffeIdOfCertificate } from './identity.js';
 
@@ -18,7 +18,7 @@ export const WORKLOAD_ASSERTION_DEFAULTS = {
   maxChainLength: 5,
 } as const;
 
-const ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'];
+const ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'RS256'];
 
 /** A workload assertion that does not prove what it claims; `reason` is fixed text, never the token. */
 export class WorkloadAssertionError extends WeftError {
@@ -51,8 +51,11 @@ interface AssertionClaims {
   readonly jti: string;
 }
 
-/** The value of an `Authorization` header proving the holder of `signer` makes this request. */
-export async function createWorkloadAssertion(signer: AssertionSigner, request: AssertionRequest): Promise<string> {
+/**
+ * The value of an `Authorization` header proving the holder of `signer` makes this request. Synchronous
+ * (node:crypto signs in place), so clients can add it as they build each request.
+ */
+export function createWorkloadAssertion(signer: AssertionSigner, request: AssertionRequest): string {
   const key = createPrivateKey(signer.keyPem);
   const x5c = pemBlocks(signer.certChainPem).map((pem) => new X509Certificate(pem).raw.toString('base64'));
   if (x5c.length === 0) throw new WorkloadAssertionError('the workload has no certificate');
@@ -64,10 +67,16 @@ export async function createWorkloadAssertion(signer: AssertionSigner, request: 
     exp: iat + Math.ceil((request.lifetimeMs ?? WORKLOAD_ASSERTION_DEFAULTS.lifetimeMs) / 1000),
     jti: randomBytes(12).toString('base64url'),
   };
-  const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: algorithmOf(key), typ: WORKLOAD_ASSERTION_TYPE, x5c })
-    .sign(key);
-  return `${WORKLOAD_ASSERTION_SCHEME} ${jws}`;
+  const algorithm = algorithmOf(key);
+  const header = { alg: algorithm.alg, typ: WORKLOAD_ASSERTION_TYPE, x5c };
+  const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  // JWS wants ECDSA signatures as r||s (IEEE P1363), not node's default DER.
+  const signature = sign(algorithm.digest, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${WORKLOAD_ASSERTION_SCHEME} ${input}.${signature.toString('base64url')}`;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
 }
 
 export interface AssertionCheck {
@@ -176,12 +185,11 @@ function parseClaims(payload: Uint8Array): AssertionClaims {
   return c as AssertionClaims;
 }
 
-function algorithmOf(key: KeyObject): string {
+function algorithmOf(key: KeyObject): { alg: string; digest: string | null } {
   const type = key.asymmetricKeyType;
-  if (type === 'ec') return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ES384' : 'ES256';
-  if (type === 'ed25519') return 'EdDSA';
-  if (type === 'rsa-pss') return 'PS256';
-  if (type === 'rsa') return 'RS256';
+  if (type === 'ec') return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? { alg: 'ES384', digest: 'sha384' } : { alg: 'ES256', digest: 'sha256' };
+  if (type === 'ed25519') return { alg: 'EdDSA', digest: null };
+  if (type === 'rsa') return { alg: 'RS256', digest: 'sha256' };
   throw new WorkloadAssertionError(`a workload key of type ${type ?? 'unknown'} cannot sign assertions`);
 }
 

@@ -21,7 +21,7 @@ describe('workload assertion', () => {
   it('proves the holder of a certificate for the request it was made for', async () => {
     const { root, signer } = await setup();
     const now = Date.now();
-    const header = await createWorkloadAssertion(signer, { method: 'put', path: '/api/v1/instances/a', nowMs: now });
+    const header = createWorkloadAssertion(signer, { method: 'put', path: '/api/v1/instances/a', nowMs: now });
     const proven = await verifyWorkloadAssertion(jwsOf(header), { method: 'PUT', path: '/api/v1/instances/a', nowMs: now + 1000, trustBundle: [root.certPem], trustDomain: TD });
     expect(proven).toMatchObject({ spiffeId: ID, service: 'api' });
     expect(proven.notAfterMs).toBeGreaterThan(now);
@@ -31,7 +31,7 @@ describe('workload assertion', () => {
     const { root, signer } = await setup();
     const other = await createRoot('other');
     const now = Date.now();
-    const jws = jwsOf(await createWorkloadAssertion(signer, { method: 'PUT', path: '/a', nowMs: now }));
+    const jws = jwsOf(createWorkloadAssertion(signer, { method: 'PUT', path: '/a', nowMs: now }));
     const check = { method: 'PUT', path: '/a', nowMs: now, trustBundle: [root.certPem], trustDomain: TD };
     await expect(verifyWorkloadAssertion(jws, { ...check, path: '/b' })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', reason: 'the assertion was made for another request' });
     await expect(verifyWorkloadAssertion(jws, { ...check, method: 'DELETE' })).rejects.toMatchObject({ reason: 'the assertion was made for another request' });
@@ -51,10 +51,10 @@ describe('workload assertion', () => {
     const now = Date.now();
     const check = { method: 'GET', path: '/x', nowMs: now, trustBundle: [root.certPem], trustDomain: TD };
     // The victim's chain with the thief's key: the signature cannot match the leaf's public key.
-    const stolen = jwsOf(await createWorkloadAssertion({ keyPem: thief.keyPem, certChainPem: leaf.certPem }, { method: 'GET', path: '/x', nowMs: now }));
+    const stolen = jwsOf(createWorkloadAssertion({ keyPem: thief.keyPem, certChainPem: leaf.certPem }, { method: 'GET', path: '/x', nowMs: now }));
     await expect(verifyWorkloadAssertion(stolen, check)).rejects.toMatchObject({ reason: 'the assertion signature does not verify' });
     const expired = await issueLeaf(root, ID, { notBefore: new Date(now - 3 * HOUR_MS), notAfter: new Date(now - 2 * HOUR_MS) });
-    const late = jwsOf(await createWorkloadAssertion({ keyPem: expired.keyPem, certChainPem: expired.certPem }, { method: 'GET', path: '/x', nowMs: now }));
+    const late = jwsOf(createWorkloadAssertion({ keyPem: expired.keyPem, certChainPem: expired.certPem }, { method: 'GET', path: '/x', nowMs: now }));
     await expect(verifyWorkloadAssertion(late, check)).rejects.toMatchObject({ reason: 'the certificate is expired or not yet valid' });
     const { SignJWT } = await import('jose');
     const { createPrivateKey } = await import('node:crypto');
