@@ -1,17 +1,25 @@
-// CLI: the control-plane URLs for client commands: --control, else WEFT_CONTROL, else the default; several mean replicas.
+// CLI: how client commands reach the control plane: --control, else WEFT_CONTROL, else the default (several URLs mean replicas), and the token they show it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PROXY_DEFAULTS, parseControlUrlList } from '../config/index.js';
 import { ConfigError } from '../core/index.js';
+import { bearerCredentials, ControlClient } from '../resolve/index.js';
 import { controlUrlsFlag } from './flag-parsers.js';
 
 export interface ControlUrlOptions {
   control?: readonly string[];
+  token?: string;
 }
 
 export const CONTROL_FLAG_HELP = `control-plane URL, or comma-separated URLs of its replicas (default: $WEFT_CONTROL or ${PROXY_DEFAULTS.control})`;
+export const TOKEN_FLAG_HELP = 'API token (default: $WEFT_TOKEN, else .weft/data/admin.token when this user can read it)';
+
+/** Where `weft control` writes the admin token it makes on first start, under its default data dir. */
+export const DEFAULT_ADMIN_TOKEN_FILE = join('.weft', 'data', 'admin.token');
 
 export function controlUrlOption(command: Command): Command {
-  return command.option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag);
+  return command.option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag).option('--token <token>', TOKEN_FLAG_HELP);
 }
 
 export function controlUrls(options: ControlUrlOptions): readonly string[] {
@@ -21,4 +29,25 @@ export function controlUrls(options: ControlUrlOptions): readonly string[] {
   const parsed = parseControlUrlList(fromEnv);
   if (typeof parsed === 'string') throw new ConfigError('WEFT_CONTROL', '', parsed);
   return parsed;
+}
+
+/**
+ * --token, else WEFT_TOKEN, else the admin token of a control plane started here with the default data
+ * dir (so that commands on the control plane's own machine need no setup); undefined when there is none.
+ */
+export function controlToken(options: ControlUrlOptions): string | undefined {
+  const given = (options.token ?? process.env.WEFT_TOKEN ?? '').trim();
+  if (given !== '') return given;
+  try {
+    const fromFile = readFileSync(DEFAULT_ADMIN_TOKEN_FILE, 'utf8').trim();
+    return fromFile === '' ? undefined : fromFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client of the control plane for a CLI command, with its URLs and token. */
+export function controlClient(options: ControlUrlOptions): ControlClient {
+  const token = controlToken(options);
+  return new ControlClient({ url: controlUrls(options), ...(token === undefined ? {} : { credentials: bearerCredentials(token) }) });
 }

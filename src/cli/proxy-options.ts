@@ -30,6 +30,7 @@ export interface ProxyCommandOptions {
   traceSample?: number;
   istioMetrics?: boolean;
   istioNamespace?: string;
+  token?: string;
 }
 
 /** `--access-log-sample 0.25`: the share of requests logged. */
@@ -68,6 +69,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--admin <host:port>', 'admin listener: /metrics, /ready, /snapshot (default 127.0.0.1:15000)', addressFlag)
     .option('--advertise <host>', 'host registered for this instance (default: the inbound host)')
     .option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag)
+    .option('--token <token>', 'join token for this service (weft token create --service NAME), or an admin token; default $WEFT_TOKEN; not needed with weft control --dev')
     .option('--config <file>', 'YAML config file; flags override it')
     .option('--lb <service=algorithm>', `load balancer for an upstream: ${BALANCER_KIND_NAMES.join(', ')} (repeatable)`, lbFlag)
     .option('--id <id>', 'instance id (default: SERVICE-HOST-PORT)')
@@ -115,6 +117,7 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       traceSample: options.traceSample,
       istioMetrics: options.istioMetrics,
       istioNamespace: options.istioNamespace,
+      token: options.token,
     },
     process.env,
   );

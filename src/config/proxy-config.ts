@@ -143,6 +143,11 @@ export interface ProxyConfig {
   readonly service: string;
   /** Control-plane replicas, tried in this order; at least one. */
   readonly control: readonly string[];
+  /**
+   * The token the sidecar shows the control plane until it holds a certificate (a join token for its
+   * service, or an admin token); from --token or WEFT_TOKEN, never from the config file. Not needed under --dev.
+   */
+  readonly token?: string;
   readonly appPort?: number;
   readonly appHost: string;
   readonly inbound: ListenAddress;
@@ -244,6 +249,8 @@ export interface ProxyFlags {
   traceSample?: number;
   istioMetrics?: boolean;
   istioNamespace?: string;
+  /** Join token (or admin token) for the control plane; else WEFT_TOKEN. */
+  token?: string;
 }
 
 /** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
@@ -257,6 +264,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
   return {
     service,
     control: resolveControl(flags.control, file.control, env.WEFT_CONTROL),
+    ...tokenOf(flags.token, env.WEFT_TOKEN),
     appPort: flags.appPort ?? file.appPort,
     appHost: file.appHost ?? PROXY_DEFAULTS.appHost,
     inbound: flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound),
@@ -315,4 +323,10 @@ function resolveControl(flag: string | readonly string[] | undefined, file: read
   const parsed = parseControlUrlList(value);
   if (typeof parsed === 'string') throw new ConfigError(source || 'control', '', parsed);
   return parsed;
+}
+
+/** A token flag or WEFT_TOKEN; surrounding whitespace (a trailing newline from `$(cat file)`) is dropped. */
+function tokenOf(flag: string | undefined, env: string | undefined): { token?: string } {
+  const token = (flag ?? env ?? '').trim();
+  return token === '' ? {} : { token };
 }

@@ -3,7 +3,7 @@ import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/i
 import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
-import { ControlClient, ControlWatch } from '../resolve/index.js';
+import { bearerCredentials, ControlClient, ControlWatch } from '../resolve/index.js';
 import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
@@ -34,7 +34,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   const fluent = config.fluent && createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
   // With Fluent configured, the sidecar's own logs are shipped too (tag `TAG.log`), beside their usual destination.
   const runtime = fluent ? withFluentLogs(baseRuntime, fluent) : baseRuntime;
-  const watch = new ControlWatch({ url: config.control, runtime }).start();
+  const credentials = config.token === undefined ? undefined : bearerCredentials(config.token);
+  const watch = new ControlWatch({ url: config.control, runtime, ...(credentials ? { credentials } : {}) }).start();
   const servers: ProxyServer[] = [];
   let draining = false;
   let health: AppHealthCheck | undefined;
@@ -112,7 +113,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       instanceId = config.instance.id ?? `${config.service}-${host}-${inbound.port}`;
       const reg = new Registration({
         runtime,
-        client: new ControlClient(config.control),
+        client: new ControlClient({ url: config.control, ...(credentials ? { credentials } : {}) }),
         instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
       });
       registration = reg;

@@ -3,8 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { duplicateError, loadPolicyFile, policyIdentity, type AnyPolicy, type PolicyDocument } from '../../config/index.js';
 import { ConfigError, ValidationError } from '../../core/index.js';
 import { POLICY_KIND } from '../../model/index.js';
-import { ControlClient } from '../../resolve/index.js';
-import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import type { ControlClient } from '../../resolve/index.js';
+import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { policyLabel } from '../kind-flag.js';
 
 function fileFlag(value: string, previous: readonly string[] = []): readonly string[] {
@@ -29,7 +29,7 @@ export function registerApplyCommand(program: Command): void {
           documents.push(document);
         }
       }
-      const client = new ControlClient(controlUrls(options));
+      const client = controlClient(options);
       try {
         for (const { policy, source } of documents) {
           const reply = await store(client, policy).catch((error: unknown) => {

@@ -3,9 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { stringify } from 'yaml';
 import type { AnyPolicy } from '../../config/index.js';
 import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type KindPolicy, type ServicePolicy } from '../../model/index.js';
-import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
-import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
 import { KIND_FLAG_HELP, kindFlag } from '../kind-flag.js';
 
@@ -32,7 +31,7 @@ export function registerGetCommand(program: Command): void {
     .option('--json', 'print JSON for scripts (same as -o json)')
     .option('--kind <kind>', `${KIND_FLAG_HELP}; a list shows every kind unless told, one policy is a ${POLICY_KIND} unless told`, kindFlag)
     .action(async (_what: string, name: string | undefined, options: ControlUrlOptions & { output?: Format; json?: boolean; kind?: string }) => {
-      const client = new ControlClient(controlUrls(options));
+      const client = controlClient(options);
       try {
         if (name !== undefined) {
           const kind = options.kind ?? POLICY_KIND;

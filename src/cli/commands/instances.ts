@@ -1,8 +1,7 @@
 // CLI: `weft instances NAME` lists the instances of one service.
 import type { Command } from 'commander';
-import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
-import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
 
 export function registerInstancesCommand(program: Command): void {
@@ -11,7 +10,7 @@ export function registerInstancesCommand(program: Command): void {
     .argument('<service>', 'service name', serviceFlag)
     .option('--json', 'print JSON for scripts')
     .action(async (service: string, options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await new ControlClient(controlUrls(options)).instances(service);
+      const reply = await controlClient(options).instances(service);
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;

@@ -1,15 +1,14 @@
 // CLI: `weft services` lists the registered services.
 import type { Command } from 'commander';
-import { ControlClient } from '../../resolve/index.js';
 import { renderTable } from '../table.js';
-import { controlUrls, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
+import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 
 export function registerServicesCommand(program: Command): void {
   controlUrlOption(program.command('services'))
     .description('list registered services with their instance counts')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await new ControlClient(controlUrls(options)).services();
+      const reply = await controlClient(options).services();
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;
