@@ -5,9 +5,10 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
+import { addTokenRoutes, bootstrapAdminToken, ControlAuthenticator, TokenStore, type WorkloadTrustSource } from './auth/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
-import { AUTH_DISABLED_PRINCIPAL, rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
 import { addStatsRoutes, StatsCollector, type StatsCollectorOptions } from './stats/index.js';
 
 export const DEFAULT_DATA_DIR = '.weft/data';
@@ -33,6 +34,10 @@ export interface ControlPlaneOptions {
   stats?: StatsCollectorOptions;
   /** Serve the web dashboard at / (default true). */
   dashboard?: boolean;
+  /** Reads (GET/HEAD) need no credentials; changes still do. Without dev only. */
+  openRead?: boolean;
+  /** The CA roots a sidecar's `WeftCert` credential must chain to; without it, certificate credentials are refused. */
+  workloadTrust?: WorkloadTrustSource;
 }
 
 export interface ControlPlane {
@@ -40,6 +45,10 @@ export interface ControlPlane {
   readonly url: string;
   readonly port: number;
   readonly registry: Registry;
+  /** The admin token, when this start made it or `<data-dir>/admin.token` holds a valid one (never with dev). */
+  readonly adminToken?: string;
+  /** The admin token file, when this start wrote it. */
+  readonly adminTokenFile?: string;
   close(): Promise<void>;
 }
 
@@ -56,6 +65,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     throw error;
   }
 
+  const tokens = new TokenStore(backend, runtime.clock);
+  let bootstrap: Awaited<ReturnType<typeof bootstrapAdminToken>> | undefined;
+  try {
+    if (!options.dev) bootstrap = await bootstrapAdminToken(tokens, options.dataDir ?? DEFAULT_DATA_DIR, runtime.logger);
+  } catch (error) {
+    await registry.close();
+    await backend.close();
+    throw error;
+  }
+  const auth = new ControlAuthenticator({
+    tokens,
+    dev: options.dev ?? false,
+    openRead: options.openRead ?? false,
+    ...(options.workloadTrust === undefined ? {} : { workloadTrust: options.workloadTrust }),
+    clock: runtime.clock,
+    metrics: runtime.metrics,
+  });
   const metrics = new ControlMetrics(runtime.metrics);
   const watches = new WatchStreams(registry, runtime, {
     ...(options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs }),
@@ -64,6 +90,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const router = new Router();
   addRestRoutes(router, registry);
   addPolicyRoutes(router, registry);
+  addTokenRoutes(router, tokens);
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
@@ -93,10 +120,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         res.setHeader('allow', match.allow.join(', '));
         throw new WeftError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname}; allowed: ${match.allow.join(', ')}`);
       }
-      const result = await match.handler({ req, res, params: match.params, url, principal: AUTH_DISABLED_PRINCIPAL });
+      const principal = await auth.authenticate(req, url);
+      const result = await match.handler({ req, res, params: match.params, url, principal });
       if (result) sendJson(res, result.status, result.body, registry.version());
     } catch (error) {
       const reply = rescue(error, runtime.logger);
+      auth.failed(error, res);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -118,6 +147,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stats.close();
     consul.close();
     metrics.unregister();
+    auth.unregister();
     await registry.close();
     await backend.close();
     throw error;
@@ -126,7 +156,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = (server.address() as AddressInfo).port;
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const url = `http://${host}:${port}`;
-  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version() }, 'control plane listening');
+  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version(), auth: options.dev ? 'off' : options.openRead ? 'open-read' : 'on' }, 'control plane listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -140,9 +170,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await registry.close();
       await backend.close();
       metrics.unregister();
+      auth.unregister();
     })());
 
-  return { url, port, registry, close };
+  return {
+    url,
+    port,
+    registry,
+    ...(bootstrap?.token === undefined ? {} : { adminToken: bootstrap.token }),
+    ...(bootstrap?.created ? { adminTokenFile: bootstrap.file } : {}),
+    close,
+  };
 }
 
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
