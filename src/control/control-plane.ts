@@ -5,7 +5,7 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
-import { addTokenRoutes, bootstrapAdminToken, ControlAuthenticator, TokenStore, type WorkloadTrustSource } from './auth/index.js';
+import { addTokenRoutes, bootstrapAdminToken, ControlAuthenticator, createPrivateDataDir, TokenStore, type WorkloadTrustSource } from './auth/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -186,5 +186,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
   if (options.store !== undefined) return openEtcdBackend(parseEtcdUrl(options.store), options.runtime);
   if (options.dev) return Promise.resolve(new MemoryBackend());
-  return EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, options.runtime);
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  return createPrivateDataDir(dataDir).then(() => EmbeddedBackend.open(dataDir, options.runtime));
 }

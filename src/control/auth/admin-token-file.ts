@@ -37,6 +37,14 @@ export async function bootstrapAdminToken(tokens: TokenStore, dataDir: string, l
   return { token, file, created: true };
 }
 
+/**
+ * Creates the data dir private (0700) when it does not exist yet, before the embedded store creates it with default
+ * permissions: it will hold the admin token. Failures are left to the store, which reports them with its own words.
+ */
+export async function createPrivateDataDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+}
+
 async function readTokenFile(file: string): Promise<string | undefined> {
   try {
     const text = (await readFile(file, 'utf8')).trim();
