@@ -5,7 +5,7 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
-import { addTokenRoutes, bootstrapAdminToken, ControlAuthenticator, createPrivateDataDir, TokenStore, type WorkloadTrustSource } from './auth/index.js';
+import { addTokenRoutes, createPrivateDataDir, openControlAccess, type ControlAccess, type WorkloadTrustSource } from './auth/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -58,30 +58,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
   const backend = await openBackend(options);
   let registry: Registry;
+  let access: ControlAccess | undefined;
   try {
+    const { dev = false, openRead = false, workloadTrust, dataDir = DEFAULT_DATA_DIR } = options;
+    access = await openControlAccess(backend, { dev, openRead, dataDir, ...(workloadTrust === undefined ? {} : { workloadTrust }) }, runtime);
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
   } catch (error) {
+    access?.authenticator.unregister();
     await backend.close();
     throw error;
   }
-
-  const tokens = new TokenStore(backend, runtime.clock);
-  let bootstrap: Awaited<ReturnType<typeof bootstrapAdminToken>> | undefined;
-  try {
-    if (!options.dev) bootstrap = await bootstrapAdminToken(tokens, options.dataDir ?? DEFAULT_DATA_DIR, runtime.logger);
-  } catch (error) {
-    await registry.close();
-    await backend.close();
-    throw error;
-  }
-  const auth = new ControlAuthenticator({
-    tokens,
-    dev: options.dev ?? false,
-    openRead: options.openRead ?? false,
-    ...(options.workloadTrust === undefined ? {} : { workloadTrust: options.workloadTrust }),
-    clock: runtime.clock,
-    metrics: runtime.metrics,
-  });
+  const { tokens, authenticator: auth, bootstrap } = access;
   const metrics = new ControlMetrics(runtime.metrics);
   const watches = new WatchStreams(registry, runtime, {
     ...(options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs }),

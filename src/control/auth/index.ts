@@ -5,3 +5,4 @@ export { ADMIN_TOKEN_FILE, bootstrapAdminToken, createPrivateDataDir, type Admin
 export { formatToken, parseToken, TOKEN_VERSION } from './token-format.js';
 export { addTokenRoutes } from './token-routes.js';
 export { JOIN_TOKEN_DEFAULT_TTL_MS, parseTokenSpec, TOKEN_MAX_TTL_MS, TOKEN_PREFIX, TokenStore, type TokenCheck, type TokenRefusal, type TokenSpec } from './token-store.js';
+export { openControlAccess, type ControlAccess, type ControlAccessOptions } from './control-access.js';
