@@ -64,10 +64,12 @@ export class ControlAuthenticator {
     return this.certificatePrincipal(credential.value, req.method ?? 'GET', `${url.pathname}${url.search}`);
   }
 
-  /** Called for every failed request: adds the challenge to 401s and counts refusals of what a credential may do. */
+  /** Called for every failed request: adds the challenge to 401s and counts the refusals the routes made themselves. */
   failed(error: unknown, res: ServerResponse): void {
     if (!isWeftError(error) || res.headersSent) return;
     if (error.code === 'UNAUTHENTICATED') {
+      // A route's own check refused an anonymous caller (a read of tokens under --open-read): counted here, once.
+      if (!(error instanceof CredentialRefusedError)) this.refused.inc({ reason: 'missing' });
       const invalid = error instanceof CredentialRefusedError && error.presented;
       res.setHeader('www-authenticate', `Bearer realm="${CONTROL_AUTH_REALM}"${invalid ? ', error="invalid_token"' : ''}`);
     } else if (error.code === 'FORBIDDEN') {
