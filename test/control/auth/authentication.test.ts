@@ -59,6 +59,10 @@ describe('control-plane API authentication', () => {
     expect((await call(plane, 'DELETE', '/api/v1/instances/api-1', undefined, bearer(api))).status).toBe(200);
     // Reads: any valid principal.
     expect((await call(plane, 'GET', '/api/v1/services/web/instances', undefined, bearer(api))).status).toBe(200);
+
+    const metrics = await (await fetch(`${plane.url}/metrics`)).text();
+    expect(metrics).toContain('weft_control_auth_refused_total{reason="forbidden"} 4');
+    expect(metrics).toContain('weft_control_auth_refused_total{reason="unknown"} 0');
   });
 
   it('keeps policies and tokens to admins', async () => {
