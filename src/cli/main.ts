@@ -12,6 +12,7 @@ import { registerProxyCommand } from './commands/proxy.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServicesCommand } from './commands/services.js';
 import { registerStatCommand } from './commands/stat.js';
+import { registerTokenCommand } from './commands/token.js';
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
@@ -35,7 +36,11 @@ export function buildProgram(): Command {
   registerGetCommand(program);
   registerDeleteCommand(program);
   registerDemoCommand(program);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  registerTokenCommand(program);
+  for (const command of program.commands) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const sub of command.commands) sub.exitOverride().showHelpAfterError('(run with --help for usage)');
+  }
   program.commands.find((c) => c.name() === 'run')?.passThroughOptions();
   return program;
 }

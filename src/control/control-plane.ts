@@ -5,9 +5,10 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
+import { addTokenRoutes, createPrivateDataDir, openControlAccess, type ControlAccess, type WorkloadTrustSource } from './auth/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
-import { AUTH_DISABLED_PRINCIPAL, rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
 import { addStatsRoutes, StatsCollector, type StatsCollectorOptions } from './stats/index.js';
 
 export const DEFAULT_DATA_DIR = '.weft/data';
@@ -33,6 +34,10 @@ export interface ControlPlaneOptions {
   stats?: StatsCollectorOptions;
   /** Serve the web dashboard at / (default true). */
   dashboard?: boolean;
+  /** Reads (GET/HEAD) need no credentials; changes still do. Without dev only. */
+  openRead?: boolean;
+  /** The CA roots a sidecar's `WeftCert` credential must chain to; without it, certificate credentials are refused. */
+  workloadTrust?: WorkloadTrustSource;
 }
 
 export interface ControlPlane {
@@ -40,6 +45,10 @@ export interface ControlPlane {
   readonly url: string;
   readonly port: number;
   readonly registry: Registry;
+  /** The admin token, when this start made it or `<data-dir>/admin.token` holds a valid one (never with dev). */
+  readonly adminToken?: string;
+  /** The admin token file, when this start wrote it. */
+  readonly adminTokenFile?: string;
   close(): Promise<void>;
 }
 
@@ -49,13 +58,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
   const backend = await openBackend(options);
   let registry: Registry;
+  let access: ControlAccess | undefined;
   try {
+    const { dev = false, openRead = false, workloadTrust, dataDir = DEFAULT_DATA_DIR } = options;
+    access = await openControlAccess(backend, { dev, openRead, dataDir, ...(workloadTrust === undefined ? {} : { workloadTrust }) }, runtime);
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
   } catch (error) {
+    access?.authenticator.unregister();
     await backend.close();
     throw error;
   }
-
+  const { tokens, authenticator: auth, bootstrap } = access;
   const metrics = new ControlMetrics(runtime.metrics);
   const watches = new WatchStreams(registry, runtime, {
     ...(options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs }),
@@ -64,6 +77,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const router = new Router();
   addRestRoutes(router, registry);
   addPolicyRoutes(router, registry);
+  addTokenRoutes(router, tokens);
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
@@ -93,10 +107,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         res.setHeader('allow', match.allow.join(', '));
         throw new WeftError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname}; allowed: ${match.allow.join(', ')}`);
       }
-      const result = await match.handler({ req, res, params: match.params, url, principal: AUTH_DISABLED_PRINCIPAL });
+      const principal = await auth.authenticate(req, url);
+      const result = await match.handler({ req, res, params: match.params, url, principal });
       if (result) sendJson(res, result.status, result.body, registry.version());
     } catch (error) {
       const reply = rescue(error, runtime.logger);
+      auth.failed(error, res);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -118,6 +134,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stats.close();
     consul.close();
     metrics.unregister();
+    auth.unregister();
     await registry.close();
     await backend.close();
     throw error;
@@ -126,7 +143,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = (server.address() as AddressInfo).port;
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const url = `http://${host}:${port}`;
-  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version() }, 'control plane listening');
+  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version(), auth: options.dev ? 'off' : options.openRead ? 'open-read' : 'on' }, 'control plane listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -140,13 +157,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await registry.close();
       await backend.close();
       metrics.unregister();
+      auth.unregister();
     })());
 
-  return { url, port, registry, close };
+  return {
+    url,
+    port,
+    registry,
+    ...(bootstrap?.token === undefined ? {} : { adminToken: bootstrap.token }),
+    ...(bootstrap?.created ? { adminTokenFile: bootstrap.file } : {}),
+    close,
+  };
 }
 
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
   if (options.store !== undefined) return openEtcdBackend(parseEtcdUrl(options.store), options.runtime);
   if (options.dev) return Promise.resolve(new MemoryBackend());
-  return EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, options.runtime);
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  return createPrivateDataDir(dataDir).then(() => EmbeddedBackend.open(dataDir, options.runtime));
 }

@@ -14,6 +14,7 @@ interface ControlOptions {
   criticalRemoveAfter?: number;
   logLevel?: string;
   dashboard: boolean;
+  openRead?: boolean;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function registerControlCommand(program: Command): void {
     .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--no-dashboard', 'do not serve the web dashboard at /')
+    .option('--open-read', 'let anyone read the API (services, instances, policies, watch, stats); changes still need a token')
     .action(async (options: ControlOptions) => {
       const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
       const control = await startControlPlane({
@@ -37,10 +39,14 @@ export function registerControlCommand(program: Command): void {
         runtime,
         criticalRemoveAfterMs: options.criticalRemoveAfter,
         dashboard: options.dashboard,
+        openRead: options.openRead ?? false,
       });
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
       if (options.dashboard) process.stdout.write(`dashboard: ${control.url}/\n`);
+      if (options.dev) process.stdout.write('API authentication is off (--dev): anyone who can reach this address may change the registry\n');
+      else if (control.adminTokenFile !== undefined) process.stdout.write(`admin token written to ${control.adminTokenFile} (clients on this machine use it; weft token create makes others)\n`);
+      if (!options.dev && options.openRead) process.stdout.write('reads are open (--open-read): changes need a token\n');
       onShutdownSignal(async (signal) => {
         runtime.logger.info({ signal }, 'shutting down');
         await control.close();
