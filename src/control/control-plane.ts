@@ -6,6 +6,7 @@ import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
 import { addTokenRoutes, createPrivateDataDir, openControlAccess, type ControlAccess, type WorkloadTrustSource } from './auth/index.js';
+import { addCaRoutes, CaMetrics, ControlCa } from './ca/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -36,8 +37,14 @@ export interface ControlPlaneOptions {
   dashboard?: boolean;
   /** Reads (GET/HEAD) need no credentials; changes still do. Without dev only. */
   openRead?: boolean;
-  /** The CA roots a sidecar's `WeftCert` credential must chain to; without it, certificate credentials are refused. */
+  /** The CA roots a sidecar's `WeftCert` credential must chain to; default: the trust bundle of this control plane's CA. */
   workloadTrust?: WorkloadTrustSource;
+  /** SPIFFE trust domain of the mesh's identities; default weft.local. */
+  trustDomain?: string;
+  /** An external intermediate CA (PEM certificate with its chain up to the root, and its key) instead of a managed root. */
+  ca?: { certPath: string; keyPath: string };
+  /** Lifetime of the workload certificates the CA signs; default 24 h. */
+  certLifetimeMs?: number;
 }
 
 export interface ControlPlane {
@@ -49,6 +56,8 @@ export interface ControlPlane {
   readonly adminToken?: string;
   /** The admin token file, when this start wrote it. */
   readonly adminTokenFile?: string;
+  /** The certificate authority that signs the sidecars' certificates. */
+  readonly ca: ControlCa;
   close(): Promise<void>;
 }
 
@@ -59,10 +68,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const backend = await openBackend(options);
   let registry: Registry;
   let access: ControlAccess | undefined;
+  let ca: ControlCa;
   try {
-    const { dev = false, openRead = false, workloadTrust, dataDir = DEFAULT_DATA_DIR } = options;
-    access = await openControlAccess(backend, { dev, openRead, dataDir, ...(workloadTrust === undefined ? {} : { workloadTrust }) }, runtime);
+    const { dev = false, openRead = false, dataDir = DEFAULT_DATA_DIR } = options;
+    // Sidecars prove their certificates against the CA's current bundle, read per request, so a rotation counts at once.
+    const workloadTrust = options.workloadTrust ?? (() => ca.workloadTrust());
+    access = await openControlAccess(backend, { dev, openRead, dataDir, workloadTrust }, runtime);
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
+    ca = await openCa(options, backend).catch(async (error: unknown) => {
+      await registry.close();
+      throw error;
+    });
   } catch (error) {
     access?.authenticator.unregister();
     await backend.close();
@@ -78,6 +94,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   addRestRoutes(router, registry);
   addPolicyRoutes(router, registry);
   addTokenRoutes(router, tokens);
+  const caMetrics = new CaMetrics(runtime.metrics, ca.authority);
+  addCaRoutes(router, ca, caMetrics, { dev: options.dev === true });
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
@@ -135,6 +153,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     consul.close();
     metrics.unregister();
     auth.unregister();
+    caMetrics.unregister();
+    ca.close();
     await registry.close();
     await backend.close();
     throw error;
@@ -157,6 +177,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await registry.close();
       await backend.close();
       metrics.unregister();
+      caMetrics.unregister();
+      ca.close();
       auth.unregister();
     })());
 
@@ -164,10 +186,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     url,
     port,
     registry,
+    ca,
     ...(bootstrap?.token === undefined ? {} : { adminToken: bootstrap.token }),
     ...(bootstrap?.created ? { adminTokenFile: bootstrap.file } : {}),
     close,
   };
+}
+
+function openCa(options: ControlPlaneOptions, backend: RegistryBackend): Promise<ControlCa> {
+  // A managed CA lives where the registry does: the data dir of the embedded store, or the shared backend. Under --dev it
+  // keeps its root and its issuance log in a memory store of its own, so that the registry's versions count only registry changes.
+  const embedded = options.store === undefined && !options.dev;
+  const caBackend = options.dev && options.store === undefined ? new MemoryBackend() : backend;
+  return ControlCa.open(
+    {
+      ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
+      ...(options.ca ? { files: options.ca } : {}),
+      ...(options.certLifetimeMs === undefined ? {} : { leafLifetimeMs: options.certLifetimeMs }),
+      storage: embedded ? { dataDir: options.dataDir ?? DEFAULT_DATA_DIR } : { backend: caBackend },
+      clock: options.runtime.clock,
+    },
+    caBackend,
+    options.runtime.logger,
+  );
 }
 
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {

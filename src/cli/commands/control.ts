@@ -1,9 +1,10 @@
 // CLI: `weft control` runs the control plane until a signal stops it.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
 import { startControlPlane } from '../../control/index.js';
+import { trustDomainProblem } from '../../security/identity.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { addressFlag, integerFlag, storeFlag } from '../flag-parsers.js';
+import { addressFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { onShutdownSignal } from '../process-signals.js';
 
 interface ControlOptions {
@@ -15,6 +16,25 @@ interface ControlOptions {
   logLevel?: string;
   dashboard: boolean;
   openRead?: boolean;
+  trustDomain?: string;
+  caCert?: string;
+  caKey?: string;
+  certTtl?: number;
+}
+
+/** Workload certificates shorter than this would renew more often than sidecars can sensibly ask. */
+const MIN_CERT_TTL_MS = 10_000;
+
+function trustDomainFlag(value: string): string {
+  const problem = trustDomainProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+function certTtlFlag(value: string): number {
+  const ms = durationFlag(value);
+  if (ms < MIN_CERT_TTL_MS) throw new InvalidArgumentError(`expected a lifetime of at least 10s, got "${value}"`);
+  return ms;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -29,7 +49,14 @@ export function registerControlCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--no-dashboard', 'do not serve the web dashboard at /')
     .option('--open-read', 'let anyone read the API (services, instances, policies, watch, stats); changes still need a token')
-    .action(async (options: ControlOptions) => {
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities (default weft.local)', trustDomainFlag)
+    .option('--ca-cert <file>', 'PEM intermediate CA certificate, followed by its chain up to the root, to sign workload certificates with (needs --ca-key)')
+    .option('--ca-key <file>', 'PEM private key of --ca-cert')
+    .option('--cert-ttl <duration>', 'lifetime of workload certificates, e.g. 24h (default), 1h, 90s; sidecars renew at 2/3 of it', certTtlFlag)
+    .action(async (options: ControlOptions, command: Command) => {
+      if ((options.caCert === undefined) !== (options.caKey === undefined)) {
+        command.error(`error: ${options.caCert === undefined ? '--ca-key needs --ca-cert' : '--ca-cert needs --ca-key'}`, { exitCode: 2 });
+      }
       const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
       const control = await startControlPlane({
         listen: options.listen,
@@ -40,6 +67,9 @@ export function registerControlCommand(program: Command): void {
         criticalRemoveAfterMs: options.criticalRemoveAfter,
         dashboard: options.dashboard,
         openRead: options.openRead ?? false,
+        ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
+        ...(options.caCert !== undefined && options.caKey !== undefined ? { ca: { certPath: options.caCert, keyPath: options.caKey } } : {}),
+        ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
       });
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
