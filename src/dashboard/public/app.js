@@ -1,5 +1,6 @@
 // Dashboard (browser): the page's entry — follows the registry's watch stream, polls stats and topology every 2 s, routes by URL hash.
 import { followWatch, getJson, HttpError } from './api.js';
+import { CertificatesView } from './certificates-view.js';
 import { MeshState } from './mesh-state.js';
 import { StatsHistory } from './stats-history.js';
 import { PoliciesView, ServicesView, ServiceView, TopologyView } from './views.js';
@@ -14,6 +15,8 @@ const state = {
   topology: { state: 'loading' },
   stats: { ok: false, at: 0, error: undefined },
   watch: 'connecting',
+  /** state: 'loading' | 'ok' (ca, list, at) | 'error'. */
+  certificates: { state: 'loading' },
 };
 
 const root = document.getElementById('view');
@@ -27,6 +30,7 @@ function route() {
   if (service !== undefined) return { key: `service:${service}`, nav: 'services', make: () => new ServiceView(root, service) };
   if (path === '/topology') return { key: 'topology', nav: 'topology', make: () => new TopologyView(root) };
   if (path === '/policies') return { key: 'policies', nav: 'policies', make: () => new PoliciesView(root) };
+  if (path === '/certificates') return { key: 'certificates', nav: 'certificates', make: () => new CertificatesView(root) };
   return { key: 'services', nav: 'services', make: () => new ServicesView(root) };
 }
 
@@ -88,9 +92,18 @@ async function pollTopology() {
   }
 }
 
+async function pollCertificates() {
+  try {
+    const [ca, reply] = await Promise.all([getJson('/api/v1/ca'), getJson('/api/v1/certificates')]);
+    state.certificates = { state: 'ok', ca, list: reply.certificates, at: Date.now() };
+  } catch (error) {
+    state.certificates = { state: 'error', error: error.message };
+  }
+}
+
 /** One round after another, never overlapping: a slow control plane gets fewer requests, not a pile of them. */
 async function poll() {
-  await Promise.all([pollStats(), pollTopology()]);
+  await Promise.all([pollStats(), pollTopology(), pollCertificates()]);
   scheduleRender();
   setTimeout(poll, POLL_INTERVAL_MS);
 }

@@ -1,4 +1,5 @@
 // Dashboard (browser): the four views — services, one service, topology, policies — each mounted once and updated in place.
+import { certificateTable } from './certificates-view.js';
 import { ServiceCharts } from './charts.js';
 import { formatMs, formatRate, formatRps, h, healthBadge, serviceHref } from './dom.js';
 import { sparkline } from './sparkline.js';
@@ -80,6 +81,7 @@ export class ServiceView {
     this.traffic = h('p', { class: 'muted', 'data-traffic': name });
     this.instances = h('div', { class: 'card' });
     this.policy = h('div', { class: 'card' });
+    this.certificates = h('div', { class: 'card' });
     const charts = h('div');
     root.replaceChildren(
       h('p', {}, h('a', { href: '#/' }, '← all services')),
@@ -91,13 +93,18 @@ export class ServiceView {
       this.instances,
       h('h2', {}, 'Policy'),
       this.policy,
-      // Certificate status (identity, expiry) belongs here once the mesh issues certificates; nothing is shown until then.
+      h('h2', {}, 'Certificates'),
+      this.certificates,
     );
     this.charts = new ServiceCharts(charts);
   }
 
-  update({ mesh, history, topology }) {
+  update({ mesh, history, topology, certificates }) {
     const service = mesh.service(this.name);
+    const held = certificates.state === 'ok' ? certificates.list.filter((cert) => cert.service === this.name) : [];
+    this.certificates.replaceChildren(held.length > 0
+      ? certificateTable(held, certificates.at, { withService: false })
+      : h('p', { class: 'empty' }, certificates.state === 'ok' ? `No sidecar of ${this.name} holds a certificate.` : 'Certificates are not available.'));
     this.traffic.replaceChildren(...neighbours(this.name, topology));
     const row = history.row(serviceKey(this.name));
     this.summary.replaceChildren(
