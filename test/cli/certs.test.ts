@@ -1,7 +1,8 @@
-// CLI: `weft certs`, `weft ca` and the CA flags of `weft control`, through the built command against a real control plane.
+// CLI: `weft certs`, `weft ca` and the CA flags of `weft control` (an outside PKI's intermediate among them), through the built command against a real control plane.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkloadCsr, generateWorkloadKey } from '../../src/security/workload-key.js';
 import { runWeft, startWeft } from '../e2e/weft-cli.js';
+import { makeOuterPki, splitChain, type OuterPki } from '../control/ca/outer-pki.js';
 import { freePort, stopAll, waitForHttp } from '../support/index.js';
 
 let control: string;
@@ -59,5 +60,39 @@ describe('weft certs and weft ca', () => {
     const ttl = await runWeft(['control', '--dev', '--listen', '127.0.0.1:0', '--cert-ttl', '5s']);
     expect(ttl.code).toBe(2);
     expect(ttl.stderr).toMatch(/--cert-ttl.*at least 10s/);
+  });
+});
+
+describe('weft control --ca-cert/--ca-key', () => {
+  let pki: OuterPki;
+  beforeAll(async () => {
+    pki = await makeOuterPki();
+  });
+  afterAll(() => pki.dir.remove());
+
+  it('signs with the outside intermediate: leaves chain to the outer root, and weft ca says so', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const proc = startWeft('control-external', ['control', '--dev', '--listen', `127.0.0.1:${port}`, '--trust-domain', 'corp.test', '--ca-cert', pki.chainPath, '--ca-key', pki.keyPath]);
+    await waitForHttp(`${url}/healthz`, 20_000, { process: proc });
+    const csr = await createWorkloadCsr(await generateWorkloadKey(), 'spiffe://corp.test/service/api');
+    const res = await fetch(`${url}/api/v1/certificates`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'api', csr, sidecar: 'api-0001' }) });
+    expect(res.status).toBe(201);
+    const { leaf, rest } = splitChain(((await res.json()) as { certificateChain: string }).certificateChain);
+    const verified = await pki.dir.verify(pki.rootPem, leaf, rest);
+    expect(verified.ok, verified.output).toBe(true);
+    expect((await runWeft(['ca', 'status', '--control', url])).stdout).toMatch(/^trust domain corp\.test, external CA, phase steady/);
+    const rotate = await runWeft(['ca', 'rotate', '--control', url]);
+    expect(rotate.code).toBe(1);
+    expect(rotate.stderr).toMatch(/--ca-cert.*\[CONFLICT\]/);
+  });
+
+  it('refuses files that cannot serve with exit 2, naming the flag and the file', async () => {
+    const missing = await runWeft(['control', '--dev', '--listen', '127.0.0.1:0', '--ca-cert', pki.dir.path('missing.pem'), '--ca-key', pki.keyPath]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--ca-cert at ${pki.dir.path('missing.pem')}: expected a readable file`);
+    const wrongKey = await runWeft(['control', '--dev', '--listen', '127.0.0.1:0', '--ca-cert', pki.chainPath, '--ca-key', pki.dir.path('root.key')]);
+    expect(wrongKey.code).toBe(2);
+    expect(wrongKey.stderr).toContain(`--ca-key ${pki.dir.path('root.key')}: expected the private key of the certificate`);
   });
 });
