@@ -1,4 +1,7 @@
-// Control CA: one CA and one issuance log for control planes sharing etcd; an outside intermediate (--ca-cert/--ca-key); stale records pruned.
+// Control CA: a managed root kept in the data dir across restarts; one CA and one issuance log for control planes sharing etcd; an outside intermediate (--ca-cert/--ca-key); stale records pruned.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IssuanceLog } from '../../../src/control/ca/index.js';
@@ -49,6 +52,26 @@ async function issue(plane: ControlPlane, trustDomain: string, service: string, 
   expect(reply.status).toBe(201);
   return reply.json as unknown as CertificateReply;
 }
+
+describe('the embedded store', () => {
+  it('keeps the managed root in the data dir, so a restart serves the same trust bundle', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'weft-ca-data-'));
+    try {
+      const first = await start({ dev: false, dataDir, trustDomain: 'kept.test' });
+      const roots = (await call(first, 'GET', '/api/v1/trust-bundle')).json.roots as string[];
+      expect(roots).toHaveLength(1);
+      expect((await stat(join(dataDir, 'ca'))).isDirectory()).toBe(true);
+      await planes.pop()!.close();
+      const second = await start({ dev: false, dataDir, trustDomain: 'kept.test' });
+      expect((await call(second, 'GET', '/api/v1/trust-bundle')).json.roots).toEqual(roots);
+      await planes.pop()!.close();
+      // The stored CA belongs to its trust domain: another one refuses to start rather than mint a second root.
+      await expect(start({ dev: false, dataDir, trustDomain: 'other.test' })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('kept.test') });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.skipIf(etcdBinary === undefined)('control planes on one etcd', () => {
   it('share one CA, see each other’s issued certificates, and follow a rotation made by the other', async () => {
