@@ -1,9 +1,12 @@
 // CLI: `weft certs`, `weft ca` and the CA flags of `weft control` (an outside PKI's intermediate among them), through the built command against a real control plane.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkloadCsr, generateWorkloadKey } from '../../src/security/workload-key.js';
-import { runWeft, startWeft } from '../e2e/weft-cli.js';
+import { adminTokenOf, runWeft, startWeft } from '../e2e/weft-cli.js';
 import { makeOuterPki, splitChain, type OuterPki } from '../control/ca/outer-pki.js';
-import { freePort, stopAll, waitForHttp } from '../support/index.js';
+import { freePort, stopAll, stopProcess, waitForHttp, type ManagedProcess } from '../support/index.js';
 
 let control: string;
 
@@ -94,5 +97,39 @@ describe('weft control --ca-cert/--ca-key', () => {
     const wrongKey = await runWeft(['control', '--dev', '--listen', '127.0.0.1:0', '--ca-cert', pki.chainPath, '--ca-key', pki.dir.path('root.key')]);
     expect(wrongKey.code).toBe(2);
     expect(wrongKey.stderr).toContain(`--ca-key ${pki.dir.path('root.key')}: expected the private key of the certificate`);
+  });
+});
+
+describe('the CA behind API authentication (no --dev)', () => {
+  it('signs for a join token of the service only, and rotates for an admin only', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'weft-certs-auth-'));
+    let proc: ManagedProcess | undefined;
+    try {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      proc = startWeft('control-auth', ['control', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir]);
+      await waitForHttp(`${url}/healthz`, 20_000, { process: proc });
+      const admin = { WEFT_TOKEN: await adminTokenOf(dataDir) };
+      const created = await runWeft(['token', 'create', '--service', 'api', '--control', url], admin);
+      expect(created.code, created.stderr).toBe(0);
+      const joinToken = created.stdout.trim();
+      const request = async (service: string, token: string) => {
+        const csr = await createWorkloadCsr(await generateWorkloadKey(), `spiffe://weft.local/service/${service}`);
+        return fetch(`${url}/api/v1/certificates`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ service, csr, sidecar: `${service}-1` }) });
+      };
+      expect((await request('api', joinToken)).status).toBe(201);
+      expect((await request('billing', joinToken)).status).toBe(403);
+      expect((await fetch(`${url}/api/v1/mesh`)).status).toBe(200);
+      expect(await (await fetch(`${url}/api/v1/mesh`)).json()).toMatchObject({ mtlsDefault: 'strict', authRequired: true });
+      const listed = await runWeft(['certs', '--control', url, '--json'], admin);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ certificates: [expect.objectContaining({ service: 'api', sidecar: 'api-1' })] });
+      const byService = await runWeft(['ca', 'rotate', '--control', url, '--token', joinToken]);
+      expect(byService.code).toBe(1);
+      expect(byService.stderr).toMatch(/\[FORBIDDEN\]/);
+      expect((await runWeft(['ca', 'rotate', '--control', url], admin)).stdout).toMatch(/phase new-root-trusted/);
+    } finally {
+      if (proc) await stopProcess(proc);
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
