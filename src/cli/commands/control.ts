@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
 import { startControlPlane } from '../../control/index.js';
+import { isWeftError } from '../../core/index.js';
 import { trustDomainProblem } from '../../security/identity.js';
 import { createRuntime } from '../../telemetry/index.js';
 import { addressFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
@@ -70,6 +71,15 @@ export function registerControlCommand(program: Command): void {
         ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
         ...(options.caCert !== undefined && options.caKey !== undefined ? { ca: { certPath: options.caCert, keyPath: options.caKey } } : {}),
         ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
+      }).catch((error: unknown) => {
+        // A --ca-cert/--ca-key file that cannot serve is a usage error like a malformed flag: exit 2, naming the flag and file.
+        const source = isWeftError(error) && error.code === 'CONFIG_INVALID' ? error.details.source : undefined;
+        const flag = source === '--ca-key' || (source !== undefined && source === options.caKey) ? '--ca-key' : source === '--ca-cert' || (source !== undefined && source === options.caCert) ? '--ca-cert' : undefined;
+        if (flag !== undefined) {
+          const message = (error as Error).message;
+          command.error(`error: ${message.startsWith(flag) ? message : `${flag} ${message}`}`, { exitCode: 2 });
+        }
+        throw error;
       });
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);

@@ -13,7 +13,10 @@ import type { CertificateReply } from '../../../src/model/index.js';
 import { MemoryBackend } from '../../../src/registry/index.js';
 import { createWorkloadCsr, generateWorkloadKey } from '../../../src/security/workload-key.js';
 import { createRuntime } from '../../../src/telemetry/index.js';
+import { requireBinary } from '../../support/index.js';
+import { checkMetrics } from '../../support/promtool.js';
 
+const promtool = await requireBinary('promtool', { aptPackage: 'prometheus', purpose: 'checking the CA metrics with promtool' });
 const runtime = () => createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
 const planes: ControlPlane[] = [];
 const dirs: string[] = [];
@@ -93,6 +96,10 @@ describe('CA routes', () => {
     const metrics = await (await fetch(`${plane.url}/metrics`)).text();
     expect(metrics).toMatch(/weft_control_certificate_requests_refused_total\{reason="identity-mismatch"\} 1/);
     expect(metrics).toMatch(/weft_control_certificate_requests_refused_total\{reason="csr-rejected"\} 1/);
+    if (promtool !== undefined) {
+      const checked = await checkMetrics(promtool, metrics);
+      expect(checked.code, checked.output).toBe(0);
+    }
   });
 
   it('walks a rotation through the API: two roots trusted, the new one signing, the old one retired', async () => {
