@@ -56,7 +56,6 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   let draining = false;
   let health: AppHealthCheck | undefined;
   let registration: Registration | undefined;
-  let inboundServer: InboundServer | undefined;
   let stopFollowingMode = (): void => {};
   let inbound: ListenAddress | undefined;
   const accessLog = createAccessLog({
@@ -129,7 +128,6 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         // Strict until the mesh says otherwise: nothing is served in plaintext before the mode is known.
         mtls: { mode: 'strict' },
       });
-      inboundServer = ownServer;
       servers.push(ownServer);
       stopFollowingMode = followOwnMode(ownServer, mesh, watch, config.service, runtime);
       inbound = await ownServer.listen(config.inbound.host, config.inbound.port);
