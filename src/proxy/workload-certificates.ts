@@ -19,6 +19,9 @@ export const CERTIFICATE_DEFAULTS = {
 export const RENEWAL_OUTCOMES = ['success', 'failure'] as const;
 export type RenewalOutcome = (typeof RENEWAL_OUTCOMES)[number];
 
+/** The control-plane calls a sidecar's certificate needs. */
+export type CertificateClient = Pick<ControlClient, 'mesh' | 'trustBundle' | 'requestCertificate'>;
+
 export interface WorkloadCertificatesOptions {
   readonly runtime: Runtime;
   /** The service whose SPIFFE id is asked for. */
@@ -59,7 +62,7 @@ export class WorkloadCertificates {
   serial = '';
   /** True when the control plane has no CA (an older one, without GET /mesh): the sidecar runs without mTLS. */
   unsupported = false;
-  private client: ControlClient | null = null;
+  private client: CertificateClient | null = null;
   private stopped = false;
   private bundleTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -89,7 +92,7 @@ export class WorkloadCertificates {
   };
 
   /** Starts the bootstrap (in the background: the sidecar reports not ready until it succeeds) and the bundle refresh. */
-  start(client: ControlClient): this {
+  start(client: CertificateClient): this {
     this.client = client;
     this.issueWithRetry('bootstrap');
     const every = this.options.trustBundleRefreshMs ?? CERTIFICATE_DEFAULTS.trustBundleRefreshMs;
@@ -132,7 +135,8 @@ export class WorkloadCertificates {
 
   /** One issue at a time; a failure schedules the next try, and the certificate held (if any) stays. */
   private issueWithRetry(why: 'bootstrap' | 'renewal'): void {
-    if (this.stopped || this.issuing !== null) return;
+    // One loop at a time: a renewal timer firing while a retry waits (a bundle update re-arms it) joins that retry.
+    if (this.stopped || this.issuing !== null || this.retryTimer !== null) return;
     this.issuing = this.issue()
       .then(() => {
         this.backoff.reset();
@@ -179,7 +183,7 @@ export class WorkloadCertificates {
 
   private hold(material: IdentityMaterial, reply: CertificateReply): void {
     if (this.identity === null) {
-      this.identity = new WorkloadIdentity(material, { clock: this.options.runtime.clock, onRenewalDue: () => this.issueWithRetry('renewal') });
+      this.identity = new WorkloadIdentity(material, { clock: this.options.runtime.clock, lifetimeFrom: 'received', onRenewalDue: () => this.issueWithRetry('renewal') });
       this.serial = reply.serial;
       this.options.mesh.setIdentity(this.identity);
       for (const listener of this.ready) listener();
