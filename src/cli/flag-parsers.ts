@@ -61,3 +61,12 @@ export function storeFlag(value: string): string {
   }
   return value;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `24h`, `7d` → milliseconds. */
+export function durationFlag(value: string): number {
+  const match = /^(\d{1,6})([smhd])$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration like 90s, 30m, 24h or 7d, got "${value}"`);
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1_000);
+}

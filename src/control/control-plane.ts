@@ -5,6 +5,7 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
+import { addCaRoutes, CaMetrics, ControlCa } from './ca/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
 import { AUTH_DISABLED_PRINCIPAL, rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
@@ -33,6 +34,12 @@ export interface ControlPlaneOptions {
   stats?: StatsCollectorOptions;
   /** Serve the web dashboard at / (default true). */
   dashboard?: boolean;
+  /** SPIFFE trust domain of the mesh's identities; default weft.local. */
+  trustDomain?: string;
+  /** An external intermediate CA (PEM certificate with its chain up to the root, and its key) instead of a managed root. */
+  ca?: { certPath: string; keyPath: string };
+  /** Lifetime of the workload certificates the CA signs; default 24 h. */
+  certLifetimeMs?: number;
 }
 
 export interface ControlPlane {
@@ -40,6 +47,8 @@ export interface ControlPlane {
   readonly url: string;
   readonly port: number;
   readonly registry: Registry;
+  /** The certificate authority that signs the sidecars' certificates. */
+  readonly ca: ControlCa;
   close(): Promise<void>;
 }
 
@@ -49,8 +58,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
   const backend = await openBackend(options);
   let registry: Registry;
+  let ca: ControlCa;
   try {
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
+    ca = await openCa(options, backend).catch(async (error: unknown) => {
+      await registry.close();
+      throw error;
+    });
   } catch (error) {
     await backend.close();
     throw error;
@@ -64,6 +78,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const router = new Router();
   addRestRoutes(router, registry);
   addPolicyRoutes(router, registry);
+  const caMetrics = new CaMetrics(runtime.metrics, ca.authority);
+  addCaRoutes(router, ca, caMetrics, { dev: options.dev === true });
   watches.addRoute(router);
   const consul = new ConsulApi(registry, runtime);
   consul.addRoutes(router);
@@ -118,6 +134,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stats.close();
     consul.close();
     metrics.unregister();
+    caMetrics.unregister();
+    ca.close();
     await registry.close();
     await backend.close();
     throw error;
@@ -140,9 +158,27 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await registry.close();
       await backend.close();
       metrics.unregister();
+      caMetrics.unregister();
+      ca.close();
     })());
 
-  return { url, port, registry, close };
+  return { url, port, registry, ca, close };
+}
+
+function openCa(options: ControlPlaneOptions, backend: RegistryBackend): Promise<ControlCa> {
+  // A managed CA lives where the registry does: the data dir of the embedded store, else the shared (or in-memory) backend.
+  const embedded = options.store === undefined && !options.dev;
+  return ControlCa.open(
+    {
+      ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
+      ...(options.ca ? { files: options.ca } : {}),
+      ...(options.certLifetimeMs === undefined ? {} : { leafLifetimeMs: options.certLifetimeMs }),
+      storage: embedded ? { dataDir: options.dataDir ?? DEFAULT_DATA_DIR } : { backend },
+      clock: options.runtime.clock,
+    },
+    backend,
+    options.runtime.logger,
+  );
 }
 
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {

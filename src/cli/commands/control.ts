@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
 import { startControlPlane } from '../../control/index.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { addressFlag, integerFlag, storeFlag } from '../flag-parsers.js';
+import { InvalidArgumentError } from 'commander';
+import { trustDomainProblem } from '../../security/identity.js';
+import { addressFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { onShutdownSignal } from '../process-signals.js';
 
 interface ControlOptions {
@@ -14,6 +16,25 @@ interface ControlOptions {
   criticalRemoveAfter?: number;
   logLevel?: string;
   dashboard: boolean;
+  trustDomain?: string;
+  caCert?: string;
+  caKey?: string;
+  certTtl?: number;
+}
+
+/** Workload certificates shorter than this would renew more often than sidecars can sensibly ask. */
+const MIN_CERT_TTL_MS = 10_000;
+
+function trustDomainFlag(value: string): string {
+  const problem = trustDomainProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+function certTtlFlag(value: string): number {
+  const ms = durationFlag(value);
+  if (ms < MIN_CERT_TTL_MS) throw new InvalidArgumentError(`expected a lifetime of at least 10s, got "${value}"`);
+  return ms;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -27,7 +48,14 @@ export function registerControlCommand(program: Command): void {
     .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--no-dashboard', 'do not serve the web dashboard at /')
-    .action(async (options: ControlOptions) => {
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities (default weft.local)', trustDomainFlag)
+    .option('--ca-cert <file>', 'PEM intermediate CA certificate, followed by its chain up to the root, to sign workload certificates with (needs --ca-key)')
+    .option('--ca-key <file>', 'PEM private key of --ca-cert')
+    .option('--cert-ttl <duration>', 'lifetime of workload certificates, e.g. 24h (default), 1h, 90s; sidecars renew at 2/3 of it', certTtlFlag)
+    .action(async (options: ControlOptions, command: Command) => {
+      if ((options.caCert === undefined) !== (options.caKey === undefined)) {
+        command.error(`error: ${options.caCert === undefined ? '--ca-key needs --ca-cert' : '--ca-cert needs --ca-key'}`, { exitCode: 2 });
+      }
       const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
       const control = await startControlPlane({
         listen: options.listen,
@@ -37,6 +65,9 @@ export function registerControlCommand(program: Command): void {
         runtime,
         criticalRemoveAfterMs: options.criticalRemoveAfter,
         dashboard: options.dashboard,
+        ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
+        ...(options.caCert !== undefined && options.caKey !== undefined ? { ca: { certPath: options.caCert, keyPath: options.caKey } } : {}),
+        ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
       });
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);

@@ -6,6 +6,9 @@ import type { ErrorReply } from '../../model/index.js';
 const STATUS: Partial<Record<WeftErrorCode, number>> = {
   VALIDATION_FAILED: 400,
   CONFIG_INVALID: 400,
+  CSR_REJECTED: 400,
+  IDENTITY_INVALID: 400,
+  IDENTITY_MISMATCH: 403,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
