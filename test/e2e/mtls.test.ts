@@ -208,13 +208,19 @@ describe('mTLS between real sidecars (non-dev control plane)', () => {
     try {
       expect((await caStep('rotate')).status).toBe(200);
       await pollUntil('every sidecar to trust both roots', 15_000, async () => ((await allCerts()).every((c) => c.roots.length === 2) ? true : undefined));
-      expect((await caStep('activate')).status).toBe(200);
+      const activation = await caStep('activate');
+      expect(activation.status).toBe(200);
+      const newRoot = (JSON.parse(activation.body) as { authorities: { id: string; signing: boolean }[] }).authorities.find((a) => a.signing)!.id;
       const activated = await allCerts();
       // A certificate issued after activation hangs from the new root.
       await pollUntil('every sidecar to renew from the new root', 30_000, async () => {
         const now = await allCerts();
         return now.every((c, i) => c.serial !== activated[i]!.serial) ? true : undefined;
       });
+      // The control plane's record of each sidecar's latest certificate: all three now hang from the new root.
+      const issued = JSON.parse((await http.send(`${control}/api/v1/certificates`, { headers: authHeaders() })).body) as { certificates: { service: string; signedBy: string }[] };
+      expect(issued.certificates.map((c) => c.service).sort()).toEqual(['client', 'greeter', 'greeter']);
+      expect(issued.certificates.every((c) => c.signedBy === newRoot)).toBe(true);
       expect((await caStep('retire')).status).toBe(200);
       await pollUntil('every sidecar to trust the new root only', 15_000, async () => ((await allCerts()).every((c) => c.roots.length === 1) ? true : undefined));
       const [root] = (await allCerts())[0]!.roots;
