@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { endpointFromInstance } from '../../src/model/index.js';
+import { endpointFromInstance, parsePolicy, snapshotFromInstances, type Snapshot, type SnapshotSource } from '../../src/model/index.js';
 import { MeshTls } from '../../src/proxy/mesh-tls.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
 import { formatSpiffeId, spiffeId } from '../../src/security/identity.js';
@@ -140,5 +140,27 @@ describe('outbound mTLS', () => {
     expect((await send(port)).body).toBe('p plaintext');
     mesh.setIdentity(frontend);
     expect((await send(port)).body).toBe(`p ${id('frontend')}`);
+  });
+
+  it('follows the destination\'s policy over the mesh default, rebuilding its pools when the policy\'s mtls changes', async () => {
+    const port = await peer('p', 'permissive', greeter);
+    const instances = [instance('greeter-0', port)];
+    let current: Snapshot = snapshotFromInstances(1, instances, new Map([['greeter', parsePolicy({ service: 'greeter', mtls: 'disabled' })]]));
+    const listeners = new Set<(snapshot: Snapshot) => void>();
+    const snapshots: SnapshotSource = {
+      current: () => current,
+      subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+    };
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots, localService: 'frontend', mtls: meshWith('strict') });
+    const { port: outboundPort } = await proxy.listen('127.0.0.1', 0);
+    cleanups.push(() => proxy.close(0));
+    expect((await send(outboundPort)).body).toBe('p plaintext');
+    current = snapshotFromInstances(2, instances, new Map([['greeter', parsePolicy({ service: 'greeter', mtls: 'permissive' })]]));
+    for (const listener of listeners) listener(current);
+    expect((await send(outboundPort)).body).toBe(`p ${id('frontend')}`);
+    current = snapshotFromInstances(3, instances);
+    for (const listener of listeners) listener(current);
+    // No policy: the mesh default (strict) applies.
+    expect((await send(outboundPort)).body).toBe(`p ${id('frontend')}`);
   });
 });
