@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../core/index.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerCaCommand } from './commands/ca.js';
+import { registerCertsCommand } from './commands/certs.js';
 import { registerControlCommand } from './commands/control.js';
 import { registerDeleteCommand } from './commands/delete.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerApplyCommand(program);
   registerGetCommand(program);
   registerDeleteCommand(program);
+  registerCertsCommand(program);
+  registerCaCommand(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   program.commands.find((c) => c.name() === 'run')?.passThroughOptions();
