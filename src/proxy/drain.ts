@@ -97,5 +97,6 @@ export interface ProxyServer {
   /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes every connection. */
   close(drainMs: number): Promise<void>;
   inFlight(): number;
+  /** The HTTP server that parses requests (behind an MtlsListener, its plaintext one; the listener owns the port). */
   readonly server: Server;
 }
