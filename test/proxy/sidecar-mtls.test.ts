@@ -1,5 +1,6 @@
 // Proxy: whole sidecars in-process against a non-dev control plane — not ready until certified, mTLS between them, and static stability once the control plane is gone (renewal keeps retrying).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -27,6 +28,9 @@ describe('sidecars with certificates from a non-dev control plane', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-sidecar-mtls-'));
     control = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, runtime: runtime('control'), certLifetimeMs: 10_000 });
+    // A control plane with API authentication makes an admin token on first start: the sidecars show it until certified.
+    const tokenFile = join(dir, 'admin.token');
+    const env = existsSync(tokenFile) ? { WEFT_TOKEN: (await readFile(tokenFile, 'utf8')).trim() } : {};
     app = await startServer((req, res) => {
       req.resume();
       res.end(`hello from the app, source ${String(req.headers['x-weft-source'])}`);
@@ -36,7 +40,7 @@ describe('sidecars with certificates from a non-dev control plane', () => {
         resolveProxyConfig(
           { security: { trustBundleRefreshMs: 200 } },
           { service, control: control.url, ...(appPort === undefined ? {} : { appPort }), outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200, drainMs: 0 },
-          {},
+          env,
         ),
         runtime(`proxy-${service}`),
       );
