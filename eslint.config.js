@@ -23,7 +23,7 @@ export default tseslint.config(
     // The dashboard's plain ES modules run in the browser, not in Node.
     files: ['src/dashboard/public/**/*.js'],
     languageOptions: {
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', Node: 'readonly', fetch: 'readonly',
+      globals: { window: 'readonly', sessionStorage: 'readonly', document: 'readonly', location: 'readonly', Node: 'readonly', fetch: 'readonly',
         requestAnimationFrame: 'readonly', TextDecoderStream: 'readonly', AbortController: 'readonly', setTimeout: 'readonly' },
     },
   },

@@ -1,7 +1,10 @@
 // CLI: the demo mesh behind `weft demo`: a control plane, three greeter instances and a frontend, each a real `weft` process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bearerCredentials, ControlClient } from '../resolve/index.js';
 import { preferredPort } from './free-port.js';
 
 const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
@@ -56,21 +59,23 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   };
 
   try {
-    start('control', ['control', '--listen', `127.0.0.1:${ports.control}`, '--data-dir', options.dataDir]);
+    // Reads are open so that the dashboard and the read-only hints below need no token; changes still do.
+    start('control', ['control', '--listen', `127.0.0.1:${ports.control}`, '--data-dir', options.dataDir, '--open-read']);
     await waitFor(() => httpStatus(`${control}/healthz`).then((s) => s === 200), 15_000, 'the control plane');
+    const joinTokens = await demoJoinTokens(control, options.dataDir, ['greeter', 'frontend']);
     for (let i = 0; i < 3; i++) {
       start(
         `greeter-${i + 1}`,
         ['run', '--service', 'greeter', '--id', `greeter-${i + 1}`, '--control', control, '--outbound', '127.0.0.1:0',
           '--admin', `127.0.0.1:${ports.greeterAdmins[i]}`, '--health-path', '/health', '--ttl', '3000', '--', process.execPath, `${EXAMPLES}greeter/server.js`],
-        { INSTANCE: `greeter-${i + 1}` },
+        { INSTANCE: `greeter-${i + 1}`, WEFT_TOKEN: joinTokens.get('greeter') },
       );
     }
     start('frontend', [
       'run', '--service', 'frontend', '--id', 'frontend-1', '--control', control, '--app-port', String(ports.frontendApp),
       '--inbound', `127.0.0.1:${ports.frontendInbound}`, '--outbound', `127.0.0.1:${ports.frontendOutbound}`, '--admin', `127.0.0.1:${ports.frontendAdmin}`, '--ttl', '3000',
       '--', process.execPath, `${EXAMPLES}frontend/server.js`,
-    ]);
+    ], { WEFT_TOKEN: joinTokens.get('frontend') });
     // Traffic enters through the frontend's inbound sidecar, as a caller from outside the mesh would, so the
     // frontend has golden metrics of its own and not only greeter.
     const frontendUrl = `http://127.0.0.1:${ports.frontendInbound}/`;
@@ -79,6 +84,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return await backgroundTraffic(frontendUrl, options);
   } finally {
     await stopAll();
+  }
+}
+
+/** Each sidecar gets a join token for its own service, made with the admin token the control plane wrote to its data dir. */
+async function demoJoinTokens(control: string, dataDir: string, services: readonly string[]): Promise<Map<string, string>> {
+  const admin = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+  const client = new ControlClient({ url: control, credentials: bearerCredentials(admin) });
+  try {
+    const tokens = new Map<string, string>();
+    for (const service of services) {
+      const reply = await client.createToken({ kind: 'join', service, description: 'weft demo sidecar' });
+      tokens.set(service, reply.token);
+    }
+    return tokens;
+  } finally {
+    client.close();
   }
 }
 

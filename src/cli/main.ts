@@ -14,6 +14,7 @@ import { registerProxyCommand } from './commands/proxy.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServicesCommand } from './commands/services.js';
 import { registerStatCommand } from './commands/stat.js';
+import { registerTokenCommand } from './commands/token.js';
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
@@ -39,7 +40,11 @@ export function buildProgram(): Command {
   registerCertsCommand(program);
   registerCaCommand(program);
   registerDemoCommand(program);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  registerTokenCommand(program);
+  for (const command of program.commands) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const sub of command.commands) sub.exitOverride().showHelpAfterError('(run with --help for usage)');
+  }
   program.commands.find((c) => c.name() === 'run')?.passThroughOptions();
   return program;
 }

@@ -5,10 +5,11 @@ import { WeftError, type Runtime } from '../core/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
+import { addTokenRoutes, createPrivateDataDir, openControlAccess, type ControlAccess, type WorkloadTrustSource } from './auth/index.js';
 import { addCaRoutes, CaMetrics, ControlCa } from './ca/index.js';
 import { ConsulApi } from './consul/index.js';
 import { ControlMetrics } from './control-metrics.js';
-import { AUTH_DISABLED_PRINCIPAL, rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
+import { rescue, Router, sendJson, VERSION_HEADER } from './http/index.js';
 import { addStatsRoutes, StatsCollector, type StatsCollectorOptions } from './stats/index.js';
 
 export const DEFAULT_DATA_DIR = '.weft/data';
@@ -34,6 +35,10 @@ export interface ControlPlaneOptions {
   stats?: StatsCollectorOptions;
   /** Serve the web dashboard at / (default true). */
   dashboard?: boolean;
+  /** Reads (GET/HEAD) need no credentials; changes still do. Without dev only. */
+  openRead?: boolean;
+  /** The CA roots a sidecar's `WeftCert` credential must chain to; default: the trust bundle of this control plane's CA. */
+  workloadTrust?: WorkloadTrustSource;
   /** SPIFFE trust domain of the mesh's identities; default weft.local. */
   trustDomain?: string;
   /** An external intermediate CA (PEM certificate with its chain up to the root, and its key) instead of a managed root. */
@@ -47,6 +52,10 @@ export interface ControlPlane {
   readonly url: string;
   readonly port: number;
   readonly registry: Registry;
+  /** The admin token, when this start made it or `<data-dir>/admin.token` holds a valid one (never with dev). */
+  readonly adminToken?: string;
+  /** The admin token file, when this start wrote it. */
+  readonly adminTokenFile?: string;
   /** The certificate authority that signs the sidecars' certificates. */
   readonly ca: ControlCa;
   close(): Promise<void>;
@@ -58,18 +67,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
   const backend = await openBackend(options);
   let registry: Registry;
+  let access: ControlAccess | undefined;
   let ca: ControlCa;
   try {
+    const { dev = false, openRead = false, dataDir = DEFAULT_DATA_DIR } = options;
+    // Sidecars prove their certificates against the CA's current bundle, read per request, so a rotation counts at once.
+    const workloadTrust = options.workloadTrust ?? (() => ca.workloadTrust());
+    access = await openControlAccess(backend, { dev, openRead, dataDir, workloadTrust }, runtime);
     registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
     ca = await openCa(options, backend).catch(async (error: unknown) => {
       await registry.close();
       throw error;
     });
   } catch (error) {
+    access?.authenticator.unregister();
     await backend.close();
     throw error;
   }
-
+  const { tokens, authenticator: auth, bootstrap } = access;
   const metrics = new ControlMetrics(runtime.metrics);
   const watches = new WatchStreams(registry, runtime, {
     ...(options.watchPingIntervalMs === undefined ? {} : { pingIntervalMs: options.watchPingIntervalMs }),
@@ -78,6 +93,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const router = new Router();
   addRestRoutes(router, registry);
   addPolicyRoutes(router, registry);
+  addTokenRoutes(router, tokens);
   const caMetrics = new CaMetrics(runtime.metrics, ca.authority);
   addCaRoutes(router, ca, caMetrics, { dev: options.dev === true });
   watches.addRoute(router);
@@ -109,10 +125,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         res.setHeader('allow', match.allow.join(', '));
         throw new WeftError('METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname}; allowed: ${match.allow.join(', ')}`);
       }
-      const result = await match.handler({ req, res, params: match.params, url, principal: AUTH_DISABLED_PRINCIPAL });
+      const principal = await auth.authenticate(req, url);
+      const result = await match.handler({ req, res, params: match.params, url, principal });
       if (result) sendJson(res, result.status, result.body, registry.version());
     } catch (error) {
       const reply = rescue(error, runtime.logger);
+      auth.failed(error, res);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -134,6 +152,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stats.close();
     consul.close();
     metrics.unregister();
+    auth.unregister();
     caMetrics.unregister();
     ca.close();
     await registry.close();
@@ -144,7 +163,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = (server.address() as AddressInfo).port;
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const url = `http://${host}:${port}`;
-  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version() }, 'control plane listening');
+  runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version(), auth: options.dev ? 'off' : options.openRead ? 'open-read' : 'on' }, 'control plane listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -160,23 +179,34 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       metrics.unregister();
       caMetrics.unregister();
       ca.close();
+      auth.unregister();
     })());
 
-  return { url, port, registry, ca, close };
+  return {
+    url,
+    port,
+    registry,
+    ca,
+    ...(bootstrap?.token === undefined ? {} : { adminToken: bootstrap.token }),
+    ...(bootstrap?.created ? { adminTokenFile: bootstrap.file } : {}),
+    close,
+  };
 }
 
 function openCa(options: ControlPlaneOptions, backend: RegistryBackend): Promise<ControlCa> {
-  // A managed CA lives where the registry does: the data dir of the embedded store, else the shared (or in-memory) backend.
+  // A managed CA lives where the registry does: the data dir of the embedded store, or the shared backend. Under --dev it
+  // keeps its root and its issuance log in a memory store of its own, so that the registry's versions count only registry changes.
   const embedded = options.store === undefined && !options.dev;
+  const caBackend = options.dev && options.store === undefined ? new MemoryBackend() : backend;
   return ControlCa.open(
     {
       ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
       ...(options.ca ? { files: options.ca } : {}),
       ...(options.certLifetimeMs === undefined ? {} : { leafLifetimeMs: options.certLifetimeMs }),
-      storage: embedded ? { dataDir: options.dataDir ?? DEFAULT_DATA_DIR } : { backend },
+      storage: embedded ? { dataDir: options.dataDir ?? DEFAULT_DATA_DIR } : { backend: caBackend },
       clock: options.runtime.clock,
     },
-    backend,
+    caBackend,
     options.runtime.logger,
   );
 }
@@ -184,5 +214,6 @@ function openCa(options: ControlPlaneOptions, backend: RegistryBackend): Promise
 function openBackend(options: ControlPlaneOptions): Promise<RegistryBackend> {
   if (options.store !== undefined) return openEtcdBackend(parseEtcdUrl(options.store), options.runtime);
   if (options.dev) return Promise.resolve(new MemoryBackend());
-  return EmbeddedBackend.open(options.dataDir ?? DEFAULT_DATA_DIR, options.runtime);
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  return createPrivateDataDir(dataDir).then(() => EmbeddedBackend.open(dataDir, options.runtime));
 }

@@ -30,10 +30,12 @@ interface Reply {
 }
 async function call(plane: ControlPlane, method: string, path: string, body?: unknown): Promise<Reply> {
   const init: RequestInit = { method, signal: AbortSignal.timeout(10_000) };
+  const headers: Record<string, string> = plane.adminToken === undefined ? {} : { authorization: `Bearer ${plane.adminToken}` };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
+  init.headers = headers;
   const res = await fetch(plane.url + path, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
@@ -190,10 +192,11 @@ describe('control plane on the embedded store', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'weft-control-'));
     dirs.push(dataDir);
     const first = await start({ dataDir });
-    await call(first, 'PUT', '/api/v1/instances/g-1', registration());
+    const put = await call(first, 'PUT', '/api/v1/instances/g-1', registration());
     await first.close();
     const second = await start({ dataDir });
-    expect((await call(second, 'GET', '/api/v1/services/greeter/instances')).json).toMatchObject({ version: 1, instances: [{ id: 'g-1' }] });
+    expect(second.adminToken).toBe(first.adminToken);
+    expect((await call(second, 'GET', '/api/v1/services/greeter/instances')).json).toMatchObject({ version: put.json.version, instances: [{ id: 'g-1' }] });
   });
 
   it('refuses a second control plane on the same data dir', async () => {

@@ -1,11 +1,11 @@
-// Dashboard: headless Chromium on a bare control plane — following the registry across a restart, and sidecars whose stats cannot be read.
+// Dashboard: headless Chromium on a bare control plane with API authentication — asking for a token, following the registry across a restart, and sidecars whose stats cannot be read.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, launchChromium, requireChromium, stopProcess, waitForHttp, type HeadlessChromium, type ManagedProcess } from '../support/index.js';
-import { startWeft } from '../e2e/weft-cli.js';
+import { adminTokenOf, startWeft } from '../e2e/weft-cli.js';
 
 const chromiumPath = await requireChromium('the dashboard tests in headless Chromium');
 
@@ -13,6 +13,7 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
   let dir: string;
   let control: ManagedProcess | undefined;
   let controlUrl: string;
+  let token: string;
   let browser: HeadlessChromium;
   let page: Page;
   const pageErrors: string[] = [];
@@ -20,11 +21,12 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
   const startControl = async () => {
     control = startWeft('control', ['control', '--listen', controlUrl.slice('http://'.length), '--data-dir', join(dir, 'data')]);
     await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
+    token = await adminTokenOf(join(dir, 'data'));
   };
   const register = async (id: string, service: string, meta: Record<string, string> = {}) => {
     const res = await fetch(`${controlUrl}/api/v1/instances/${id}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ service, host: '127.0.0.1', port: 9, ttlMs: 120_000, meta }),
       signal: AbortSignal.timeout(5000),
     });
@@ -51,7 +53,13 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
   it('says when the stream is down, resumes when the control plane is back, and shows what changed since', async () => {
     await register('alpha-1', 'alpha');
     await page.goto(`${controlUrl}/`);
+    // Reads need a token here: the page asks for one once, however many of its requests were refused.
+    await page.locator('#token-form').waitFor();
+    expect(await page.locator('#token-form').count()).toBe(1);
+    await page.locator('#token-form input').fill(token);
+    await page.locator('#token-form button').click();
     await page.locator('tr[data-service="alpha"]').waitFor();
+    expect(await page.locator('#token-form').count()).toBe(0);
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^registry live/);
 
     await stopProcess(control!);
@@ -61,7 +69,9 @@ describe.skipIf(chromiumPath === undefined)('dashboard on a bare control plane',
     expect(await page.locator('tr[data-service="alpha"]').count()).toBe(1);
 
     await startControl();
+    // The token kept in sessionStorage still works after the restart: the page does not ask again.
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^registry live/);
+    expect(await page.locator('#token-form').count()).toBe(0);
     await register('beta-1', 'beta');
     await page.locator('tr[data-service="beta"]').waitFor({ timeout: 5_000 });
     expect(await page.locator('tr[data-service="alpha"]').count()).toBe(1);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, requireChromium, stopProcess, type HeadlessChromium, type ManagedProcess } from '../support/index.js';
-import { GREETER_APP, pollUntil, runWeft, startWeft } from '../e2e/weft-cli.js';
+import { adminTokenOf, GREETER_APP, pollUntil, runWeft, startWeft } from '../e2e/weft-cli.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const chromiumPath = await requireChromium('the dashboard tests in headless Chromium');
@@ -28,6 +28,8 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
   let browser: HeadlessChromium;
   let page: Page;
   let dashboardUrl: string;
+  /** The demo's control plane is --open-read: the page reads without a token; changes need its admin token. */
+  let token: string;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -38,11 +40,12 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
       if (demo.exit()) throw new Error(`demo exited early: ${demo.output()}`);
       return /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.output())?.[1];
     });
+    token = await adminTokenOf(join(dir, 'demo'));
     // A fourth greeter, owned by the test, so that one can be stopped and seen to leave.
     extraGreeter = startWeft('greeter-4', [
       'run', '--service', 'greeter', '--id', 'greeter-4', '--control', dashboardUrl.slice(0, -1), '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0',
       '--health-path', '/health', '--ttl', '3000', '--', process.execPath, GREETER_APP,
-    ], { group: true, env: { INSTANCE: 'greeter-4' } });
+    ], { group: true, env: { INSTANCE: 'greeter-4', WEFT_TOKEN: token } });
     browser = await launchChromium(chromiumPath!);
     page = await browser.context.newPage();
     page.setDefaultTimeout(PAGE_WAIT_MS);
@@ -167,7 +170,7 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
     await page.locator('main', { hasText: 'No policies' }).waitFor();
     const file = join(dir, 'greeter-policy.yaml');
     await writeFile(file, 'kind: ServicePolicy\nservice: greeter\nloadBalancer: { algorithm: least-connections }\ntimeout: { requestMs: 1500 }\n');
-    const applied = await runWeft(['apply', '-f', file, '--control', dashboardUrl.slice(0, -1)]);
+    const applied = await runWeft(['apply', '-f', file, '--control', dashboardUrl.slice(0, -1)], { WEFT_TOKEN: token });
     expect(applied).toMatchObject({ code: 0, stdout: 'policy/greeter configured\n' });
     const row = page.locator('tr[data-policy="greeter"]');
     await row.waitFor({ timeout: 5_000 });

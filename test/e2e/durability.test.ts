@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { mountTestsEnabled, mountTmpfs, type ScratchMount } from '../registry/fixtures/scratch-mounts.js';
 import { freePort, signalProcess, stopAll, waitForHttp, type ManagedProcess } from '../support/index.js';
-import { runWeft, startWeft } from './weft-cli.js';
+import { adminTokenOf, runWeft, startWeft } from './weft-cli.js';
 
 const SERVICES = ['alpha', 'beta', 'gamma', 'delta'];
 const mounts: ScratchMount[] = [];
@@ -24,9 +24,13 @@ interface Reply {
   body: string;
 }
 
+/** The admin token of the control plane running now (one at a time here); it stays valid across restarts on the same data dir. */
+let adminToken = '';
+
 function send(agent: Agent, url: string, method: string, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, timeout: 15_000, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) };
+    const req = request(url, { method, agent, timeout: 15_000, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -44,6 +48,7 @@ async function startControl(dataDir: string): Promise<{ proc: ManagedProcess; ur
   const proc = startWeft('control', ['control', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir]);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, 20_000, { process: proc });
+  adminToken = await adminTokenOf(dataDir);
   return { proc, url };
 }
 
@@ -158,7 +163,7 @@ describe.skipIf(!mountable)('weft control on a full or read-only disk (e2e)', ()
     expect(await instanceIds(url)).toEqual(acked);
     expect((await send(agent, `${url}/healthz`, 'GET')).status).toBe(200);
     const firstWatchLine = await new Promise<string>((resolve, reject) => {
-      const req = get(`${url}/api/v1/watch`, (res) => {
+      const req = get(`${url}/api/v1/watch`, { headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, signalProcess, stopAll, waitForHttp, type ManagedProcess } from '../support/index.js';
-import { GREETER_APP, HttpClient, pollUntil, runWeft, startWeft, steadyTraffic } from './weft-cli.js';
+import { adminTokenOf, GREETER_APP, HttpClient, pollUntil, runWeft, startWeft, steadyTraffic } from './weft-cli.js';
 
 interface InstancesJson {
   instances: { id: string; health: string }[];
@@ -17,13 +17,15 @@ describe('mesh end to end', () => {
   let outboundUrl: string;
   let adminUrl: string;
   let control: ManagedProcess;
+  /** The admin token, for the CLI and the sidecars (WEFT_TOKEN). */
+  let token: string;
   const greeters: ManagedProcess[] = [];
   const http = new HttpClient();
 
   const startControl = () =>
     startWeft('control', ['control', '--listen', `127.0.0.1:${controlPort}`, '--data-dir', dataDir, '--critical-remove-after', '1000']);
   const greeterIds = async (): Promise<string[]> => {
-    const result = await runWeft(['instances', 'greeter', '--json', '--control', controlUrl]);
+    const result = await runWeft(['instances', 'greeter', '--json', '--control', controlUrl], { WEFT_TOKEN: token });
     if (result.code !== 0) throw new Error(result.stderr);
     return (JSON.parse(result.stdout) as InstancesJson).instances.filter((i) => i.health === 'passing').map((i) => i.id).sort();
   };
@@ -39,17 +41,18 @@ describe('mesh end to end', () => {
     adminUrl = `http://127.0.0.1:${admin}`;
     control = startControl();
     await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
+    token = await adminTokenOf(dataDir);
     for (let i = 1; i <= 3; i++) {
       greeters.push(
         startWeft(
           `greeter-${i}`,
           ['run', '--service', 'greeter', '--id', `greeter-${i}`, '--control', controlUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0',
             '--ttl', '2000', '--health-interval', '200', '--', process.execPath, GREETER_APP],
-          { env: { INSTANCE: `greeter-${i}` }, group: true },
+          { env: { INSTANCE: `greeter-${i}`, WEFT_TOKEN: token }, group: true },
         ),
       );
     }
-    startWeft('client', ['proxy', '--service', 'client', '--control', controlUrl, '--outbound', `127.0.0.1:${outbound}`, '--admin', `127.0.0.1:${admin}`]);
+    startWeft('client', ['proxy', '--service', 'client', '--control', controlUrl, '--outbound', `127.0.0.1:${outbound}`, '--admin', `127.0.0.1:${admin}`], { env: { WEFT_TOKEN: token } });
     await pollUntil('three passing greeters in the registry', 20_000, async () =>
       (await greeterIds()).length === 3 ? true : undefined,
     );

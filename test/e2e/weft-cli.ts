@@ -1,6 +1,6 @@
 // E2E support: runs the built `weft` command as real child processes, and a small HTTP client for traffic.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,11 @@ export const GREETER_APP = fileURLToPath(new URL('../../examples/greeter/server.
 
 export function startWeft(name: string, args: readonly string[], opts: SpawnOptions = {}): ManagedProcess {
   return spawnProcess(process.execPath, [WEFT_BIN, ...args], { name, ...opts, env: { WEFT_LOG_LEVEL: 'warn', ...opts.env } });
+}
+
+/** The admin token a non-dev `weft control` wrote to its data dir on first start (there before it answers /healthz). */
+export async function adminTokenOf(dataDir: string): Promise<string> {
+  return (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
 }
 
 export interface CliResult {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Snapshot } from '../../src/model/index.js';
-import { ControlClient, ControlWatch } from '../../src/resolve/index.js';
+import { bearerCredentials, ControlClient, ControlWatch, type ControlCredentials } from '../../src/resolve/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 
 const wait = { timeout: 10_000, interval: 20 };
@@ -37,16 +37,21 @@ async function startControl(options: { port?: number; dataDir?: string } = {}): 
   }
 }
 
-function follow(url: string, runtime = testRuntime()): { watch: ControlWatch; snapshots: Snapshot[] } {
-  const watch = new ControlWatch({ url, runtime, backoff: { baseMs: 20, maxMs: 200 } });
+/** The admin token of a control plane with a data dir (undefined under dev, which needs none). */
+function credentialsOf(plane: ControlPlane): { credentials?: ControlCredentials } {
+  return plane.adminToken === undefined ? {} : { credentials: bearerCredentials(plane.adminToken) };
+}
+
+function follow(url: string, runtime = testRuntime(), auth: { credentials?: ControlCredentials } = {}): { watch: ControlWatch; snapshots: Snapshot[] } {
+  const watch = new ControlWatch({ url, runtime, ...auth, backoff: { baseMs: 20, maxMs: 200 } });
   const snapshots: Snapshot[] = [];
   watch.subscribe((snapshot) => snapshots.push(snapshot));
   cleanups.push(() => watch.close());
   return { watch: watch.start(), snapshots };
 }
 
-function client(url: string): ControlClient {
-  const c = new ControlClient(url);
+function client(url: string, auth: { credentials?: ControlCredentials } = {}): ControlClient {
+  const c = new ControlClient({ url, ...auth });
   cleanups.push(() => c.close());
   return c;
 }
@@ -92,15 +97,16 @@ describe('ControlWatch with policies', () => {
     const dir = await mkdtemp(join(tmpdir(), 'weft-watch-policy-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const first = await startControl({ dataDir: dir });
-    await client(first.url).putPolicy({ service: 'greeter' });
+    await client(first.url, credentialsOf(first)).putPolicy({ service: 'greeter' });
     const runtime = testRuntime();
-    const { watch } = follow(first.url, runtime);
+    const { watch } = follow(first.url, runtime, credentialsOf(first));
     await watch.ready();
     expect(await resets(runtime)).toBe(1);
 
     await first.close();
     const second = await startControl({ dataDir: dir, port: first.port });
-    await client(second.url).putPolicy({ service: 'greeter', timeout: { requestMs: 700 } });
+    expect(second.adminToken).toBe(first.adminToken);
+    await client(second.url, credentialsOf(second)).putPolicy({ service: 'greeter', timeout: { requestMs: 700 } });
     await expect.poll(() => watch.current().policies.get('greeter')?.timeout.requestMs, wait).toBe(700);
     expect(await resets(runtime)).toBe(1);
   });

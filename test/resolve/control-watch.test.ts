@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Instance, Snapshot } from '../../src/model/index.js';
-import { ControlClient, ControlWatch } from '../../src/resolve/index.js';
+import { bearerCredentials, ControlClient, ControlWatch } from '../../src/resolve/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 
@@ -92,10 +92,12 @@ describe('ControlWatch against the control plane', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'weft-watch-'));
     control = await startControl({ dataDir });
     const port = control.port;
-    client = new ControlClient(control.url);
+    // The admin token the control plane wrote to its data dir stays valid across the restart.
+    const credentials = bearerCredentials(control.adminToken ?? '');
+    client = new ControlClient({ url: control.url, credentials });
     await client.register(registration('g1', 9001));
     const runtime = testRuntime();
-    watch = new ControlWatch({ url: control.url, runtime, backoff: { baseMs: 20, maxMs: 200 } }).start();
+    watch = new ControlWatch({ url: control.url, runtime, credentials, backoff: { baseMs: 20, maxMs: 200 } }).start();
     await watch.ready();
     const before = watch.current();
 

@@ -43,7 +43,7 @@ describe.skipIf(promtool === undefined || prometheus === undefined)('metrics in 
     const appPort = (app.address() as { port: number }).port;
     const config = resolveProxyConfig(
       {},
-      { service: 'hello', control: control.url, appPort, outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200 },
+      { service: 'hello', control: control.url, token: control.adminToken, appPort, outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200 },
       {},
     );
     sidecar = await startSidecar(config, silent('proxy'));

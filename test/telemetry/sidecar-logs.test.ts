@@ -33,6 +33,7 @@ describe('sidecar: access log file and Fluent forward', () => {
       {
         service: 'hello',
         control: control.url,
+        token: control.adminToken,
         appPort,
         outbound: { host: '127.0.0.1', port: 0 },
         admin: { host: '127.0.0.1', port: 0 },

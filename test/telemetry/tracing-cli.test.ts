@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OTLP_SPAN_KIND, freePorts, startOtlpReceiver, stopAll, stopProcess, waitForHttp, type OtlpReceiver } from '../support/index.js';
-import { GREETER_APP, HttpClient, pollUntil, startWeft } from '../e2e/weft-cli.js';
+import { adminTokenOf, GREETER_APP, HttpClient, pollUntil, startWeft } from '../e2e/weft-cli.js';
 
 const FRONTEND_APP = fileURLToPath(new URL('../../examples/frontend/server.js', import.meta.url));
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
@@ -31,11 +31,12 @@ describe('tracing from the command line', () => {
     const controlUrl = `http://127.0.0.1:${controlPort}`;
     const control = startWeft('control', ['control', '--listen', `127.0.0.1:${controlPort}`, '--data-dir', join(dir, 'data')]);
     await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
+    const env = { WEFT_TOKEN: await adminTokenOf(join(dir, 'data')) };
     const sidecar = ['--control', controlUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval', '200', '--trace-otlp', receiver.url];
-    const greeter = startWeft('greeter', ['run', '--service', 'greeter', ...sidecar, '--', process.execPath, GREETER_APP], { group: true });
+    const greeter = startWeft('greeter', ['run', '--service', 'greeter', ...sidecar, '--', process.execPath, GREETER_APP], { group: true, env });
     // Ratio 0 at the edge: only callers that ask for a sampled trace are traced.
     const frontend = startWeft('frontend', ['run', '--service', 'frontend', '--inbound', `127.0.0.1:${frontendInbound}`, ...sidecar, '--trace-sample', '0',
-      '--', process.execPath, FRONTEND_APP], { group: true });
+      '--', process.execPath, FRONTEND_APP], { group: true, env });
     const call = (headers: Record<string, string> = {}) => http.send(`http://127.0.0.1:${frontendInbound}/?name=trace`, { headers });
     await pollUntil('greeter reachable through frontend', 20_000, async () => ((await call()).status === 200 ? true : undefined));
 

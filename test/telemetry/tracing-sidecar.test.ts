@@ -47,7 +47,7 @@ describe('tracing sidecars', () => {
 
   it('export a CLIENT and a SERVER span per request, chained, and flush them when stopped', async () => {
     const appPort = (app.address() as { port: number }).port;
-    const base = { control: control.url, outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200 };
+    const base = { control: control.url, token: control.adminToken, outbound: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, healthIntervalMs: 200 };
     // The default batch delay (1 s) stays: the spans of the last request reach the receiver through the flush on stop.
     const tracing = { tracing: { otlp: receiver.url, sample: 1 } };
     const greeter = await startSidecar(resolveProxyConfig(tracing, { ...base, service: 'greeter', appPort }, {}), silent('greeter'));

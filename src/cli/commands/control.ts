@@ -1,10 +1,9 @@
 // CLI: `weft control` runs the control plane until a signal stops it.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
 import { startControlPlane } from '../../control/index.js';
-import { createRuntime } from '../../telemetry/index.js';
-import { InvalidArgumentError } from 'commander';
 import { trustDomainProblem } from '../../security/identity.js';
+import { createRuntime } from '../../telemetry/index.js';
 import { addressFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { onShutdownSignal } from '../process-signals.js';
 
@@ -16,6 +15,7 @@ interface ControlOptions {
   criticalRemoveAfter?: number;
   logLevel?: string;
   dashboard: boolean;
+  openRead?: boolean;
   trustDomain?: string;
   caCert?: string;
   caKey?: string;
@@ -48,6 +48,7 @@ export function registerControlCommand(program: Command): void {
     .option('--critical-remove-after <ms>', 'remove an instance this long after its TTL lapsed (default: its TTL)', integerFlag(0, 86_400_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--no-dashboard', 'do not serve the web dashboard at /')
+    .option('--open-read', 'let anyone read the API (services, instances, policies, watch, stats); changes still need a token')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities (default weft.local)', trustDomainFlag)
     .option('--ca-cert <file>', 'PEM intermediate CA certificate, followed by its chain up to the root, to sign workload certificates with (needs --ca-key)')
     .option('--ca-key <file>', 'PEM private key of --ca-cert')
@@ -65,6 +66,7 @@ export function registerControlCommand(program: Command): void {
         runtime,
         criticalRemoveAfterMs: options.criticalRemoveAfter,
         dashboard: options.dashboard,
+        openRead: options.openRead ?? false,
         ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
         ...(options.caCert !== undefined && options.caKey !== undefined ? { ca: { certPath: options.caCert, keyPath: options.caKey } } : {}),
         ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
@@ -72,6 +74,9 @@ export function registerControlCommand(program: Command): void {
       const where = options.store ? `in ${options.store}` : options.dev ? 'in memory (--dev)' : `in ${options.dataDir}`;
       process.stdout.write(`weft control listening on ${control.url} (${formatAddress(options.listen)}), state ${where}\n`);
       if (options.dashboard) process.stdout.write(`dashboard: ${control.url}/\n`);
+      if (options.dev) process.stdout.write('API authentication is off (--dev): anyone who can reach this address may change the registry\n');
+      else if (control.adminTokenFile !== undefined) process.stdout.write(`admin token written to ${control.adminTokenFile} (clients on this machine use it; weft token create makes others)\n`);
+      if (!options.dev && options.openRead) process.stdout.write('reads are open (--open-read): changes need a token\n');
       onShutdownSignal(async (signal) => {
         runtime.logger.info({ signal }, 'shutting down');
         await control.close();

@@ -14,10 +14,11 @@ import {
   type PolicyReply,
 } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
-import { readJsonBody, type Router } from '../http/index.js';
+import { assertAdmin, readJsonBody, type Router } from '../http/index.js';
 
 export function addPolicyRoutes(router: Router, registry: Registry): void {
-  router.add('PUT', `${API_PREFIX}/policies/:service`, async ({ req, params }) => {
+  router.add('PUT', `${API_PREFIX}/policies/:service`, async ({ req, params, principal }) => {
+    assertAdmin(principal, 'changing a policy');
     const service = serviceParam(params.service);
     const existed = registry.policy(service) !== undefined;
     const body = await readJsonBody(req);
@@ -38,7 +39,8 @@ export function addPolicyRoutes(router: Router, registry: Registry): void {
     return { status: 200, body: reply };
   });
 
-  router.add('DELETE', `${API_PREFIX}/policies/:service`, async ({ params }) => {
+  router.add('DELETE', `${API_PREFIX}/policies/:service`, async ({ params, principal }) => {
+    assertAdmin(principal, 'deleting a policy');
     const reply: PolicyRemovedReply = await registry.deletePolicy(serviceParam(params.service));
     return { status: 200, body: reply };
   });
@@ -48,7 +50,8 @@ export function addPolicyRoutes(router: Router, registry: Registry): void {
 
 function addKindRoutes(router: Router, registry: Registry, kind: PolicyKind): void {
   const base = `${API_PREFIX}/${POLICY_KIND_TABLE[kind].apiPath}`;
-  router.add('PUT', `${base}/:service`, async ({ req, params }) => {
+  router.add('PUT', `${base}/:service`, async ({ req, params, principal }) => {
+    assertAdmin(principal, `changing a ${kind}`);
     const service = serviceParam(params.service);
     const existed = registry.kindPolicy(kind, service) !== undefined;
     const body = await readJsonBody(req);
@@ -69,7 +72,8 @@ function addKindRoutes(router: Router, registry: Registry, kind: PolicyKind): vo
     return { status: 200, body: reply };
   });
 
-  router.add('DELETE', `${base}/:service`, async ({ params }) => {
+  router.add('DELETE', `${base}/:service`, async ({ params, principal }) => {
+    assertAdmin(principal, `deleting a ${kind}`);
     const reply: KindPolicyRemovedReply = await registry.deleteKindPolicy(kind, serviceParam(params.service));
     return { status: 200, body: reply };
   });

@@ -105,6 +105,15 @@ export class ConsulAgent {
     await this.registry.heartbeat(id, status === 'critical' ? { status, reason: clip(note || 'TTL check failed') } : { status: 'passing' });
   }
 
+  /** The id of the instance a check id belongs to, as updateCheck resolves it (undefined when unknown). */
+  instanceOfCheck(checkId: string): string | undefined {
+    const owner = this.checkOwners.get(checkId);
+    if (owner !== undefined) return owner;
+    if (this.tracked.has(checkId)) return checkId;
+    const id = checkId.startsWith('service:') ? checkId.slice('service:'.length) : checkId;
+    return this.registry.get(id) === undefined ? undefined : id;
+  }
+
   /** The Consul checks of an instance, with the registry's verdict overriding when it knows worse (a lapsed lease). */
   checksOf(instance: Instance): CheckView[] {
     const tracked = this.tracked.get(instance.id);

@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import { NotFoundError, ValidationError, type Runtime } from '../../core/index.js';
 import type { Instance } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
-import { readJsonBody, type RouteContext, type Router } from '../http/index.js';
+import { assertMayActForInstance, assertMayRegister } from '../api/index.js';
+import { readJsonBody, type Principal, type RouteContext, type Router } from '../http/index.js';
 import { consulIndex, parseBlockingQuery, waitForChange } from './blocking-query.js';
 import { ConsulAgent, type ConsulAgentOptions } from './consul-agent.js';
 import { consulRoute, type ConsulHandler } from './consul-reply.js';
@@ -55,8 +56,9 @@ export class ConsulApi {
       return { body: build(ctx), index: consulIndex(this.registry) };
     };
 
-    add('PUT', '/agent/service/register', async ({ req }) => {
+    add('PUT', '/agent/service/register', async ({ req, principal }) => {
       const definition = parseServiceDefinition(await readJsonBody(req));
+      assertMayRegister(principal, this.registry, definition.registration.id, definition.registration, 'registering a service');
       try {
         await this.agent.register(definition);
       } catch (error) {
@@ -68,7 +70,8 @@ export class ConsulApi {
       }
       return { body: undefined };
     });
-    add('PUT', '/agent/service/deregister/:id', async ({ params }) => {
+    add('PUT', '/agent/service/deregister/:id', async ({ params, principal }) => {
+      assertMayActForInstance(principal, this.registry, params.id ?? '', 'deregistering a service');
       await this.agent.deregister(params.id ?? '');
       return { body: undefined };
     });
@@ -85,12 +88,14 @@ export class ConsulApi {
       return { body: out };
     });
     for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
-      add('PUT', `/agent/check/${verb}/:id`, async ({ params, url }) => {
+      add('PUT', `/agent/check/${verb}/:id`, async ({ params, url, principal }) => {
+        this.assertMayUpdateCheck(principal, params.id ?? '');
         await this.agent.updateCheck(params.id ?? '', status, url.searchParams.get('note') ?? '');
         return { body: undefined };
       });
     }
-    add('PUT', '/agent/check/update/:id', async ({ req, params }) => {
+    add('PUT', '/agent/check/update/:id', async ({ req, params, principal }) => {
+      this.assertMayUpdateCheck(principal, params.id ?? '');
       const body = (await readJsonBody(req)) as { Status?: unknown; Output?: unknown } | undefined;
       const status = body?.Status;
       if (status !== 'passing' && status !== 'warning' && status !== 'critical') throw new ValidationError('Status', 'expected "passing", "warning" or "critical"');
@@ -154,6 +159,11 @@ export class ConsulApi {
   }
 
   // ---- internals ----
+
+  private assertMayUpdateCheck(principal: Principal, checkId: string): void {
+    const id = this.agent.instanceOfCheck(checkId);
+    if (id !== undefined) assertMayActForInstance(principal, this.registry, id, 'updating a check');
+  }
 
   private async block({ res, url }: RouteContext): Promise<void> {
     const query = parseBlockingQuery(url);

@@ -1,4 +1,5 @@
 // Dashboard (browser): the control plane's JSON API and its NDJSON watch stream, both on the page's own origin.
+import { askForToken, currentToken } from './token-prompt.js';
 
 export class HttpError extends Error {
   constructor(status, path) {
@@ -7,10 +8,24 @@ export class HttpError extends Error {
   }
 }
 
+/** A refused read asks for a token and retries; this many refusals in a row give up with the 401. */
+const MAX_TOKEN_PROMPTS = 5;
+
+function withToken(headers = {}) {
+  const token = currentToken();
+  return token ? { ...headers, authorization: `Bearer ${token}` } : headers;
+}
+
 export async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
-  if (!res.ok) throw new HttpError(res.status, path);
-  return res.json();
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(path, { headers: withToken({ accept: 'application/json' }), cache: 'no-store' });
+    if (res.status === 401 && attempt < MAX_TOKEN_PROMPTS) {
+      await askForToken();
+      continue;
+    }
+    if (!res.ok) throw new HttpError(res.status, path);
+    return res.json();
+  }
 }
 
 const RECONNECT_DELAY_MS = 1000;
@@ -30,7 +45,12 @@ export function followWatch(onEvent, onStatus) {
       controller = new AbortController();
       try {
         const resume = since === undefined || store === undefined ? '' : `?since=${since}&store=${encodeURIComponent(store)}`;
-        const res = await fetch(`/api/v1/watch${resume}`, { signal: controller.signal, cache: 'no-store' });
+        const res = await fetch(`/api/v1/watch${resume}`, { headers: withToken(), signal: controller.signal, cache: 'no-store' });
+        if (res.status === 401) {
+          onStatus('reconnecting');
+          await askForToken();
+          continue;
+        }
         if (!res.ok || !res.body) throw new HttpError(res.status, '/api/v1/watch');
         store = res.headers.get('x-weft-store') ?? undefined;
         onStatus('live');

@@ -1,4 +1,4 @@
-// Consul API tests: a dev control plane on a free port, the real npm consul client, raw HTTP calls and polling with a deadline.
+// Consul API tests: a dev control plane on a free port (or one on the embedded store, used with its admin token), the real npm consul client, raw HTTP calls and polling with a deadline.
 import Consul from 'consul';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../../src/control/index.js';
@@ -16,7 +16,7 @@ export async function startFixture(options: { dataDir?: string } = {}): Promise<
   const runtime = createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) });
   const store = options.dataDir === undefined ? { dev: true } : { dataDir: options.dataDir };
   const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, runtime, ...store });
-  const consul = new Consul({ host: '127.0.0.1', port: plane.port });
+  const consul = new Consul({ host: '127.0.0.1', port: plane.port, ...(plane.adminToken === undefined ? {} : { defaults: { token: plane.adminToken } }) });
   const fixture = { plane, consul };
   started.push(fixture);
   return fixture;
@@ -36,7 +36,7 @@ export interface RawReply {
 }
 
 export async function call(plane: ControlPlane, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<RawReply> {
-  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
+  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), ...(plane.adminToken === undefined ? {} : { headers: { 'x-consul-token': plane.adminToken } }) };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const res = await fetch(plane.url + path, init);
   return { status: res.status, headers: res.headers, text: await res.text() };
