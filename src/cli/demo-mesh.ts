@@ -63,6 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     start('control', ['control', '--listen', `127.0.0.1:${ports.control}`, '--data-dir', options.dataDir, '--open-read']);
     await waitFor(() => httpStatus(`${control}/healthz`).then((s) => s === 200), 15_000, 'the control plane');
     const joinTokens = await demoJoinTokens(control, options.dataDir, ['greeter', 'frontend']);
+    await demoEdgePolicy(control, options.dataDir);
     for (let i = 0; i < 3; i++) {
       start(
         `greeter-${i + 1}`,
@@ -98,6 +99,20 @@ async function demoJoinTokens(control: string, dataDir: string, services: readon
       tokens.set(service, reply.token);
     }
     return tokens;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Traffic enters the frontend from outside the mesh, in plaintext: the frontend is an edge service, so its
+ * inbound port is permissive (mTLS from peers, plaintext from the outside). greeter stays strict, the default.
+ */
+async function demoEdgePolicy(control: string, dataDir: string): Promise<void> {
+  const admin = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+  const client = new ControlClient({ url: control, credentials: bearerCredentials(admin) });
+  try {
+    await client.putPolicy({ service: 'frontend', mtls: 'permissive' });
   } finally {
     client.close();
   }

@@ -136,6 +136,11 @@ export const proxyFileSchema = z.strictObject({
       namespace: z.string().regex(SERVICE_NAME, 'expected a namespace name: lowercase letters, digits and "-", 1-63 characters').optional(),
     })
     .optional(),
+  security: z
+    .strictObject({
+      trustBundleRefreshMs: millis(100, 3_600_000).optional(),
+    })
+    .optional(),
 });
 export type ProxyFile = z.output<typeof proxyFileSchema>;
 
@@ -172,6 +177,8 @@ export interface ProxyConfig {
   readonly tracing?: { readonly otlp: string; readonly sample: number };
   /** `istio`: also emit Istio's standard metrics, labelled with `namespace`. */
   readonly metrics: { readonly istio: boolean; readonly namespace: string };
+  /** `trustBundleRefreshMs`: how often the trust bundle is fetched again (a CA rotation adds and later drops a root). */
+  readonly security: { readonly trustBundleRefreshMs: number };
 }
 type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
@@ -193,6 +200,7 @@ export const PROXY_DEFAULTS = {
   /** Tracing is opted into by naming a collector; then every new trace is kept unless told otherwise. */
   traceSample: 1,
   istioNamespace: 'default',
+  trustBundleRefreshMs: 30_000,
 } as const;
 
 /** Reads and validates a YAML config file; errors name the file, the path inside it and what was expected. */
@@ -299,6 +307,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
       istio: flags.istioMetrics ?? file.metrics?.istio ?? false,
       namespace: flags.istioNamespace ?? file.metrics?.namespace ?? PROXY_DEFAULTS.istioNamespace,
     },
+    security: { trustBundleRefreshMs: file.security?.trustBundleRefreshMs ?? PROXY_DEFAULTS.trustBundleRefreshMs },
   };
 }
 

@@ -1,6 +1,6 @@
 // Model: the REST API's paths and reply shapes, shared by the control-plane server and its clients.
 import type { Instance } from './instance.js';
-import type { ServicePolicy } from './policy.js';
+import type { MtlsMode, ServicePolicy } from './policy.js';
 import { POLICY_KIND_TABLE, type KindPolicy, type PolicyKind } from './policy-kinds.js';
 
 export const API_PREFIX = '/api/v1';
@@ -40,8 +40,8 @@ export const apiPaths = {
 export const CA_ROTATION_STEPS = ['rotate', 'activate', 'retire'] as const;
 export type CaRotationStep = (typeof CA_ROTATION_STEPS)[number];
 
-export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
-export type MtlsMode = (typeof MTLS_MODES)[number];
+// The modes belong to the ServicePolicy (its `mtls` field); the mesh's default is one of them.
+export { MTLS_MODES, type MtlsMode } from './policy.js';
 
 /** Reply of GET /mesh. */
 export interface MeshReply {

@@ -5,6 +5,10 @@ import { parseOrThrow } from './validate.js';
 
 export const POLICY_KIND = 'ServicePolicy';
 
+/** strict: mTLS only, plaintext refused; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
+export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
 export const LOAD_BALANCER_ALGORITHMS = ['round-robin', 'random', 'least-connections', 'p2c-ewma', 'weighted', 'ring-hash'] as const;
 export type LoadBalancerAlgorithm = (typeof LOAD_BALANCER_ALGORITHMS)[number];
 
@@ -209,6 +213,11 @@ export const servicePolicySchema = z.strictObject({
   routes: z.array(routeSchema, { error: 'expected a list of routes' }).max(64, 'expected at most 64 routes').default([]),
   /** Enforced by the service's own sidecars on the way in; absent: no limit (and the stored form stays as before). */
   rateLimits: z.array(rateLimitSchema, { error: 'expected a list of rate limits' }).max(64, 'expected at most 64 rate limits').optional(),
+  /**
+   * How this service is reached: its sidecars' inbound mode, and whether callers dial it with TLS (strict and
+   * permissive do). Absent: the mesh's default (GET /mesh), so the stored form of older policies stays as it was.
+   */
+  mtls: z.enum(MTLS_MODES, { error: `expected one of: ${MTLS_MODES.join(', ')}` }).optional(),
 });
 
 /** What a user writes: everything but `service` may be left out. */

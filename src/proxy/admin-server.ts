@@ -1,4 +1,4 @@
-// Proxy: the sidecar's admin listener — /metrics, /ready, /snapshot and /healthz for operators and orchestrators.
+// Proxy: the sidecar's admin listener — /metrics, /ready, /snapshot, /certs and /healthz for operators and orchestrators.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../core/index.js';
@@ -14,6 +14,8 @@ export interface AdminServerOptions {
   snapshots: SnapshotSource;
   /** Asked on every GET /ready, so it reflects the sidecar's state at that moment. */
   ready: () => Readiness;
+  /** The workload certificate's facts for GET /certs (null while none is held); absent: no such route. */
+  certs?: () => unknown;
 }
 
 export interface AdminServer {
@@ -21,15 +23,15 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const ROUTES = new Set(['/metrics', '/ready', '/snapshot', '/healthz']);
+const ROUTES = new Set(['/metrics', '/ready', '/snapshot', '/certs', '/healthz']);
 
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const { runtime, snapshots, ready } = options;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    if (!ROUTES.has(path)) {
-      sendJson(res, 404, { code: 'NOT_FOUND', message: `no admin route ${path}; try /metrics, /ready, /snapshot, /healthz` });
+    if (!ROUTES.has(path) || (path === '/certs' && options.certs === undefined)) {
+      sendJson(res, 404, { code: 'NOT_FOUND', message: `no admin route ${path}; try /metrics, /ready, /snapshot, ${options.certs ? '/certs, ' : ''}/healthz` });
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -55,6 +57,12 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       case '/healthz':
         sendJson(res, 200, { status: 'ok' });
         return;
+      case '/certs': {
+        const info = options.certs?.() ?? null;
+        if (info === null) sendJson(res, 503, { code: 'NO_CERTIFICATE', message: 'no workload certificate is held yet' });
+        else sendJson(res, 200, info);
+        return;
+      }
     }
   };
 

@@ -7,13 +7,25 @@ export interface ListeningAddress {
   port: number;
 }
 
+/** What a drain needs of a listening server: node's http.Server, or an MtlsListener in front of two. */
+export interface DrainableServer {
+  readonly listening: boolean;
+  listen(port: number, host: string, callback: () => void): unknown;
+  address(): AddressInfo | string | null;
+  close(callback?: (err?: Error) => void): unknown;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
+}
+
 /** Counts in-flight requests of one server and closes it gracefully. */
 export class Drain {
   private count = 0;
   private closing = false;
   private idle: (() => void) | null = null;
 
-  constructor(private readonly server: Server) {}
+  constructor(private readonly server: DrainableServer) {}
 
   get draining(): boolean {
     return this.closing;
@@ -85,5 +97,6 @@ export interface ProxyServer {
   /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes every connection. */
   close(drainMs: number): Promise<void>;
   inFlight(): number;
+  /** The HTTP server that parses requests (behind an MtlsListener, its plaintext one; the listener owns the port). */
   readonly server: Server;
 }

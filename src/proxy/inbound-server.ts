@@ -1,5 +1,6 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
 import {
   claimedSource,
@@ -22,6 +23,7 @@ import {
 } from '../telemetry/index.js';
 import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
+import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { unauthenticatedError, type JwtAccepted, type JwtAuthenticator, type JwtAuthResult } from '../security/jwt/index.js';
 import { createAdmissionMetrics, type AdmissionMetrics, type RefusalCounts } from './admission-metrics.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
@@ -47,8 +49,18 @@ export interface InboundServerOptions {
   istio?: IstioMetrics | null;
   /** JWT authentication, authorization and rate limits checked before the app; absent or null lets every request through. */
   admission?: InboundAdmission | null;
-  /** Who calls, for the admission checks; default: the x-weft-source claim, unauthenticated. */
+  /**
+   * Who calls, for the admission checks, the `source` of metrics and logs and per-source limits; default: the
+   * x-weft-source claim, unauthenticated. With mTLS, an identifier that reads the proven SPIFFE id.
+   */
   peers?: PeerIdentifier;
+  /** Listen through an MtlsListener in this mode (changed later through `mtls.setMode`); absent: plain HTTP only. */
+  mtls?: { readonly mode: MtlsMode; readonly identity?: WorkloadIdentity | null; readonly handshakeTimeoutMs?: number };
+}
+
+export interface InboundServer extends ProxyServer {
+  /** The port's mTLS listener; null when the server was made without `mtls`. */
+  readonly mtls: MtlsListener | null;
 }
 
 export const INBOUND_DEFAULTS = {
@@ -95,6 +107,8 @@ class InboundExchange extends Http1Exchange {
   /** The forwarded headers, with this hop's trace context in place of the caller's when tracing, and JWT claims once verified. */
   private base: string[];
   private readonly claimed: string | undefined;
+  /** The caller as judged: proven by mTLS or claimed. */
+  private readonly who: PeerIdentity;
 
   constructor(
     readonly context: InboundContext,
@@ -106,11 +120,14 @@ class InboundExchange extends Http1Exchange {
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(this.headers);
     this.claimed = claimed;
-    this.caller = context.callers.of(claimed);
+    this.who = context.peers.identify(req.socket, claimed);
+    // A proven caller is counted, logged and limited as the service its certificate names, whatever it claims.
+    const source = this.who.authenticated ? this.who.service : claimed;
+    this.caller = context.callers.of(source);
     context.drain.begin();
     context.inFlight.inc();
     const spans = context.spans;
-    this.span = spans === null ? null : spans.start(req, this.method, this.path, claimed);
+    this.span = spans === null ? null : spans.start(req, this.method, this.path, source);
     this.base = this.span === null ? this.headers : withTraceHeaders(this.headers, this.span.headers);
     this.logged = context.accessLog !== null && context.accessLog.sampled();
     if (this.logged || this.caller.istio !== null) this.bytesWrittenBefore = req.socket.bytesWritten;
@@ -135,7 +152,7 @@ class InboundExchange extends Http1Exchange {
 
   /** The caller, as the admission checks judge it. */
   peer(): PeerIdentity {
-    return this.context.peers.identify(this.req.socket, this.claimed);
+    return this.who;
   }
 
   /** The token was verified (or the route needs none): the app gets the verified claims, never client-set ones. */
@@ -192,7 +209,7 @@ class InboundExchange extends Http1Exchange {
       attempts: this.attempt,
       responseFlags,
       traceId: this.span?.traceId,
-      source: validSource(this.claimed),
+      source: this.who.authenticated ? (this.who.service ?? '') : validSource(this.claimed),
       destination: context.service,
     });
   }
@@ -223,13 +240,19 @@ function authenticateThenAdmit(exchange: InboundExchange, jwt: JwtAuthenticator,
   });
 }
 
-export function createInboundServer(options: InboundServerOptions): ProxyServer {
-  const server = createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
-  const drain = new Drain(server);
+export function createInboundServer(options: InboundServerOptions): InboundServer {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => handle(req, res);
+  const mtls = options.mtls
+    ? new MtlsListener({ ...options.mtls, onRequest, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS })
+    : null;
+  const server = mtls?.plain ?? createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+  const drain = new Drain(mtls ?? server);
   const metrics = createProxyMetrics(options.runtime.metrics);
   const tcp = createTcpMetrics(options.runtime.metrics);
-  // The caller is not known at connection level: only its requests name it.
-  server.on('connection', tcp.connections('inbound', 'downstream', UNKNOWN_SERVICE).track);
+  // The caller is not known at connection level: only its requests name it. Behind mTLS, the raw socket counts the bytes on the wire.
+  const track = tcp.connections('inbound', 'downstream', UNKNOWN_SERVICE).track;
+  if (mtls) mtls.on('connection', (socket: Socket) => track(socket));
+  else server.on('connection', track);
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const admission = options.admission ?? null;
@@ -257,7 +280,7 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     peers: options.peers ?? new ClaimedPeers(),
   };
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const exchange = new InboundExchange(context, req, res);
     if (admission === null) {
       exchange.send(context.pool);
@@ -266,10 +289,11 @@ export function createInboundServer(options: InboundServerOptions): ProxyServer 
     const jwt = admission.authenticator();
     if (jwt === null) admit(exchange, admission);
     else authenticateThenAdmit(exchange, jwt, admission, admissionMetrics!);
-  });
+  }
 
   return {
     server,
+    mtls,
     listen: (listenHost, port) => drain.listen(listenHost, port),
     inFlight: () => drain.inFlight(),
     async close(drainMs) {

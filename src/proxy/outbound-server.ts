@@ -8,6 +8,7 @@ import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVIC
 import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
+import type { MeshTls } from './mesh-tls.js';
 import { Upstream } from './upstream.js';
 import { UpstreamRoutes } from './upstream-routes.js';
 
@@ -33,6 +34,8 @@ export interface OutboundServerOptions {
   tracing?: HopTracer | null;
   /** Istio's standard metrics besides weft's; absent or null records none. */
   istio?: IstioMetrics | null;
+  /** Dial each service with mTLS or in plaintext by its mode; absent: plaintext always. */
+  mtls?: MeshTls;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -82,6 +85,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       localService: options.localService ?? '',
       istio: istio === null ? null : istio.outbound(service),
       pool: { ...options.pool, onSocket: tcp.connections('outbound', 'upstream', service).track },
+      ...(options.mtls ? { mtls: options.mtls } : {}),
     });
   });
   let unknown: UpstreamMetrics | null = null;

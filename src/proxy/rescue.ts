@@ -9,6 +9,9 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   DRAINING: 503,
   UPSTREAM_RESET: 502,
   UPSTREAM_PROTOCOL_ERROR: 502,
+  // The endpoint's sidecar proved another identity, or none the trust bundle vouches for: a bad gateway, not a missing one.
+  PEER_IDENTITY_MISMATCH: 502,
+  PEER_UNTRUSTED: 502,
   UPSTREAM_TIMEOUT: 504,
   DEADLINE_EXCEEDED: 504,
   CIRCUIT_OPEN: 503,

@@ -1,16 +1,20 @@
-// Proxy: assembles one sidecar: control-plane watch, outbound and inbound servers, app health check, registration, admin.
+// Proxy: assembles one sidecar: its certificate, control-plane watch, outbound and inbound servers (mTLS by mode), app health check, registration, admin.
 import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/index.js';
 import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
-import { bearerCredentials, ControlClient, ControlWatch } from '../resolve/index.js';
+import { ControlClient, ControlWatch } from '../resolve/index.js';
+import { MtlsPeers } from '../security/authz/index.js';
 import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import type { ProxyServer } from './drain.js';
 import { InboundAdmission } from './inbound-admission.js';
-import { createInboundServer } from './inbound-server.js';
+import { createInboundServer, type InboundServer } from './inbound-server.js';
+import { MeshTls } from './mesh-tls.js';
+import { registerMtlsMetrics } from './mtls-metrics.js';
 import { createOutboundServer } from './outbound-server.js';
 import { Registration } from './registration.js';
+import { WorkloadCertificates } from './workload-certificates.js';
 
 export interface Sidecar {
   /** The registered instance id; undefined for an outbound-only sidecar. */
@@ -34,13 +38,25 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   const fluent = config.fluent && createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
   // With Fluent configured, the sidecar's own logs are shipped too (tag `TAG.log`), beside their usual destination.
   const runtime = fluent ? withFluentLogs(baseRuntime, fluent) : baseRuntime;
-  const credentials = config.token === undefined ? undefined : bearerCredentials(config.token);
-  const watch = new ControlWatch({ url: config.control, runtime, ...(credentials ? { credentials } : {}) }).start();
+  const mesh = new MeshTls({ connectTimeoutMs: config.connectTimeoutMs });
+  let instanceId: string | undefined;
+  const certificates = new WorkloadCertificates({
+    runtime,
+    service: config.service,
+    mesh,
+    trustBundleRefreshMs: config.security.trustBundleRefreshMs,
+    instanceId: () => instanceId,
+    ...(config.token === undefined ? {} : { token: config.token }),
+  });
+  // One credentials function for every call to the control plane: the certificate's assertion once held, the token before.
+  const credentials = certificates.credentials;
+  const watch = new ControlWatch({ url: config.control, runtime, credentials }).start();
+  registerMtlsMetrics(runtime.metrics, certificates, mesh);
   const servers: ProxyServer[] = [];
   let draining = false;
   let health: AppHealthCheck | undefined;
   let registration: Registration | undefined;
-  let instanceId: string | undefined;
+  let stopFollowingMode = (): void => {};
   let inbound: ListenAddress | undefined;
   const accessLog = createAccessLog({
     path: config.accessLog.path,
@@ -69,23 +85,25 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     accessLog,
     tracing: hops,
     istio,
+    mtls: mesh,
   });
   servers.push(outboundServer);
 
   const readiness = (): Readiness => {
     if (draining) return { ready: false, reason: 'draining' };
+    if (!certificates.settled()) return { ready: false, reason: 'no workload certificate yet' };
     if (watch.lastVersion() === 0 && !watch.connected()) return { ready: false, reason: 'no snapshot from the control plane yet' };
     if (health && !health.healthy()) return { ready: false, reason: `app unhealthy: ${health.reason()}` };
     return { ready: true };
   };
-  const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness });
+  const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness, certs: () => certificates.info() });
 
   try {
     const outbound = await outboundServer.listen(config.outbound.host, config.outbound.port);
     // Admin first: its address goes into the registration, so the control plane can scrape /metrics for `weft stat`.
     const admin = await adminServer.listen(config.admin.host, config.admin.port);
     if (config.appPort !== undefined) {
-      const inboundServer = createInboundServer({
+      const ownServer = createInboundServer({
         runtime,
         appHost: config.appHost,
         appPort: config.appPort,
@@ -106,14 +124,18 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
             },
           },
         }),
+        peers: new MtlsPeers(() => mesh.trustDomain),
+        // Strict until the mesh says otherwise: nothing is served in plaintext before the mode is known.
+        mtls: { mode: 'strict' },
       });
-      servers.push(inboundServer);
-      inbound = await inboundServer.listen(config.inbound.host, config.inbound.port);
+      servers.push(ownServer);
+      stopFollowingMode = followOwnMode(ownServer, mesh, watch, config.service, runtime);
+      inbound = await ownServer.listen(config.inbound.host, config.inbound.port);
       const host = config.advertise ?? advertisedHost(inbound.host);
       instanceId = config.instance.id ?? `${config.service}-${host}-${inbound.port}`;
       const reg = new Registration({
         runtime,
-        client: new ControlClient({ url: config.control, ...(credentials ? { credentials } : {}) }),
+        client: new ControlClient({ url: config.control, credentials }),
         instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
       });
       registration = reg;
@@ -125,17 +147,25 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         intervalMs: config.healthCheck.intervalMs,
         timeoutMs: config.healthCheck.timeoutMs,
       });
-      // Register only once the app answers, so peers never see an instance whose app is still starting.
+      // Register only once the app answers and the sidecar holds its certificate, so peers never see an instance
+      // whose app is still starting or whose inbound port cannot yet prove who it is.
       let registering = false;
+      let appHealthy = false;
+      const register = (): void => {
+        if (registering || !appHealthy || !certificates.settled()) return;
+        registering = true;
+        reg.start();
+      };
       health.onChange((healthy, reason) => {
-        if (healthy && !registering) {
-          registering = true;
-          reg.start();
-        }
+        appHealthy = healthy;
+        register();
         reg.setHealth(healthy ? 'passing' : 'critical', healthy ? undefined : `app down: ${reason}`);
       });
+      certificates.onSettled(register);
       health.start();
     }
+    // Started once the instance id is known, so the CA's record of the certificate names it.
+    certificates.start(new ControlClient({ url: config.control, credentials }));
     runtime.logger.info(
       { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
       'sidecar started',
@@ -154,6 +184,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       (stopping ??= (async () => {
         await deregister();
         await Promise.all(servers.map((server) => server.close(config.drainMs)));
+        stopFollowingMode();
+        certificates.stop();
         watch.close();
         await adminServer.close();
         // Spans of the drained requests are flushed before the logs close, so a failed flush is still logged.
@@ -165,6 +197,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   } catch (error) {
     health?.stop();
     await registration?.stop();
+    stopFollowingMode();
+    certificates.stop();
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
     await tracing?.shutdown();
@@ -172,6 +206,29 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     await fluent?.close();
     throw error;
   }
+}
+
+/**
+ * Keeps the inbound listener in the mode of the sidecar's own service (its policy's `mtls`, else the mesh
+ * default) as snapshots and the mesh change, and gives it the identity once the first certificate is held.
+ */
+function followOwnMode(server: InboundServer, mesh: MeshTls, watch: ControlWatch, service: string, runtime: Runtime): () => void {
+  const listener = server.mtls!;
+  mesh.inbound = listener.refusals;
+  const apply = (): void => {
+    if (mesh.identity !== null && !listener.hasIdentity) listener.setIdentity(mesh.identity);
+    const mode = mesh.modeOf(watch.current().policies.get(service));
+    if (mode === listener.mode) return;
+    listener.setMode(mode);
+    runtime.logger.info({ service, mtls: mode }, 'inbound mTLS mode');
+  };
+  apply();
+  const stopMesh = mesh.onChange(apply);
+  const stopSnapshots = watch.subscribe(apply);
+  return () => {
+    stopMesh();
+    stopSnapshots();
+  };
 }
 
 /** A wildcard listener is reachable on loopback; register that rather than an address peers cannot dial. */

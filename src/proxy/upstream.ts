@@ -5,6 +5,7 @@ import type { Endpoint, ServicePolicy, Snapshot } from '../model/index.js';
 import { EndpointPools, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import type { AccessLog, HopSpans, HopTracer, InFlightGauge, IstioDestination, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
 import type { Drain } from './drain.js';
+import type { MeshTls } from './mesh-tls.js';
 import { OutboundExchange } from './outbound-exchange.js';
 import { UpstreamPolicy, type SidecarDefaults } from './upstream-policy.js';
 
@@ -29,6 +30,8 @@ export interface UpstreamOptions {
   readonly localService: string;
   /** Istio-compatible series for this service; null when they are off. */
   readonly istio: IstioDestination | null;
+  /** How the service is dialled (its policy's mtls, else the mesh default); absent: plaintext always. */
+  readonly mtls?: MeshTls;
 }
 
 function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
@@ -55,12 +58,17 @@ function sameMeta(a: Readonly<Record<string, string>>, b: Readonly<Record<string
 
 /**
  * Built once per service; the request path reads its current policy and pools only. The policy is recompiled when
- * the snapshot's policy object for the service changes identity and swapped whole; pools are per endpoint and stay.
+ * the snapshot's policy object for the service changes identity and swapped whole; pools are per endpoint and stay,
+ * except when the way the service is dialled changes (plaintext ↔ mTLS): then every pool is replaced and the old ones
+ * retire gracefully (requests on them finish, their idle sockets close).
  */
 export class Upstream {
   readonly service: string;
   policy: UpstreamPolicy;
-  readonly pools: EndpointPools;
+  pools: EndpointPools;
+  /** Whether the current pools dial mTLS, and the MeshTls generation that was decided at. */
+  private tls = false;
+  private tlsGeneration = -1;
   /** CLIENT spans of requests to this service, bound once; null when tracing is off. */
   readonly spans: HopSpans | null;
   private seen: readonly Endpoint[] | null = null;
@@ -69,7 +77,7 @@ export class Upstream {
   constructor(readonly options: UpstreamOptions) {
     this.service = options.service;
     this.policy = this.compile(undefined);
-    this.pools = new EndpointPools({ connectTimeoutMs: options.forward.connectTimeoutMs, ...options.pool });
+    this.pools = this.makePools();
     this.spans = options.tracing?.outbound(options.service) ?? null;
   }
 
@@ -84,6 +92,7 @@ export class Upstream {
       previous.stop();
       this.options.runtime.logger.info({ upstream: this.service, policy: source === undefined ? 'default' : 'applied' }, 'upstream policy changed');
     }
+    this.applyTls();
     const all = snapshot.services.get(this.service) ?? NO_ENDPOINTS;
     if (all === this.seen) return;
     this.seen = all;
@@ -96,12 +105,34 @@ export class Upstream {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
+    // The first certificate (or the mesh's default) arrives outside snapshots: one comparison tells.
+    if (this.options.mtls !== undefined && this.options.mtls.generation !== this.tlsGeneration) this.applyTls();
     new OutboundExchange(this, this.policy, req, res).start();
   }
 
   destroy(): void {
     this.policy.stop();
     this.pools.destroy();
+  }
+
+  /** Replaces the pools when the service's mode or our identity changes between plaintext and mTLS dialling. */
+  private applyTls(): void {
+    const mtls = this.options.mtls;
+    if (mtls === undefined) return;
+    this.tlsGeneration = mtls.generation;
+    const tls = mtls.dialsTls(mtls.modeOf(this.policy.source));
+    if (tls === this.tls) return;
+    this.tls = tls;
+    const previous = this.pools;
+    this.pools = this.makePools();
+    previous.retireAll();
+    this.options.runtime.logger.info({ upstream: this.service, mtls: tls }, tls ? 'upstream dialled with mTLS' : 'upstream dialled in plaintext');
+  }
+
+  private makePools(): EndpointPools {
+    const { forward, pool, mtls } = this.options;
+    const options = { connectTimeoutMs: forward.connectTimeoutMs, ...pool };
+    return this.tls && mtls !== undefined ? new EndpointPools(options, (endpoint) => mtls.connectorFor(endpoint)) : new EndpointPools(options);
   }
 
   private compile(source: ServicePolicy | undefined): UpstreamPolicy {

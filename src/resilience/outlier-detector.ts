@@ -34,6 +34,8 @@ const ENDPOINT_FAILURES: ReadonlySet<WeftErrorCode> = new Set<WeftErrorCode>([
   'UPSTREAM_TIMEOUT',
   'UPSTREAM_PROTOCOL_ERROR',
   'APP_UNAVAILABLE',
+  'PEER_IDENTITY_MISMATCH',
+  'PEER_UNTRUSTED',
 ]);
 
 /**

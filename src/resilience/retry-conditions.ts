@@ -21,7 +21,8 @@ const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 /**
  * Compiled once per route from its policy, consulted per failed attempt with no allocation.
- * - connect-failure (CONNECT_FAILED, or a peer sidecar's APP_UNAVAILABLE): the request reached no application, so any
+ * - connect-failure (CONNECT_FAILED, a peer sidecar's APP_UNAVAILABLE, or a peer refused at the mTLS handshake:
+ *   PEER_IDENTITY_MISMATCH, PEER_UNTRUSTED): the request reached no application, so any
  *   method goes again while its body is intact;
  * - reset (UPSTREAM_RESET) and statuses (gateway-error = 502/503/504, or listed codes): the request may have reached the
  *   application, so only idempotent methods go again (unless nonIdempotent), and only with a body that can be sent whole.
@@ -65,7 +66,8 @@ export class RetryConditions {
     if (attempt >= this.attempts || body === 'spent') return null;
     if (result.error !== undefined) {
       const code = result.error.code;
-      if (code === 'CONNECT_FAILED' || code === 'APP_UNAVAILABLE') return this.connectFailure ? 'connect_failure' : null;
+      // A peer refused at the mTLS handshake got nothing of the request either: another endpoint may prove the right identity.
+      if (code === 'CONNECT_FAILED' || code === 'APP_UNAVAILABLE' || code === 'PEER_IDENTITY_MISMATCH' || code === 'PEER_UNTRUSTED') return this.connectFailure ? 'connect_failure' : null;
       if (code === 'UPSTREAM_RESET') return this.reset && this.mayResend(method) ? 'reset' : null;
       return null;
     }

@@ -167,7 +167,9 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
 
   it('shows a policy once `weft apply` sets it', async () => {
     await page.locator('[data-nav="policies"]').click();
-    await page.locator('main', { hasText: 'No policies' }).waitFor();
+    // The demo's one policy: frontend, its edge service, takes plaintext from outside the mesh (mtls: permissive).
+    await page.locator('tr[data-policy="frontend"]').waitFor({ timeout: 5_000 });
+    expect(await page.locator('tr[data-policy="greeter"]').count()).toBe(0);
     const file = join(dir, 'greeter-policy.yaml');
     await writeFile(file, 'kind: ServicePolicy\nservice: greeter\nloadBalancer: { algorithm: least-connections }\ntimeout: { requestMs: 1500 }\n');
     const applied = await runWeft(['apply', '-f', file, '--control', dashboardUrl.slice(0, -1)], { WEFT_TOKEN: token });

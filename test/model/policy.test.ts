@@ -4,6 +4,7 @@ import { ValidationError } from '../../src/core/index.js';
 import {
   defaultPolicy,
   EMPTY_SNAPSHOT,
+  MTLS_MODES,
   parsePolicy,
   POLICY_DEFAULTS,
   samePolicy,
@@ -191,5 +192,17 @@ describe('policies in snapshots and watch events', () => {
     expect(watchEventSchema.parse({ type: 'reset', version: 5, instances: [], policies: [policy] })).toMatchObject({ policies: [policy] });
     expect(watchEventSchema.parse({ type: 'reset', version: 5, instances: [] })).not.toHaveProperty('policies');
     expect(watchEventSchema.safeParse({ type: 'policy', version: 3, policy: { service: 'greeter', bogus: 1 } }).success).toBe(false);
+  });
+});
+
+describe('ServicePolicy mtls', () => {
+  it('takes strict, permissive or disabled, and leaves the field out when absent', () => {
+    for (const mode of MTLS_MODES) expect(parsePolicy({ service: 'api', mtls: mode }).mtls).toBe(mode);
+    expect('mtls' in parsePolicy({ service: 'api' })).toBe(false);
+  });
+
+  it('refuses any other value, naming the field and the choices', () => {
+    expect(() => parsePolicy({ service: 'api', mtls: 'STRICT' })).toThrow(ValidationError);
+    expect(() => parsePolicy({ service: 'api', mtls: 'on' })).toThrow(/mtls.*strict, permissive, disabled/);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OTLP_SPAN_KIND, freePorts, startOtlpReceiver, stopAll, stopProcess, waitForHttp, type OtlpReceiver } from '../support/index.js';
-import { adminTokenOf, GREETER_APP, HttpClient, pollUntil, startWeft } from '../e2e/weft-cli.js';
+import { adminTokenOf, applyYaml, GREETER_APP, HttpClient, pollUntil, startWeft } from '../e2e/weft-cli.js';
 
 const FRONTEND_APP = fileURLToPath(new URL('../../examples/frontend/server.js', import.meta.url));
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
@@ -32,6 +32,8 @@ describe('tracing from the command line', () => {
     const control = startWeft('control', ['control', '--listen', `127.0.0.1:${controlPort}`, '--data-dir', join(dir, 'data')]);
     await waitForHttp(`${controlUrl}/healthz`, 15_000, { process: control });
     const env = { WEFT_TOKEN: await adminTokenOf(join(dir, 'data')) };
+    // The test calls frontend's inbound port from outside the mesh, in plaintext: an edge service is permissive.
+    expect((await applyYaml(dir, 'frontend.yaml', 'kind: ServicePolicy\nservice: frontend\nmtls: permissive\n', { ...env, WEFT_CONTROL: controlUrl })).code).toBe(0);
     const sidecar = ['--control', controlUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval', '200', '--trace-otlp', receiver.url];
     const greeter = startWeft('greeter', ['run', '--service', 'greeter', ...sidecar, '--', process.execPath, GREETER_APP], { group: true, env });
     // Ratio 0 at the edge: only callers that ask for a sampled trace are traced.

@@ -70,6 +70,14 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** What the service's own sidecars enforce: rate limits, and the mTLS mode when the policy sets one. */
+function servicePolicyRules(policy: ServicePolicy): string {
+  const parts: string[] = [];
+  if (policy.rateLimits !== undefined && policy.rateLimits.length > 0) parts.push(plural(policy.rateLimits.length, 'rate limit'));
+  if (policy.mtls !== undefined) parts.push(`mtls ${policy.mtls}`);
+  return parts.length === 0 ? '-' : parts.join(', ');
+}
+
 function servicePolicyRow(policy: ServicePolicy): string[] {
   const { loadBalancer: lb, retry, timeout } = policy;
   const hash = lb.hashOn ? `(${lb.hashOn.header !== undefined ? `header:${lb.hashOn.header}` : lb.hashOn.cookie !== undefined ? `cookie:${lb.hashOn.cookie}` : 'source'})` : '';
@@ -79,6 +87,6 @@ function servicePolicyRow(policy: ServicePolicy): string[] {
     retry.attempts <= 1 ? 'off' : `${retry.attempts}x ${retry.on.join(',')}`,
     timeout.perTryMs === timeout.requestMs ? `${timeout.requestMs}ms` : `${timeout.requestMs}ms/${timeout.perTryMs}ms per try`,
     String(policy.routes.length),
-    policy.rateLimits === undefined || policy.rateLimits.length === 0 ? '-' : plural(policy.rateLimits.length, 'rate limit'),
+    servicePolicyRules(policy),
   ];
 }

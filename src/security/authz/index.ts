@@ -2,3 +2,4 @@
 export * from './peer-identity.js';
 export * from './header-match.js';
 export * from './authorizer.js';
+export * from './mtls-peers.js';

@@ -19,8 +19,12 @@ export const MTLS_ALPN = ['http/1.1'];
 const TLS_HANDSHAKE_RECORD = 0x16;
 
 export interface MtlsListenerOptions {
+  /** The mode at start; `setMode` changes it for the connections accepted from then on. */
   readonly mode: MtlsMode;
-  /** Required unless the mode is disabled. */
+  /**
+   * Needed to serve TLS. May come later (`setIdentity`), e.g. once the sidecar's first certificate is issued;
+   * until then a strict port refuses every connection and a permissive one serves plaintext only.
+   */
   readonly identity?: WorkloadIdentity | null;
   /** Called for every request, TLS or not; `peerSpiffeId(req.socket)` tells who called over mTLS. */
   readonly onRequest: RequestListener;
@@ -51,69 +55,89 @@ export function peerSpiffeId(socket: object): string | null {
 
 /**
  * A listening port in front of two HTTP servers that never listen themselves: an https.Server for mTLS
- * and an http.Server for plaintext. Each accepted socket goes to one of them by its first byte (or by
- * the mode alone), so one port can serve both during a migration. It offers the server methods the
- * drain life cycle uses (listen, address, close, closeIdleConnections, closeAllConnections, 'error').
+ * and an http.Server for plaintext. Each accepted socket goes to one of them by its first byte and the
+ * mode at that moment, so one port can serve both during a migration and the mode can change while
+ * the port stays open (connections already accepted keep the server they were given). It offers the
+ * server methods the drain life cycle uses (listen, address, close, closeIdleConnections,
+ * closeAllConnections, 'error').
  *
- * Events: 'error' (Error) from the listening socket; 'refused' (RefusalReason, Error | undefined).
+ * Events: 'error' (Error) from the listening socket; 'refused' (RefusalReason, Error | undefined);
+ * 'connection' (Socket) for every accepted TCP connection, before it is sniffed.
  */
 export class MtlsListener extends EventEmitter {
-  readonly mode: MtlsMode;
   readonly refusals: MtlsRefusals = { plaintext: 0, handshake: 0 };
-  /** Serves plaintext connections; null in strict mode. */
-  readonly plain: PlainServer | null;
-  /** Serves mTLS connections; null when disabled. */
-  readonly secure: SecureServer | null;
+  /** Serves plaintext connections (in permissive and disabled mode). */
+  readonly plain: PlainServer;
+  /** Serves mTLS connections; null until the listener has an identity. */
+  secure: SecureServer | null = null;
+  private current: MtlsMode;
   private readonly front: FrontServer;
   private readonly handshakeTimeoutMs: number;
-  private readonly stopFollowingIdentity: () => void;
+  private readonly keepAliveTimeout: number;
+  private readonly onRequest: RequestListener;
+  private stopFollowingIdentity: () => void = () => {};
 
   constructor(options: MtlsListenerOptions) {
     super();
-    this.mode = options.mode;
+    this.current = options.mode;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? MTLS_LISTENER_DEFAULTS.handshakeTimeoutMs;
-    const keepAliveTimeout = options.keepAliveTimeoutMs ?? MTLS_LISTENER_DEFAULTS.keepAliveTimeoutMs;
-    const identity = options.identity ?? null;
-    if (this.mode !== 'disabled' && identity === null) throw new ValidationError('identity', `required when mTLS is ${this.mode}`);
-
-    this.plain = this.mode === 'strict' ? null : createPlainServer({ keepAliveTimeout }, options.onRequest);
-    if (identity === null || this.mode === 'disabled') {
-      this.secure = null;
-      this.stopFollowingIdentity = () => {};
-    } else {
-      const secure = createSecureServer(
-        {
-          ...identity.current.contextOptions,
-          requestCert: true,
-          rejectUnauthorized: true,
-          ALPNProtocols: MTLS_ALPN,
-          handshakeTimeout: this.handshakeTimeoutMs,
-          keepAliveTimeout,
-        },
-        options.onRequest,
-      );
-      // Ahead of the HTTP server's own listener, so the caller is known before its first request is parsed.
-      secure.prependListener('secureConnection', (socket: TLSSocket) => {
-        const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);
-        if (id !== null) peerIds.set(socket, id);
-      });
-      secure.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-        this.refuse('handshake', err);
-        socket.destroy();
-      });
-      // New handshakes take the new certificate and bundle; established connections keep theirs.
-      this.stopFollowingIdentity = identity.onUpdate((state) => secure.setSecureContext(state.contextOptions));
-      this.secure = secure;
-    }
-
+    this.keepAliveTimeout = options.keepAliveTimeoutMs ?? MTLS_LISTENER_DEFAULTS.keepAliveTimeoutMs;
+    this.onRequest = options.onRequest;
+    this.plain = createPlainServer({ keepAliveTimeout: this.keepAliveTimeout }, options.onRequest);
+    if (options.identity) this.setIdentity(options.identity);
     this.front = createFrontServer((socket) => this.accept(socket));
     this.front.on('error', (err) => this.emit('error', err));
+  }
+
+  get mode(): MtlsMode {
+    return this.current;
+  }
+
+  /** Applies to connections accepted from now on; open connections keep going as they were accepted. */
+  setMode(mode: MtlsMode): void {
+    this.current = mode;
+  }
+
+  /** Whether an identity was given, i.e. TLS can be served. */
+  get hasIdentity(): boolean {
+    return this.secure !== null;
+  }
+
+  /**
+   * Starts serving TLS with `identity` (once; later certificates and bundles reach the server through the
+   * identity's updates, so new handshakes take them while established connections keep theirs).
+   */
+  setIdentity(identity: WorkloadIdentity): void {
+    if (this.secure !== null) throw new ValidationError('identity', 'the listener already has an identity; renewals go through WorkloadIdentity.update');
+    const secure = createSecureServer(
+      {
+        ...identity.current.contextOptions,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: MTLS_ALPN,
+        handshakeTimeout: this.handshakeTimeoutMs,
+        keepAliveTimeout: this.keepAliveTimeout,
+      },
+      this.onRequest,
+    );
+    // Ahead of the HTTP server's own listener, so the caller is known before its first request is parsed.
+    secure.prependListener('secureConnection', (socket: TLSSocket) => {
+      const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);
+      if (id !== null) peerIds.set(socket, id);
+    });
+    secure.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      this.refuse('handshake', err);
+      socket.destroy();
+    });
+    this.stopFollowingIdentity = identity.onUpdate((state) => secure.setSecureContext(state.contextOptions));
+    this.secure = secure;
+    if (this.front?.listening) secure.emit('listening');
   }
 
   listen(port: number, host: string, callback?: () => void): this {
     this.front.listen(port, host, () => {
       // The inner servers start tracking connections (idle closing, header timeouts) on 'listening'.
-      this.plain?.emit('listening');
+      this.plain.emit('listening');
       this.secure?.emit('listening');
       callback?.();
     });
@@ -134,24 +158,25 @@ export class MtlsListener extends EventEmitter {
     this.stopFollowingIdentity();
     this.front.close(callback);
     // Stops their connection checkers and closes idle connections; they hold no listening socket.
-    this.plain?.close();
+    this.plain.close();
     this.secure?.close();
     return this;
   }
 
   closeIdleConnections(): void {
-    this.plain?.closeIdleConnections();
+    this.plain.closeIdleConnections();
     this.secure?.closeIdleConnections();
   }
 
   closeAllConnections(): void {
-    this.plain?.closeAllConnections();
+    this.plain.closeAllConnections();
     this.secure?.closeAllConnections();
   }
 
   private accept(socket: Socket): void {
-    if (this.mode === 'disabled') {
-      this.plain?.emit('connection', socket);
+    this.emit('connection', socket);
+    if (this.current === 'disabled') {
+      this.plain.emit('connection', socket);
       return;
     }
     // Until a server owns the socket, a reset from the peer is this listener's to absorb.
@@ -167,8 +192,13 @@ export class MtlsListener extends EventEmitter {
       socket.pause();
       socket.unshift(chunk);
       socket.removeListener('error', ignore);
-      if (chunk[0] === TLS_HANDSHAKE_RECORD) this.secure?.emit('connection', socket);
-      else if (this.plain !== null) {
+      // The mode is read here, not at accept: a change while the first byte was in flight already applies.
+      const mode = this.current;
+      if (chunk[0] === TLS_HANDSHAKE_RECORD && this.secure !== null && mode !== 'disabled') this.secure.emit('connection', socket);
+      else if (chunk[0] === TLS_HANDSHAKE_RECORD && mode !== 'disabled') {
+        this.refuse('handshake', undefined);
+        socket.destroy();
+      } else if (mode !== 'strict') {
         this.plain.emit('connection', socket);
         // The HTTP parser reads the socket's handle directly from here on; the chunk put back above is
         // still in the stream's buffer and reaches the parser through the 'data' listener once flowing

@@ -39,6 +39,12 @@ export interface WorkloadIdentityOptions {
   onRenewalDue?: (state: IdentityState) => void;
   /** The timers the renewal timer arms; real ones unless a test hands in its own. */
   timers?: TimerHost;
+  /**
+   * What the lifetime is counted from: the leaf's notBefore (default), or the moment the certificate was handed
+   * to this identity when that is later. A CA that backdates notBefore against clock skew (weft's does, by a
+   * minute) would otherwise make a short-lived certificate due for renewal as soon as it arrives.
+   */
+  lifetimeFrom?: 'notBefore' | 'received';
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -53,10 +59,12 @@ export class WorkloadIdentity {
   private readonly listeners = new Set<IdentityListener>();
   private readonly clock: Clock;
   private readonly renewal: RenewalTimer | null;
+  private readonly fromReceipt: boolean;
 
   constructor(material: IdentityMaterial, options: WorkloadIdentityOptions = {}) {
-    this.state = readIdentity(material);
     this.clock = options.clock ?? systemClock;
+    this.fromReceipt = options.lifetimeFrom === 'received';
+    this.state = this.received(readIdentity(material), null);
     const onRenewalDue = options.onRenewalDue;
     this.renewal = onRenewalDue ? new RenewalTimer(this.clock, () => onRenewalDue(this.state), options.timers) : null;
     this.renewal?.schedule(this.state.renewAt);
@@ -81,7 +89,7 @@ export class WorkloadIdentity {
    * old material stays. Listeners hear of the new state before this returns.
    */
   update(material: IdentityMaterial): IdentityState {
-    const next = readIdentity(material);
+    const next = this.received(readIdentity(material), this.state);
     if (next.spiffeId !== this.state.spiffeId) {
       throw new IdentityInvalidError(`the new certificate names ${next.spiffeId}, this workload is ${this.state.spiffeId}`);
     }
@@ -89,6 +97,13 @@ export class WorkloadIdentity {
     this.renewal?.schedule(next.renewAt);
     for (const listener of this.listeners) listener(next);
     return next;
+  }
+
+  /** The state with its renewal time counted from receipt when so configured; a new bundle for the same leaf keeps it. */
+  private received(state: IdentityState, previous: IdentityState | null): IdentityState {
+    if (!this.fromReceipt) return state;
+    if (previous !== null && previous.material.certChain === state.material.certChain) return { ...state, renewAt: previous.renewAt };
+    return { ...state, renewAt: renewalTime(Math.max(state.notBefore, this.clock.wallNow()), state.notAfter) };
   }
 
   /** Stops the renewal timer; the identity stays usable. */

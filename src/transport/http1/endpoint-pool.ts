@@ -14,6 +14,11 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
   /** Called with every connection the pool opens, once it is up (for connection and byte metrics). */
   onSocket?: (socket: Socket) => void;
+  /**
+   * Opens the pool's connections instead of undici's plain TCP connector, e.g. mTLS to a peer sidecar
+   * (`mtlsConnector`); it keeps its own handshake timeout. `onSocket` still hears of each connection.
+   */
+  connect?: buildConnector.connector;
 }
 
 export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
@@ -39,7 +44,7 @@ export class EndpointPool {
       // One request per connection at a time: a slow response never holds back another request.
       pipelining: 1,
       keepAliveTimeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
-      ...(options.onSocket ? { connect: observedConnector(connectTimeout, options.onSocket) } : { connectTimeout }),
+      ...connectOptions(connectTimeout, options),
       // The exchange times responses itself (from the end of the request body); bodies may stream for long.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -70,9 +75,13 @@ export class EndpointPool {
   }
 }
 
-/** undici's own connector (as Pool builds it from `connectTimeout`), telling `onSocket` of each connection it makes. */
-function observedConnector(timeout: number, onSocket: (socket: Socket) => void): buildConnector.connector {
-  const connect = buildConnector({ timeout });
+function connectOptions(timeout: number, options: PoolOptions): { connect: buildConnector.connector } | { connectTimeout: number } {
+  if (options.connect) return { connect: options.onSocket ? observed(options.connect, options.onSocket) : options.connect };
+  return options.onSocket ? { connect: observed(buildConnector({ timeout }), options.onSocket) } : { connectTimeout: timeout };
+}
+
+/** A connector (undici's own, as Pool builds it from `connectTimeout`, or a given one) telling `onSocket` of each connection it makes. */
+function observed(connect: buildConnector.connector, onSocket: (socket: Socket) => void): buildConnector.connector {
   return (options, callback) =>
     connect(options, (...args) => {
       if (args[0] === null) onSocket(args[1]);
@@ -83,12 +92,25 @@ function observedConnector(timeout: number, onSocket: (socket: Socket) => void):
 /** The pools of one upstream service, keyed by endpoint address. */
 export class EndpointPools {
   private readonly pools = new Map<string, EndpointPool>();
-  constructor(private readonly options: PoolOptions = {}) {}
+  constructor(
+    private readonly options: PoolOptions = {},
+    /** The connector of one endpoint's pool (mTLS expecting that endpoint's identity); absent: `options.connect` or plain TCP. */
+    private readonly connectFor?: (endpoint: Endpoint) => buildConnector.connector,
+  ) {}
 
   get(endpoint: Endpoint): EndpointPool {
     let pool = this.pools.get(endpoint.address);
-    if (pool === undefined) this.pools.set(endpoint.address, (pool = new EndpointPool(endpoint, this.options)));
+    if (pool === undefined) {
+      const options = this.connectFor ? { ...this.options, connect: this.connectFor(endpoint) } : this.options;
+      this.pools.set(endpoint.address, (pool = new EndpointPool(endpoint, options)));
+    }
     return pool;
+  }
+
+  /** Retires every pool: idle sockets now, busy ones as their requests end (the set is being replaced). */
+  retireAll(): void {
+    for (const pool of this.pools.values()) pool.retire();
+    this.pools.clear();
   }
 
   /** Retires the pools of addresses no longer among `endpoints`. */

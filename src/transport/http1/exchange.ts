@@ -7,6 +7,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
   WeftError,
+  isWeftError,
 } from '../../core/index.js';
 import { AttemptBody } from './attempt-body.js';
 import type { EndpointPool } from './endpoint-pool.js';
@@ -52,6 +53,11 @@ function headerStrings(raw: readonly Buffer[]): string[] {
 }
 
 /** Errors undici raises before anything is sent because it refuses the request itself, not the endpoint. */
+/** The connector's typed refusal of the peer's certificate (mTLS): kept as it is, so it is answered and counted by its own code. */
+function isPeerRefusal(err: NodeJS.ErrnoException): err is NodeJS.ErrnoException & WeftError {
+  return isWeftError(err) && (err.code === 'PEER_IDENTITY_MISMATCH' || err.code === 'PEER_UNTRUSTED');
+}
+
 function isRefusedRequest(err: NodeJS.ErrnoException): boolean {
   return err.code === 'UND_ERR_INVALID_ARG' || err.code === 'UND_ERR_NOT_SUPPORTED';
 }
@@ -315,7 +321,7 @@ export abstract class Http1Exchange {
     const target = attempt.pool.address;
     if (this.status !== 0) this.abort(new UpstreamResetError(target, err));
     else if (isRefusedRequest(err)) this.failAttempt(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: err }));
-    else if (!attempt.connected) this.failAttempt(new ConnectFailedError(target, err));
+    else if (!attempt.connected) this.failAttempt(isPeerRefusal(err) ? err : new ConnectFailedError(target, err));
     else if (isParseError(err)) this.failAttempt(new UpstreamProtocolError(target, err));
     else this.failAttempt(new UpstreamResetError(target, err));
   }

@@ -280,6 +280,62 @@ describe('disabled inbound', () => {
   });
 });
 
-it('a strict or permissive listener without an identity is a validation error', () => {
-  expect(() => new MtlsListener({ mode: 'strict', onRequest: () => {} })).toThrow(/identity: required when mTLS is strict/);
+describe('mode changes at run time', () => {
+  it('a strict listener without an identity refuses everything until it gets one, then serves mTLS', async () => {
+    await withListener('strict', null, async (listener, port) => {
+      expect(listener.hasIdentity).toBe(false);
+      await expect(mtlsGet(port, frontend, API)).rejects.toThrow();
+      expect(listener.refusals.handshake).toBe(1);
+      expect(await rawPlaintext(port)).toBe('');
+      expect(listener.refusals.plaintext).toBe(1);
+      listener.setIdentity(apiIdentity);
+      expect(await mtlsGet(port, frontend, API)).toEqual({ status: 200, body: FRONTEND });
+      expect(() => listener.setIdentity(apiIdentity)).toThrow(/already has an identity/);
+    });
+  });
+
+  it('switches strict → permissive → disabled → strict on one open port, each new connection in the mode of the moment', async () => {
+    await withListener('strict', apiIdentity, async (listener, port) => {
+      expect(await rawPlaintext(port)).toBe('');
+      expect(await mtlsGet(port, frontend, API)).toEqual({ status: 200, body: FRONTEND });
+
+      listener.setMode('permissive');
+      expect(listener.mode).toBe('permissive');
+      expect(await plainGet(port)).toEqual({ status: 200, body: PLAINTEXT_CALLER });
+      expect(await mtlsGet(port, frontend, API)).toEqual({ status: 200, body: FRONTEND });
+
+      listener.setMode('disabled');
+      expect(await plainGet(port)).toEqual({ status: 200, body: PLAINTEXT_CALLER });
+      await expect(mtlsGet(port, frontend, API)).rejects.toThrow();
+
+      listener.setMode('strict');
+      const refused = listener.refusals.plaintext;
+      expect(await rawPlaintext(port)).toBe('');
+      expect(listener.refusals.plaintext).toBe(refused + 1);
+      expect(await mtlsGet(port, frontend, API)).toEqual({ status: 200, body: FRONTEND });
+    });
+  });
+
+  it('keeps an open plaintext keep-alive connection when the port turns strict; new plaintext connections are refused', async () => {
+    await withListener('permissive', apiIdentity, async (listener, port) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const get = () =>
+          new Promise<number>((resolve, reject) => {
+            const req = plainRequest({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+        expect(await get()).toBe(200);
+        listener.setMode('strict');
+        expect(await get()).toBe(200);
+        expect(await rawPlaintext(port)).toBe('');
+      } finally {
+        agent.destroy();
+      }
+    });
+  });
 });

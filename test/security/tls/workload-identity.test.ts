@@ -72,4 +72,24 @@ describe('WorkloadIdentity', () => {
     identity.stop();
     expect(timers.armed).toBeNull();
   });
+
+  it('counts the lifetime from receipt when told, so a backdated short-lived certificate is not due at once; a new bundle keeps the time', async () => {
+    const root = await createRoot('root');
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    const clock = new ManualClock(start);
+    const timers = new HandTimers();
+    // Issued now for 12 s, with notBefore a minute back as weft's CA does.
+    const leaf = await issueLeaf(root, API, { notBefore: new Date(start - 60_000), notAfter: new Date(start + 12_000) });
+    const identity = new WorkloadIdentity(materialOf(leaf, root), { clock, timers, lifetimeFrom: 'received', onRenewalDue: () => {} });
+    expect(identity.current.renewAt).toBe(start + 8_000);
+    expect(timers.armed?.delayMs).toBe(8_000);
+    clock.advance(3_000);
+    const other = await createRoot('next root');
+    identity.update({ ...identity.current.material, trustBundle: `${root.certPem}\n${other.certPem}` });
+    expect(identity.current.renewAt).toBe(start + 8_000);
+    expect(timers.armed?.delayMs).toBe(5_000);
+    identity.stop();
+    // Without the option the same leaf would be due 12 s before it arrived.
+    expect(new WorkloadIdentity(materialOf(leaf, root)).current.renewAt).toBe(start - 60_000 + 48_000);
+  });
 });

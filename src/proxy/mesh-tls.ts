@@ -1,0 +1,93 @@
+// Proxy: what the sidecar's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
+import type { buildConnector } from 'undici';
+import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../model/index.js';
+import { formatSpiffeId } from '../security/identity.js';
+import { mtlsConnector, type MtlsRefusals, type WorkloadIdentity } from '../security/tls/index.js';
+
+/** Fixed values of the `reason` label of weft_proxy_mtls_handshake_failures_total. */
+export const HANDSHAKE_FAILURE_REASONS = ['peer_identity_mismatch', 'peer_untrusted', 'handshake'] as const;
+export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
+
+export interface MeshTlsOptions {
+  /** Handshake limit of one outbound mTLS connection. */
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The sidecar's mTLS state, filled in as it is learned: the mesh (GET /mesh) and then our first certificate.
+ * `generation` goes up at each of those, so an upstream can tell with one comparison per request whether
+ * the way it dials its service may have changed. Until the mesh is known the default is `strict` (the safe
+ * guess: nothing is served in plaintext that should not be); without an identity outbound calls go plaintext.
+ */
+export class MeshTls {
+  generation = 0;
+  trustDomain = '';
+  defaultMode: MtlsMode = 'strict';
+  /** False while the control plane has not said; true once GET /mesh answered. */
+  meshKnown = false;
+  identity: WorkloadIdentity | null = null;
+  /** Outbound handshakes that failed, by reason; inbound refusals are the listener's own counts. */
+  readonly outboundFailures: Record<HandshakeFailureReason, number> = { peer_identity_mismatch: 0, peer_untrusted: 0, handshake: 0 };
+  /** The inbound listener's refusals, once there is one. */
+  inbound: MtlsRefusals | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly options: MeshTlsOptions) {}
+
+  setMesh(mesh: Pick<MeshReply, 'trustDomain' | 'mtlsDefault'>): void {
+    this.trustDomain = mesh.trustDomain;
+    this.defaultMode = mesh.mtlsDefault;
+    this.meshKnown = true;
+    this.changed();
+  }
+
+  setIdentity(identity: WorkloadIdentity): void {
+    this.identity = identity;
+    this.changed();
+  }
+
+  /** The mode a service is reached in: its policy's `mtls`, else the mesh default. */
+  modeOf(policy: ServicePolicy | undefined): MtlsMode {
+    return policy?.mtls ?? this.defaultMode;
+  }
+
+  /** Whether calls to a service in `mode` go out over TLS now: strict and permissive do, once we hold a certificate. */
+  dialsTls(mode: MtlsMode): boolean {
+    return mode !== 'disabled' && this.identity !== null;
+  }
+
+  /** Called after the mesh or the identity changed. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The connector of one endpoint's pool: mTLS with our identity, expecting the endpoint's service's SPIFFE id. */
+  connectorFor(endpoint: Endpoint): buildConnector.connector {
+    const identity = this.identity;
+    if (identity === null) throw new Error('MeshTls.connectorFor needs an identity');
+    const connect = mtlsConnector({
+      identity,
+      expectedSpiffeId: formatSpiffeId({ trustDomain: this.trustDomain, service: endpoint.service }),
+      timeoutMs: this.options.connectTimeoutMs,
+    });
+    return (target, callback) =>
+      connect(target, (...args) => {
+        if (args[0] !== null) this.countFailure(args[0]);
+        callback(...args);
+      });
+  }
+
+  private countFailure(error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    // Sockets that never reached a handshake (refused, unreachable) are connect failures, not TLS ones.
+    if (code === 'PEER_IDENTITY_MISMATCH') this.outboundFailures.peer_identity_mismatch++;
+    else if (code === 'PEER_UNTRUSTED') this.outboundFailures.peer_untrusted++;
+    else if (code !== 'ECONNREFUSED' && code !== 'EHOSTUNREACH' && code !== 'ENETUNREACH') this.outboundFailures.handshake++;
+  }
+
+  private changed(): void {
+    this.generation++;
+    for (const listener of this.listeners) listener();
+  }
+}
