@@ -92,7 +92,7 @@ export interface AssertionCheck {
 export interface AssertedWorkload {
   readonly spiffeId: string;
   readonly service: string;
-  /** Serial number of the leaf (hex, as node prints it). */
+  /** Serial number of the leaf, lower-case hex. */
   readonly serial: string;
   readonly notAfterMs: number;
 }
@@ -130,7 +130,8 @@ export async function verifyWorkloadAssertion(jws: string, check: AssertionCheck
   const id = spiffeIdOfCertificate(cert.raw);
   const spiffeId = formatSpiffeId(id);
   if (id.trustDomain !== check.trustDomain) throw new WorkloadAssertionError('the certificate is of another trust domain');
-  return { spiffeId, service: id.service, serial: cert.serialNumber, notAfterMs: Date.parse(cert.validTo) };
+  // Lower case, as the CA reports serials (node prints them in upper case).
+  return { spiffeId, service: id.service, serial: cert.serialNumber.toLowerCase(), notAfterMs: Date.parse(cert.validTo) };
 }
 
 /** The leaf of `x5c`, once its chain is proven to end at a trusted root and every link is valid now. */

@@ -165,6 +165,19 @@ describe.skipIf(chromiumPath === undefined)('dashboard in headless Chromium', ()
     for (const x of Object.values(layout)) expect(Number.isFinite(x)).toBe(true);
   });
 
+  it('shows the CA and the certificate each sidecar holds', async () => {
+    await page.locator('[data-nav="certificates"]').click();
+    await expect.poll(() => page.locator('[data-ca-phase]').getAttribute('data-ca-phase'), { timeout: PAGE_WAIT_MS }).toBe('steady');
+    expect(await page.locator('tr[data-authority]').count()).toBe(1);
+    // Every sidecar of the demo (greeters and the frontend) holds a fresh certificate from the CA.
+    await expect.poll(() => page.locator('tr[data-certificate]').count(), { timeout: PAGE_WAIT_MS }).toBeGreaterThanOrEqual(4);
+    const states = await page.locator('tr[data-certificate] td[data-expiry]').evaluateAll((cells) => cells.map((cell) => cell.getAttribute('data-expiry')));
+    expect(new Set(states)).toEqual(new Set(['ok']));
+    await page.goto(`${dashboardUrl}#/services/frontend`);
+    await page.locator('h2', { hasText: 'Certificates' }).waitFor();
+    await expect.poll(() => page.locator('tr[data-certificate]').count(), { timeout: PAGE_WAIT_MS }).toBe(1);
+  });
+
   it('shows a policy once `weft apply` sets it', async () => {
     await page.locator('[data-nav="policies"]').click();
     // The demo's one policy: frontend, its edge service, takes plaintext from outside the mesh (mtls: permissive).

@@ -86,6 +86,9 @@ describe.skipIf(etcdBinary === undefined)('highly available control plane on etc
       pauseMs: 25,
       at: { count: 100, action: () => signalProcess(controls[0]!, 'SIGKILL') },
     });
+    // Readings go on after the traffic until there are enough of them (each is a CLI run, slow on a loaded machine), at most 20 s.
+    const readingsUntil = Date.now() + 20_000;
+    while (health.length <= 5 && Date.now() < readingsUntil) await new Promise((resolve) => setTimeout(resolve, 200));
     watching = false;
     await watcher;
     expect(acted).toBe(true);

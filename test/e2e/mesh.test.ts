@@ -60,6 +60,8 @@ describe('mesh end to end', () => {
       const snapshot = JSON.parse((await http.send(`${adminUrl}/snapshot`)).body) as { services: Record<string, { health: string }[]> };
       return snapshot.services.greeter?.filter((e) => e.health === 'passing').length === 3 ? true : undefined;
     });
+    // Ready means it also holds its certificate: the greeters' inbound ports are mTLS-only.
+    await pollUntil('the client sidecar to be ready', 10_000, async () => ((await http.send(`${adminUrl}/ready`)).status === 200 ? true : undefined));
   }, 60_000);
 
   afterAll(async () => {
