@@ -2,8 +2,9 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { Backoff, isWeftError, type Runtime } from '../core/index.js';
 import type { CertificateReply, MeshReply } from '../model/index.js';
-import type { ControlClient, ControlCredentials } from '../resolve/index.js';
+import { bearerCredentials, type ControlClient, type ControlCredentials } from '../resolve/index.js';
 import { formatSpiffeId, spiffeId } from '../security/identity.js';
+import { pemCertificateBlocks } from '../security/pem.js';
 import { WorkloadIdentity, type IdentityMaterial } from '../security/tls/index.js';
 import { createWorkloadAssertion } from '../security/workload-assertion.js';
 import { createWorkloadCsr, generateWorkloadKey } from '../security/workload-key.js';
@@ -70,13 +71,13 @@ export class WorkloadCertificates {
   /** Set when the control plane refused our assertion: the next call shows the token instead. */
   private preferToken = false;
   private readonly backoff: Backoff;
-  private readonly bearer: string | undefined;
+  private readonly bearer: ControlCredentials | undefined;
   private readonly ready = new Set<() => void>();
 
   constructor(private readonly options: WorkloadCertificatesOptions) {
     this.sidecarId = `${options.service}-${randomBytes(4).toString('hex')}`;
     this.backoff = new Backoff({ baseMs: CERTIFICATE_DEFAULTS.retryBaseMs, maxMs: CERTIFICATE_DEFAULTS.retryMaxMs }, options.runtime.rng);
-    this.bearer = options.token === undefined ? undefined : `Bearer ${options.token}`;
+    this.bearer = options.token === undefined ? undefined : bearerCredentials(options.token);
   }
 
   /**
@@ -86,7 +87,7 @@ export class WorkloadCertificates {
    */
   readonly credentials: ControlCredentials = (method, pathAndQuery) => {
     const identity = this.identity;
-    if (identity === null || this.preferToken || identity.expired()) return this.bearer;
+    if (identity === null || this.preferToken || identity.expired()) return this.bearer?.(method, pathAndQuery);
     const { material } = identity.current;
     return createWorkloadAssertion({ keyPem: material.key, certChainPem: material.certChain }, { method, path: pathAndQuery, nowMs: this.options.runtime.clock.wallNow() });
   };
@@ -218,9 +219,7 @@ export class WorkloadCertificates {
   }
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /** SHA-256 of each root's DER, lowercase hex, as the CA names its authorities. */
 export function rootFingerprints(bundlePem: string): string[] {
-  return (bundlePem.match(PEM_CERTIFICATE) ?? []).map((pem) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex'));
+  return pemCertificateBlocks(bundlePem).map((pem) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex'));
 }

@@ -3,6 +3,7 @@ import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } 
 import { compactVerify, errors as joseErrors } from 'jose';
 import { WeftError } from '../core/index.js';
 import { formatSpiffeId, spiffeIdOfCertificate } from './identity.js';
+import { pemCertificateBlocks } from './pem.js';
 
 /** The `Authorization` scheme: `Authorization: WeftCert <compact JWS>`. */
 export const WORKLOAD_ASSERTION_SCHEME = 'WeftCert';
@@ -56,9 +57,7 @@ interface AssertionClaims {
  * (node:crypto signs in place), so clients can add it as they build each request.
  */
 export function createWorkloadAssertion(signer: AssertionSigner, request: AssertionRequest): string {
-  const key = createPrivateKey(signer.keyPem);
-  const x5c = pemBlocks(signer.certChainPem).map((pem) => new X509Certificate(pem).raw.toString('base64'));
-  if (x5c.length === 0) throw new WorkloadAssertionError('the workload has no certificate');
+  const { key, algorithm, x5c } = preparedSigner(signer);
   const iat = Math.floor(request.nowMs / 1000);
   const claims: AssertionClaims = {
     htm: request.method.toUpperCase(),
@@ -67,12 +66,41 @@ export function createWorkloadAssertion(signer: AssertionSigner, request: Assert
     exp: iat + Math.ceil((request.lifetimeMs ?? WORKLOAD_ASSERTION_DEFAULTS.lifetimeMs) / 1000),
     jti: randomBytes(12).toString('base64url'),
   };
-  const algorithm = algorithmOf(key);
   const header = { alg: algorithm.alg, typ: WORKLOAD_ASSERTION_TYPE, x5c };
   const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
   // JWS wants ECDSA signatures as r||s (IEEE P1363), not node's default DER.
   const signature = sign(algorithm.digest, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${WORKLOAD_ASSERTION_SCHEME} ${input}.${signature.toString('base64url')}`;
+}
+
+interface PreparedSigner {
+  readonly keyPem: string;
+  readonly certChainPem: string;
+  readonly key: KeyObject;
+  readonly algorithm: { alg: string; digest: string | null };
+  readonly x5c: readonly string[];
+}
+
+// A sidecar signs with one key and chain until it renews: parse them once per generation, not per request.
+let lastSigner: PreparedSigner | undefined;
+
+function preparedSigner(signer: AssertionSigner): PreparedSigner {
+  if (lastSigner?.keyPem === signer.keyPem && lastSigner.certChainPem === signer.certChainPem) return lastSigner;
+  const key = createPrivateKey(signer.keyPem);
+  const x5c = pemCertificateBlocks(signer.certChainPem).map((pem) => new X509Certificate(pem).raw.toString('base64'));
+  if (x5c.length === 0) throw new WorkloadAssertionError('the workload has no certificate');
+  lastSigner = { keyPem: signer.keyPem, certChainPem: signer.certChainPem, key, algorithm: algorithmOf(key), x5c };
+  return lastSigner;
+}
+
+// The CA hands out the same roots array until its bundle changes: parse it once per bundle, not per request.
+let lastRoots: { readonly pems: readonly string[]; readonly parsed: readonly X509Certificate[] } | undefined;
+
+function parsedRoots(pems: readonly string[]): readonly X509Certificate[] {
+  if (lastRoots?.pems === pems) return lastRoots.parsed;
+  const parsed = pems.map((pem) => new X509Certificate(pem));
+  lastRoots = { pems, parsed };
+  return parsed;
 }
 
 function base64url(text: string): string {
@@ -140,10 +168,10 @@ function verifiedLeaf(x5c: unknown, check: AssertionCheck, skewMs: number): X509
     throw new WorkloadAssertionError('the assertion carries no certificate chain');
   }
   let chain: X509Certificate[];
-  let roots: X509Certificate[];
+  let roots: readonly X509Certificate[];
   try {
     chain = (x5c as string[]).map((der) => new X509Certificate(Buffer.from(der, 'base64')));
-    roots = check.trustBundle.map((pem) => new X509Certificate(pem));
+    roots = parsedRoots(check.trustBundle);
   } catch {
     throw new WorkloadAssertionError('the certificate chain does not parse');
   }
@@ -192,9 +220,4 @@ function algorithmOf(key: KeyObject): { alg: string; digest: string | null } {
   if (type === 'ed25519') return { alg: 'EdDSA', digest: null };
   if (type === 'rsa') return { alg: 'RS256', digest: 'sha256' };
   throw new WorkloadAssertionError(`a workload key of type ${type ?? 'unknown'} cannot sign assertions`);
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-function pemBlocks(text: string): string[] {
-  return text.match(PEM_CERTIFICATE) ?? [];
 }

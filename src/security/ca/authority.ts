@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, WeftError } from '../../core/index.js';
+import { pemCertificateBlocks } from '../pem.js';
 import { generateAuthorityKeys, keyMatchesCertificate, readPrivateKeyPem, type SigningKey } from './key-material.js';
 import { x509 } from './x509-provider.js';
 
@@ -114,7 +115,7 @@ function checkSigningCertificate(certificate: x509.X509Certificate, source: stri
 }
 
 function parseCertificates(text: string, source: string): x509.X509Certificate[] {
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemCertificateBlocks(text);
   if (blocks.length === 0) throw new ConfigError(source, '', 'expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)');
   return blocks.map((block, index) => {
     try {

@@ -2,6 +2,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { systemClock, type Clock } from '../../core/index.js';
+import { pemCertificateBlocks } from '../pem.js';
 import { renewalTime, RenewalTimer, type TimerHost } from './renewal.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import { IdentityInvalidError } from './tls-errors.js';
@@ -47,7 +48,6 @@ export interface WorkloadIdentityOptions {
   lifetimeFrom?: 'notBefore' | 'received';
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * The one place a sidecar keeps its TLS identity. Servers and connectors read `current` for each new
@@ -120,11 +120,11 @@ export class WorkloadIdentity {
 
 /** Validates material and reads its leaf; any problem is an IdentityInvalidError. */
 export function readIdentity(material: IdentityMaterial): IdentityState {
-  const chain = material.certChain.match(PEM_CERTIFICATE);
-  if (chain === null) throw new IdentityInvalidError('the certificate chain holds no PEM certificate');
+  const chain = pemCertificateBlocks(material.certChain);
+  if (chain.length === 0) throw new IdentityInvalidError('the certificate chain holds no PEM certificate');
   // Each root on its own: PEM blocks glued without a newline would otherwise leave all but the first unread.
-  const roots = material.trustBundle.match(PEM_CERTIFICATE);
-  if (roots === null) throw new IdentityInvalidError('the trust bundle holds no PEM certificate');
+  const roots = pemCertificateBlocks(material.trustBundle);
+  if (roots.length === 0) throw new IdentityInvalidError('the trust bundle holds no PEM certificate');
   roots.forEach((root, index) => {
     try {
       new X509Certificate(root);
@@ -134,7 +134,7 @@ export function readIdentity(material: IdentityMaterial): IdentityState {
   });
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(chain[0]);
+    leaf = new X509Certificate(chain[0]!);
   } catch (err) {
     throw new IdentityInvalidError('the leaf certificate cannot be parsed', err);
   }
