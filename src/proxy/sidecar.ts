@@ -51,6 +51,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   // One credentials function for every call to the control plane: the certificate's assertion once held, the token before.
   const credentials = certificates.credentials;
   const watch = new ControlWatch({ url: config.control, runtime, credentials }).start();
+  // One REST client (its keep-alive connections) for the registration and the certificate's requests.
+  const control = new ControlClient({ url: config.control, credentials });
   registerMtlsMetrics(runtime.metrics, certificates, mesh);
   const servers: ProxyServer[] = [];
   let draining = false;
@@ -135,7 +137,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       instanceId = config.instance.id ?? `${config.service}-${host}-${inbound.port}`;
       const reg = new Registration({
         runtime,
-        client: new ControlClient({ url: config.control, credentials }),
+        client: control,
         instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
       });
       registration = reg;
@@ -165,7 +167,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       health.start();
     }
     // Started once the instance id is known, so the CA's record of the certificate names it.
-    certificates.start(new ControlClient({ url: config.control, credentials }));
+    certificates.start(control);
     runtime.logger.info(
       { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
       'sidecar started',
@@ -186,6 +188,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         await Promise.all(servers.map((server) => server.close(config.drainMs)));
         stopFollowingMode();
         certificates.stop();
+        control.close();
         watch.close();
         await adminServer.close();
         // Spans of the drained requests are flushed before the logs close, so a failed flush is still logged.
@@ -199,6 +202,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     await registration?.stop();
     stopFollowingMode();
     certificates.stop();
+    control.close();
     watch.close();
     await Promise.allSettled([...servers.map((server) => server.close(0)), adminServer.close()]);
     await tracing?.shutdown();
