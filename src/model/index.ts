@@ -12,3 +12,5 @@ export * from './request-classification.js';
 export * from './jwt-policy.js';
 export * from './authorization-policy.js';
 export * from './policy-kinds.js';
+export * from './net-values.js';
+export * from './host-policy.js';
