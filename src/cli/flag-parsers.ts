@@ -3,12 +3,18 @@ import { InvalidArgumentError } from 'commander';
 import { parseControlUrlList, parseListenAddress, type ListenAddress } from '../config/index.js';
 import { isWeftError } from '../core/index.js';
 import { parseEtcdUrl } from '../registry/index.js';
-import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
+import { BALANCER_KIND_NAMES, checkHost, parseCidr, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 
 export function addressFlag(value: string): ListenAddress {
   const parsed = parseListenAddress(value);
   if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
   return parsed;
+}
+
+export function hostFlag(value: string): string {
+  const checked = checkHost(value);
+  if (!checked.ok) throw new InvalidArgumentError(checked.reason);
+  return checked.host;
 }
 
 export function integerFlag(min: number, max: number, unit = ''): (value: string) => number {
@@ -43,6 +49,16 @@ export function lbFlag(value: string, previous: Record<string, BalancerKind> = {
     throw new InvalidArgumentError(`unknown algorithm "${kind}"; expected one of: ${BALANCER_KIND_NAMES.join(', ')}`);
   }
   return { ...previous, [service]: kind as BalancerKind };
+}
+
+/** `--allow-instance-cidr 10.0.0.0/8,fd00::/8`, repeatable: every range checked. */
+export function cidrListFlag(value: string, previous: readonly string[] = []): readonly string[] {
+  const ranges = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (ranges.length === 0) throw new InvalidArgumentError(`expected CIDR ranges such as 10.0.0.0/8,fd00::/8, got "${value}"`);
+  for (const range of ranges) {
+    if (parseCidr(range) === undefined) throw new InvalidArgumentError(`"${range}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, fd00::/8)`);
+  }
+  return [...previous, ...ranges];
 }
 
 /** `--meta version=2`, repeatable. */

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
-import { addressFlag, controlUrlsFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
+import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
 
 export interface ProxyCommandOptions {
   service?: string;
@@ -67,7 +67,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--inbound <host:port>', 'inbound listener, registered as the instance address (default 127.0.0.1:0)', addressFlag)
     .option('--outbound <host:port>', 'outbound listener the app sends requests to (default 127.0.0.1:15001)', addressFlag)
     .option('--admin <host:port>', 'admin listener: /metrics, /ready, /snapshot (default 127.0.0.1:15000)', addressFlag)
-    .option('--advertise <host>', 'host registered for this instance (default: the inbound host)')
+    .option('--advertise <host>', 'host registered for this instance (default: the inbound host)', hostFlag)
     .option('--control <urls>', CONTROL_FLAG_HELP, controlUrlsFlag)
     .option('--token <token>', 'join token for this service (weft token create --service NAME), or an admin token; default $WEFT_TOKEN; not needed with weft control --dev')
     .option('--config <file>', 'YAML config file; flags override it')

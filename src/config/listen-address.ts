@@ -1,4 +1,5 @@
 // Config: parses listen addresses written as HOST:PORT ("127.0.0.1:15001", "[::1]:0", ":8500").
+import { checkHost, formatHostPort } from '../model/index.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -9,12 +10,13 @@ export interface ListenAddress {
 export function parseListenAddress(text: string, defaultHost = '127.0.0.1'): ListenAddress | string {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   if (!match) return `expected HOST:PORT (e.g. 127.0.0.1:15001), got "${text}"`;
-  const host = match[1] ?? (match[2] || defaultHost);
+  const host = checkHost(match[1] ?? (match[2] || defaultHost));
+  if (!host.ok) return `${host.reason}, in "${text}"`;
   const port = Number(match[3]);
   if (port > 65535) return `expected a port from 0 to 65535, got ${port}`;
-  return { host, port };
+  return { host: host.host, port };
 }
 
 export function formatAddress(address: ListenAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return formatHostPort(address.host, address.port);
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.js';
-import { BALANCER_KIND_NAMES, INSTANCE_ID, SERVICE_NAME, fieldPath } from '../model/index.js';
+import { BALANCER_KIND_NAMES, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema } from '../model/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
 
 const address = z.string().transform((text, ctx) => {
@@ -14,7 +14,7 @@ const address = z.string().transform((text, ctx) => {
   }
   return parsed;
 });
-const port = z.number().int('expected an integer').min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+const port = portSchema;
 const millis = (min: number, max: number) =>
   z.number().int('expected an integer number of milliseconds').min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
 const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
@@ -80,11 +80,11 @@ export const proxyFileSchema = z.strictObject({
   service: serviceName.optional(),
   control: controlUrls.optional(),
   appPort: port.optional(),
-  appHost: z.string().min(1).optional(),
+  appHost: hostSchema.optional(),
   inbound: address.optional(),
   outbound: address.optional(),
   admin: address.optional(),
-  advertise: z.string().min(1).optional(),
+  advertise: hostSchema.optional(),
   instance: z
     .strictObject({
       id: z.string().regex(INSTANCE_ID, 'expected 1-128 characters of [A-Za-z0-9._:@-]').optional(),
@@ -119,7 +119,7 @@ export const proxyFileSchema = z.strictObject({
     .optional(),
   fluent: z
     .strictObject({
-      host: z.string().min(1, 'expected a host name or address'),
+      host: hostSchema,
       port,
       tag: fluentTag.optional(),
     })

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
+import { HostPolicy } from '../model/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
@@ -45,6 +46,10 @@ export interface ControlPlaneOptions {
   ca?: { certPath: string; keyPath: string };
   /** Lifetime of the workload certificates the CA signs; default 24 h. */
   certLifetimeMs?: number;
+  /** CIDR ranges instance addresses must fall in (host names are then refused); default: any address. */
+  allowInstanceCidrs?: readonly string[];
+  /** CIDR ranges instance addresses must not fall in, besides link-local, unspecified and broadcast addresses (always refused). */
+  denyInstanceCidrs?: readonly string[];
 }
 
 export interface ControlPlane {
@@ -74,7 +79,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // Sidecars prove their certificates against the CA's current bundle, read per request, so a rotation counts at once.
     const workloadTrust = options.workloadTrust ?? (() => ca.workloadTrust());
     access = await openControlAccess(backend, { dev, openRead, dataDir, workloadTrust }, runtime);
-    registry = await Registry.open(backend, runtime, options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs });
+    const hostPolicy = new HostPolicy({
+      ...(options.allowInstanceCidrs === undefined ? {} : { allow: options.allowInstanceCidrs }),
+      ...(options.denyInstanceCidrs === undefined ? {} : { deny: options.denyInstanceCidrs }),
+    });
+    registry = await Registry.open(backend, runtime, {
+      hostPolicy,
+      ...(options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs }),
+    });
     ca = await openCa(options, backend).catch(async (error: unknown) => {
       await registry.close();
       throw error;

@@ -1,5 +1,6 @@
 // Model: an endpoint is an instance as the data plane sees it.
 import type { Health, Instance } from './instance.js';
+import { formatHostPort, isValidHost, isValidPort, printable } from './net-values.js';
 
 export interface Endpoint {
   readonly id: string;
@@ -11,6 +12,8 @@ export interface Endpoint {
   readonly health: Health;
   /** "host:port", precomputed once per endpoint for pools and logs. */
   readonly address: string;
+  /** Why no connection can be opened to this address (stored by an older or foreign registry); absent for a good one. */
+  readonly undialable?: string;
 }
 
 export function endpointFromInstance(instance: Instance): Endpoint {
@@ -22,6 +25,7 @@ export function endpointFromInstance(instance: Instance): Endpoint {
     weight: instance.weight,
     meta: instance.meta,
     health: instance.health,
-    address: instance.host.includes(':') ? `[${instance.host}]:${instance.port}` : `${instance.host}:${instance.port}`,
+    address: formatHostPort(instance.host, instance.port),
+    ...(isValidHost(instance.host) && isValidPort(instance.port) ? {} : { undialable: `"${printable(formatHostPort(instance.host, instance.port))}" is not a dialable address` }),
   };
 }

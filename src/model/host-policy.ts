@@ -2,16 +2,13 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { checkHost } from './net-values.js';
 
-/**
- * Never a service instance: link-local (where cloud metadata services live), unspecified and broadcast addresses.
- * Denied unless the operator's deny list replaces this default.
- */
+/** Never a service instance: link-local (where cloud metadata services live), unspecified and broadcast addresses; always denied. */
 export const DEFAULT_DENIED_CIDRS: readonly string[] = ['169.254.0.0/16', '0.0.0.0/32', '255.255.255.255/32', 'fe80::/10', '::/128'];
 
 export interface HostPolicyOptions {
   /** When given, only IP literals inside one of these ranges are accepted (and host names are refused: they cannot be checked). */
   readonly allow?: readonly string[];
-  /** Ranges refused even when allowed; default `DEFAULT_DENIED_CIDRS`. */
+  /** Ranges refused even when allowed, besides `DEFAULT_DENIED_CIDRS`. */
   readonly deny?: readonly string[];
 }
 
@@ -42,7 +39,7 @@ export class HostPolicy {
 
   constructor(options: HostPolicyOptions = {}) {
     this.allowList = options.allow ?? [];
-    this.denyList = options.deny ?? DEFAULT_DENIED_CIDRS;
+    this.denyList = [...DEFAULT_DENIED_CIDRS, ...(options.deny ?? [])];
     this.allow = options.allow === undefined || options.allow.length === 0 ? null : blockList(options.allow);
     this.deny = blockList(this.denyList);
   }

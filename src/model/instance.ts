@@ -1,5 +1,6 @@
 // Model: a registered instance of a service, its registration body and the one place its defaults live.
 import { z } from 'zod';
+import { hostSchema, portSchema } from './net-values.js';
 
 export type Health = 'passing' | 'critical';
 
@@ -14,8 +15,8 @@ export const INSTANCE_DEFAULTS = {
 export const instanceRegistrationSchema = z.strictObject({
   id: z.string().regex(INSTANCE_ID, 'expected 1-128 characters of [A-Za-z0-9._:@-], starting alphanumeric').optional(),
   service: z.string().regex(SERVICE_NAME, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters'),
-  host: z.string().min(1, 'expected a host name or IP address').max(253),
-  port: z.number().int('expected an integer').min(1, 'expected 1-65535').max(65535, 'expected 1-65535'),
+  host: hostSchema,
+  port: portSchema,
   weight: z.number().int('expected an integer').min(1, 'expected 1-10000').max(10_000, 'expected 1-10000').default(INSTANCE_DEFAULTS.weight),
   meta: z.record(z.string().max(128), z.string().max(512, 'expected at most 512 characters')).default({}),
   tags: z.array(z.string().min(1, 'expected a non-empty tag').max(128, 'expected at most 128 characters')).max(64, 'expected at most 64 tags').default([]),

@@ -96,7 +96,7 @@ export class Upstream {
     const all = snapshot.services.get(this.service) ?? NO_ENDPOINTS;
     if (all === this.seen) return;
     this.seen = all;
-    const passing = all.filter((endpoint) => endpoint.health === 'passing');
+    const passing = all.filter((endpoint) => endpoint.health === 'passing' && this.dialable(endpoint));
     this.options.metrics.endpoints(passing.length, all.length - passing.length);
     if (sameEndpoints(passing, this.passing)) return;
     this.passing = passing;
@@ -129,9 +129,24 @@ export class Upstream {
     this.options.runtime.logger.info({ upstream: this.service, mtls: tls }, tls ? 'upstream dialled with mTLS' : 'upstream dialled in plaintext');
   }
 
+  /** Addresses already reported as undialable: each is logged once, however often its pool is rebuilt. */
+  private readonly undialable = new Set<string>();
+  private readonly warnUndialable = (address: string, reason: string): void => {
+    if (this.undialable.has(address)) return;
+    if (this.undialable.size < 1024) this.undialable.add(address);
+    this.options.runtime.logger.warn({ upstream: this.service, reason }, 'an endpoint of this service cannot be dialled: no request goes to it');
+  };
+
+  /** An endpoint whose address no socket can take is left out of balancing, as if it were failing its checks. */
+  private dialable(endpoint: Endpoint): boolean {
+    if (endpoint.undialable === undefined) return true;
+    this.warnUndialable(endpoint.address, endpoint.undialable);
+    return false;
+  }
+
   private makePools(): EndpointPools {
     const { forward, pool, mtls } = this.options;
-    const options = { connectTimeoutMs: forward.connectTimeoutMs, ...pool };
+    const options = { connectTimeoutMs: forward.connectTimeoutMs, ...pool, onUndialable: this.warnUndialable };
     return this.tls && mtls !== undefined ? new EndpointPools(options, (endpoint) => mtls.connectorFor(endpoint)) : new EndpointPools(options);
   }
 

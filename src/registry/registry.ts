@@ -2,6 +2,7 @@
 import { NotFoundError, ValidationError, WeftError, type Runtime } from '../core/index.js';
 import {
   heartbeatSchema,
+  HostPolicy,
   INSTANCE_ID,
   instanceRegistrationSchema,
   parseOrThrow,
@@ -37,6 +38,8 @@ export interface RegistryOptions {
   historySize?: number;
   /** Period of the TTL sweep; default 250 ms. */
   sweepIntervalMs?: number;
+  /** Which instance addresses are accepted; default: any host but link-local, unspecified and broadcast addresses. */
+  hostPolicy?: HostPolicy;
 }
 
 export interface WatchSubscription {
@@ -46,6 +49,7 @@ export interface WatchSubscription {
 }
 
 const RESYNC_DELAY_MS = 1_000;
+const DEFAULT_HOST_POLICY = new HostPolicy();
 
 export class Registry {
   private readonly instancesById = new Map<string, Instance>();
@@ -94,6 +98,8 @@ export class Registry {
 
   async register(input: unknown, pathId?: string): Promise<{ instance: Instance; version: number; created: boolean }> {
     const registration = parseOrThrow(instanceRegistrationSchema, input);
+    const refusal = (this.options.hostPolicy ?? DEFAULT_HOST_POLICY).refusal(registration.host);
+    if (refusal !== undefined) throw new ValidationError('host', refusal);
     if (pathId !== undefined && !INSTANCE_ID.test(pathId)) throw new ValidationError('id', 'expected 1-128 characters of [A-Za-z0-9._:@-], starting alphanumeric');
     if (registration.id !== undefined && pathId !== undefined && registration.id !== pathId) {
       throw new ValidationError('id', `"${registration.id}" does not match the id in the path ("${pathId}")`);

@@ -1,7 +1,7 @@
 // Resilience: active health checks of a service's upstream endpoints (HTTP, TCP or gRPC), run by the calling sidecar.
 import type { Clock, Rng } from '../core/index.js';
 import type { ProbeResult } from './app-health-check.js';
-import { probeHttp, probeTcp } from './endpoint-probes.js';
+import { guardedProbe, probeHttp, probeTcp } from './endpoint-probes.js';
 import { probeGrpc } from './grpc-health-probe.js';
 
 /** The policy's healthCheck block: exactly one of http, tcp, grpc, plus cadence and thresholds. */
@@ -74,12 +74,12 @@ export class EndpointHealthChecker {
     const grpc = options.grpc;
     if (http) {
       const path = http.path.startsWith('/') ? http.path : `/${http.path}`;
-      this.probe = (e) => probeHttp(e.host, e.port, path, timeoutMs);
+      this.probe = (e) => guardedProbe(e.host, e.port, () => probeHttp(e.host, e.port, path, timeoutMs));
     } else if (grpc) {
       const service = grpc.service ?? '';
-      this.probe = (e) => probeGrpc(e.host, e.port, service, timeoutMs);
+      this.probe = (e) => guardedProbe(e.host, e.port, () => probeGrpc(e.host, e.port, service, timeoutMs));
     } else {
-      this.probe = (e) => probeTcp(e.host, e.port, timeoutMs);
+      this.probe = (e) => guardedProbe(e.host, e.port, () => probeTcp(e.host, e.port, timeoutMs));
     }
   }
 

@@ -1,11 +1,25 @@
 // Resilience: single probes of an upstream endpoint — TCP connect and HTTP GET, each on a fresh connection with a timeout.
 import http from 'node:http';
 import net from 'node:net';
+import { formatHostPort, isValidHost, isValidPort, printable } from '../model/index.js';
 import type { ProbeResult } from './app-health-check.js';
+
+/**
+ * Runs a probe of host:port that can only fail as a result: an address the registry should never have accepted (an
+ * older control plane's, say) is unhealthy without a dial, and a probe that throws or rejects is unhealthy with its reason.
+ */
+export function guardedProbe(host: string, port: number, probe: () => Promise<ProbeResult>): Promise<ProbeResult> {
+  if (!isValidHost(host) || !isValidPort(port)) return Promise.resolve({ ok: false, reason: `"${printable(formatHostPort(host, port))}" is not a dialable address` });
+  try {
+    return probe().catch((error: unknown) => ({ ok: false, reason: `probe of ${formatHostPort(host, port)} failed: ${(error as Error).message}` }));
+  } catch (error) {
+    return Promise.resolve({ ok: false, reason: `probe of ${formatHostPort(host, port)} failed: ${(error as Error).message}` });
+  }
+}
 
 /** Healthy when a TCP connection opens within the timeout. */
 export function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
-  const target = `tcp://${hostPort(host, port)}`;
+  const target = `tcp://${formatHostPort(host, port)}`;
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     let settled = false;
@@ -24,7 +38,7 @@ export function probeTcp(host: string, port: number, timeoutMs: number): Promise
 
 /** Healthy when GET path answers 2xx or 3xx within the timeout. */
 export function probeHttp(host: string, port: number, path: string, timeoutMs: number): Promise<ProbeResult> {
-  const target = `http://${hostPort(host, port)}${path}`;
+  const target = `http://${formatHostPort(host, port)}${path}`;
   return new Promise((resolve) => {
     let settled = false;
     const done = (ok: boolean, reason: string): void => {
@@ -44,8 +58,4 @@ export function probeHttp(host: string, port: number, path: string, timeoutMs: n
     req.once('error', (err) => done(false, `failed: ${err.message}`));
     req.end();
   });
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -153,6 +153,35 @@ describe('control plane REST API', () => {
     expect((await call(plane, 'PUT', '/api/v1/instances/g-1/heartbeat', { status: 'meh' })).json).toMatchObject({ code: 'VALIDATION_FAILED', field: 'status' });
   });
 
+  it('refuses hosts that are not URL hosts, and link-local or unspecified addresses, naming the field', async () => {
+    const plane = await start();
+    const refused = ['a b', '[::1]', '127.0.0.1:9/x', 'x\r\ny', '', '   ', 'fe80::1%eth0', '1.2.3.999', '0x7f.1', 'a..b', '-a.example', 'a'.repeat(64), '169.254.169.254', '::ffff:169.254.169.254', '0.0.0.0', '::', '255.255.255.255'];
+    for (const host of refused) {
+      const reply = await call(plane, 'PUT', '/api/v1/instances/g-1', registration({ host }));
+      expect(reply.status, JSON.stringify(host)).toBe(400);
+      expect(reply.json, JSON.stringify(host)).toMatchObject({ code: 'VALIDATION_FAILED', field: 'host' });
+      expect(reply.json.message, JSON.stringify(host)).not.toMatch(/[\r\n]/);
+    }
+    expect((await call(plane, 'GET', '/api/v1/services')).json).toEqual({ version: 0, services: [] });
+    // A stray space is a typo, not another host: it is trimmed.
+    const accepted: Array<[string, string]> = [['10.0.0.1 ', '10.0.0.1'], ['::1', '::1'], ['FD00::A', 'fd00::a'], ['greeter-1.prod.example.', 'greeter-1.prod.example.'], ['localhost', 'localhost']];
+    for (const [i, [host, stored]] of accepted.entries()) {
+      const reply = await call(plane, 'PUT', `/api/v1/instances/g-${i}`, registration({ host }));
+      expect(reply.status, host).toBe(201);
+      expect((reply.json.instance as { host: string }).host).toBe(stored);
+    }
+  });
+
+  it('accepts only instance addresses inside --allow-instance-cidr and outside --deny-instance-cidr', async () => {
+    const plane = await startControlPlane({ listen: { host: '127.0.0.1', port: 0 }, dev: true, runtime: runtime(), allowInstanceCidrs: ['10.0.0.0/8', 'fd00::/8'], denyInstanceCidrs: ['10.9.0.0/16'] });
+    planes.push(plane);
+    for (const [i, [host, status]] of ([['10.1.2.3', 201], ['fd00::7', 201], ['10.9.1.1', 400], ['192.168.1.1', 400], ['greeter.example', 400], ['169.254.1.1', 400]] as const).entries()) {
+      const reply = await call(plane, 'PUT', `/api/v1/instances/g-${i}`, registration({ host }));
+      expect(reply.status, host).toBe(status);
+      if (status === 400) expect(reply.json.field, host).toBe('host');
+    }
+  });
+
   it('answers unknown routes, wrong methods and bad names with JSON errors', async () => {
     const plane = await start();
     const missing = await call(plane, 'GET', '/api/v1/nothing');

@@ -5,7 +5,7 @@ import { startControlPlane } from '../../control/index.js';
 import { isWeftError } from '../../core/index.js';
 import { trustDomainProblem } from '../../security/identity.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { addressFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
+import { addressFlag, cidrListFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { onShutdownSignal } from '../process-signals.js';
 
 interface ControlOptions {
@@ -21,6 +21,8 @@ interface ControlOptions {
   caCert?: string;
   caKey?: string;
   certTtl?: number;
+  allowInstanceCidr?: readonly string[];
+  denyInstanceCidr?: readonly string[];
 }
 
 /** Workload certificates shorter than this would renew more often than sidecars can sensibly ask. */
@@ -54,6 +56,8 @@ export function registerControlCommand(program: Command): void {
     .option('--ca-cert <file>', 'PEM intermediate CA certificate, followed by its chain up to the root, to sign workload certificates with (needs --ca-key)')
     .option('--ca-key <file>', 'PEM private key of --ca-cert')
     .option('--cert-ttl <duration>', 'lifetime of workload certificates, e.g. 24h (default), 1h, 90s; sidecars renew at 2/3 of it', certTtlFlag)
+    .option('--allow-instance-cidr <cidrs>', 'accept only instances whose address is an IP in these ranges (comma-separated, repeatable; host names are then refused)', cidrListFlag)
+    .option('--deny-instance-cidr <cidrs>', 'refuse instances whose address is in these ranges (comma-separated, repeatable), besides link-local, unspecified and broadcast addresses', cidrListFlag)
     .action(async (options: ControlOptions, command: Command) => {
       if ((options.caCert === undefined) !== (options.caKey === undefined)) {
         command.error(`error: ${options.caCert === undefined ? '--ca-key needs --ca-cert' : '--ca-cert needs --ca-key'}`, { exitCode: 2 });
@@ -71,6 +75,8 @@ export function registerControlCommand(program: Command): void {
         ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
         ...(options.caCert !== undefined && options.caKey !== undefined ? { ca: { certPath: options.caCert, keyPath: options.caKey } } : {}),
         ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
+        ...(options.allowInstanceCidr === undefined ? {} : { allowInstanceCidrs: options.allowInstanceCidr }),
+        ...(options.denyInstanceCidr === undefined ? {} : { denyInstanceCidrs: options.denyInstanceCidr }),
       }).catch((error: unknown) => {
         // A --ca-cert/--ca-key file that cannot serve is a usage error like a malformed flag: exit 2, naming the flag and file.
         const source = isWeftError(error) && error.code === 'CONFIG_INVALID' ? error.details.source : undefined;

@@ -1,7 +1,7 @@
 // Transport/http1: keep-alive connection pools (undici), one per endpoint address, retired when the endpoint leaves.
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
-import type { Endpoint } from '../../model/index.js';
+import { formatHostPort, isValidHost, isValidPort, printable, type Endpoint } from '../../model/index.js';
 
 export interface PoolOptions {
   /**
@@ -19,6 +19,13 @@ export interface PoolOptions {
    * (`mtlsConnector`); it keeps its own handshake timeout. `onSocket` still hears of each connection.
    */
   connect?: buildConnector.connector;
+  /** Told once per pool whose endpoint cannot be dialled at all (its every attempt then fails as a connect failure). */
+  onUndialable?: (address: string, reason: string) => void;
+}
+
+/** An endpoint address that no URL or socket can take, from a registry that should have refused it. */
+export class UndialableEndpointError extends Error {
+  readonly code = 'ERR_WEFT_UNDIALABLE';
 }
 
 export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
@@ -38,9 +45,15 @@ export class EndpointPool {
     this.host = endpoint.host;
     this.port = endpoint.port;
     this.address = endpoint.address;
-    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
     const connectTimeout = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
-    this.dispatcher = new Pool(`http://${host}:${endpoint.port}`, {
+    const dialable = isValidHost(endpoint.host) && isValidPort(endpoint.port);
+    if (!dialable) {
+      const reason = `"${printable(formatHostPort(endpoint.host, endpoint.port))}" is not a dialable address`;
+      options.onUndialable?.(endpoint.address, reason);
+      // A pool that never dials: each attempt fails before it connects, so it is retried elsewhere like a refused connection.
+      options = { ...options, connect: (_options, callback) => queueMicrotask(() => callback(new UndialableEndpointError(reason), null)) };
+    }
+    this.dispatcher = new Pool(dialable ? `http://${formatHostPort(endpoint.host, endpoint.port)}` : 'http://undialable.invalid', {
       // One request per connection at a time: a slow response never holds back another request.
       pipelining: 1,
       keepAliveTimeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
