@@ -2,10 +2,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
+import { AppPortConflictError, startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
+import type { Runtime } from '../core/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
+import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
 import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
 
-export interface ProxyCommandOptions {
+export interface ProxyCommandOptions extends ListenerLimitOptions {
   service?: string;
   appPort?: number;
   inbound?: ListenAddress;
@@ -61,7 +64,7 @@ function otlpFlag(value: string): string {
 }
 
 export function addProxyOptions(command: Command): Command {
-  return command
+  return addListenerLimitOptions(command, 'inbound and outbound listeners')
     .option('--service <name>', 'name of the service this sidecar serves', serviceFlag)
     .option('--app-port <port>', 'port of the local app; without it the sidecar is outbound-only', portFlag)
     .option('--inbound <host:port>', 'inbound listener, registered as the instance address (default 127.0.0.1:0)', addressFlag)
@@ -118,7 +121,18 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       istioMetrics: options.istioMetrics,
       istioNamespace: options.istioNamespace,
       token: options.token,
+      limits: limitsFromOptions(options),
     },
     process.env,
   );
+}
+
+/** Starts the sidecar; an app port that is one of the sidecar's own is a usage error (exit 2), as a bad flag is. */
+export async function startSidecarFor(command: Command, config: ProxyConfig, runtime: Runtime, options: SidecarOptions = {}): Promise<Sidecar> {
+  try {
+    return await startSidecar(config, runtime, options);
+  } catch (error) {
+    if (error instanceof AppPortConflictError) command.error(`error: ${error.message}`, { exitCode: 2 });
+    throw error;
+  }
 }

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.js';
 import { BALANCER_KIND_NAMES, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema } from '../model/index.js';
+import { ADMIN_LISTENER_LIMIT_DEFAULTS, LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, withLimits, type ListenerLimits } from '../listener/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
 
 const address = z.string().transform((text, ctx) => {
@@ -17,6 +18,20 @@ const address = z.string().transform((text, ctx) => {
 const port = portSchema;
 const millis = (min: number, max: number) =>
   z.number().int('expected an integer number of milliseconds').min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
+const limitsFields = {
+  headersTimeoutMs: millis(LISTENER_LIMIT_BOUNDS.headersTimeoutMs.min, LISTENER_LIMIT_BOUNDS.headersTimeoutMs.max).optional(),
+  requestTimeoutMs: millis(LISTENER_LIMIT_BOUNDS.requestTimeoutMs.min, LISTENER_LIMIT_BOUNDS.requestTimeoutMs.max).optional(),
+  idleTimeoutMs: millis(LISTENER_LIMIT_BOUNDS.idleTimeoutMs.min, LISTENER_LIMIT_BOUNDS.idleTimeoutMs.max).optional(),
+  maxConnections: z
+    .number()
+    .int('expected an integer')
+    .min(LISTENER_LIMIT_BOUNDS.maxConnections.min, `expected at least ${LISTENER_LIMIT_BOUNDS.maxConnections.min}`)
+    .max(LISTENER_LIMIT_BOUNDS.maxConnections.max, `expected at most ${LISTENER_LIMIT_BOUNDS.maxConnections.max}`)
+    .optional(),
+};
+const limitsSchema = z.strictObject(limitsFields);
+/** `listeners:` — limits for the inbound and outbound listeners, each overridable per listener (admin only per listener). */
+const listenersSchema = z.strictObject({ ...limitsFields, inbound: limitsSchema.optional(), outbound: limitsSchema.optional(), admin: limitsSchema.optional() });
 const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
 const sampleRatio = z.number().min(0, 'expected a ratio from 0 to 1').max(1, 'expected a ratio from 0 to 1');
 const fluentTag = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dot-separated tag prefix such as "weft"');
@@ -141,6 +156,7 @@ export const proxyFileSchema = z.strictObject({
       trustBundleRefreshMs: millis(100, 3_600_000).optional(),
     })
     .optional(),
+  listeners: listenersSchema.optional(),
 });
 export type ProxyFile = z.output<typeof proxyFileSchema>;
 
@@ -179,6 +195,8 @@ export interface ProxyConfig {
   readonly metrics: { readonly istio: boolean; readonly namespace: string };
   /** `trustBundleRefreshMs`: how often the trust bundle is fetched again (a CA rotation adds and later drops a root). */
   readonly security: { readonly trustBundleRefreshMs: number };
+  /** Head, request and idle timeouts and the connection cap of each listener. */
+  readonly listeners: { readonly inbound: ListenerLimits; readonly outbound: ListenerLimits; readonly admin: ListenerLimits };
 }
 type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
@@ -259,6 +277,8 @@ export interface ProxyFlags {
   istioNamespace?: string;
   /** Join token (or admin token) for the control plane; else WEFT_TOKEN. */
   token?: string;
+  /** --header-timeout, --request-timeout, --idle-timeout, --max-connections: the inbound and outbound listeners' limits. */
+  limits?: Partial<ListenerLimits>;
 }
 
 /** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
@@ -308,6 +328,17 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
       namespace: flags.istioNamespace ?? file.metrics?.namespace ?? PROXY_DEFAULTS.istioNamespace,
     },
     security: { trustBundleRefreshMs: file.security?.trustBundleRefreshMs ?? PROXY_DEFAULTS.trustBundleRefreshMs },
+    listeners: resolveListeners(file.listeners, flags.limits),
+  };
+}
+
+/** Per listener: its own section of the file, over the file's shared settings, over the defaults; flags win over the file for inbound and outbound. */
+function resolveListeners(file: ProxyFile['listeners'], flags: Partial<ListenerLimits> | undefined): ProxyConfig['listeners'] {
+  const shared = withLimits(LISTENER_LIMIT_DEFAULTS, file);
+  return {
+    inbound: withLimits(withLimits(shared, file?.inbound), flags),
+    outbound: withLimits(withLimits(shared, file?.outbound), flags),
+    admin: withLimits(ADMIN_LISTENER_LIMIT_DEFAULTS, file?.admin),
   };
 }
 

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
+import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, withLimits, type ListenerLimits } from '../listener/index.js';
 import { HostPolicy } from '../model/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
   ca?: { certPath: string; keyPath: string };
   /** Lifetime of the workload certificates the CA signs; default 24 h. */
   certLifetimeMs?: number;
+  /** Timeouts and the connection cap of the API listener; default LISTENER_LIMIT_DEFAULTS. */
+  limits?: Partial<ListenerLimits>;
   /** CIDR ranges instance addresses must fall in (host names are then refused); default: any address. */
   allowInstanceCidrs?: readonly string[];
   /** CIDR ranges instance addresses must not fall in, besides link-local, unspecified and broadcast addresses (always refused). */
@@ -152,6 +155,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   const server = createServer((req, res) => void handle(req, res));
+  // Watch streams are long-lived responses, not idle connections: the limits bound heads, request bodies and idle keep-alive only.
+  new ListenerGuard({ name: 'control', limits: withLimits(LISTENER_LIMIT_DEFAULTS, options.limits), metrics: runtime.metrics, logger: runtime.logger.child({ listener: 'control' }) }).protect(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

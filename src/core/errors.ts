@@ -34,6 +34,10 @@ export type WeftErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'BAD_REQUEST'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE'
+  | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -112,6 +116,13 @@ export class MissingHostError extends WeftError {
 export class AmbiguousHostError extends WeftError {
   constructor() {
     super('AMBIGUOUS_HOST', 'the request has more than one Host header');
+  }
+}
+
+/** A protocol or method weft does not carry yet (WebSocket and other upgrades, CONNECT, HTTP/2): refused plainly, never half-served. */
+export class NotImplementedError extends WeftError {
+  constructor(what: string) {
+    super('NOT_IMPLEMENTED', `${what} is not supported by this proxy yet`, { details: { unsupported: what } });
   }
 }
 

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../core/index.js';
 import { snapshotToJSON, type SnapshotSource } from '../model/index.js';
+import { ADMIN_LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -16,6 +17,8 @@ export interface AdminServerOptions {
   ready: () => Readiness;
   /** The workload certificate's facts for GET /certs (null while none is held); absent: no such route. */
   certs?: () => unknown;
+  /** Timeouts and the connection cap of the listener; default ADMIN_LISTENER_LIMIT_DEFAULTS. */
+  limits?: ListenerLimits;
 }
 
 export interface AdminServer {
@@ -73,8 +76,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       else sendJson(res, 500, { code: 'INTERNAL', message: 'internal error' });
     });
   });
-  // Scrapers and probes hold connections open; an idle one must not keep close() waiting.
-  server.keepAliveTimeout = 5_000;
+  new ListenerGuard({ name: 'admin', limits: options.limits ?? ADMIN_LISTENER_LIMIT_DEFAULTS, metrics: runtime.metrics, logger: runtime.logger.child({ listener: 'admin' }) }).protect(server);
 
   return {
     listen(host: string, port: number) {

@@ -1,7 +1,8 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
+import { AmbiguousHostError, AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
+import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import {
   claimedSource,
   CLIENT_CLOSED_STATUS,
@@ -21,7 +22,7 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { EndpointPool, Http1Exchange, type ForwardOptions, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1Exchange, screenRequest, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { unauthenticatedError, type JwtAccepted, type JwtAuthenticator, type JwtAuthResult } from '../security/jwt/index.js';
@@ -56,6 +57,8 @@ export interface InboundServerOptions {
   peers?: PeerIdentifier;
   /** Listen through an MtlsListener in this mode (changed later through `mtls.setMode`); absent: plain HTTP only. */
   mtls?: { readonly mode: MtlsMode; readonly identity?: WorkloadIdentity | null; readonly handshakeTimeoutMs?: number };
+  /** Timeouts and the connection cap of the listener; default LISTENER_LIMIT_DEFAULTS. */
+  limits?: ListenerLimits;
 }
 
 export interface InboundServer extends ProxyServer {
@@ -160,11 +163,11 @@ class InboundExchange extends Http1Exchange {
     this.base = withJwtHeaders(this.base, accepted);
   }
 
-  /** Answers with the admission checks' refusal instead of calling the app. */
+  /** Answers with a refusal (the admission checks', or the listener's) instead of calling the app. */
   refuse(error: WeftError): void {
-    const refusals = this.caller.refusals!;
-    if (error.code === 'FORBIDDEN') refusals.denied();
-    else if (error.code === 'RATE_LIMITED') refusals.limited();
+    const refusals = this.caller.refusals;
+    if (refusals !== null && error.code === 'FORBIDDEN') refusals.denied();
+    else if (refusals !== null && error.code === 'RATE_LIMITED') refusals.limited();
     this.caller.metrics.error(error.code);
     this.discardBody();
     this.status = rescue(this.res, error);
@@ -242,10 +245,13 @@ function authenticateThenAdmit(exchange: InboundExchange, jwt: JwtAuthenticator,
 
 export function createInboundServer(options: InboundServerOptions): InboundServer {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => handle(req, res);
+  const logger = options.runtime.logger.child({ listener: 'inbound', service: options.service });
+  const guard = new ListenerGuard({ name: 'inbound', limits: options.limits ?? LISTENER_LIMIT_DEFAULTS, metrics: options.runtime.metrics, logger });
   const mtls = options.mtls
-    ? new MtlsListener({ ...options.mtls, onRequest, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS })
+    ? new MtlsListener({ ...options.mtls, onRequest, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
     : null;
   const server = mtls?.plain ?? createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+  if (mtls === null) guard.protect(server);
   const drain = new Drain(mtls ?? server);
   const metrics = createProxyMetrics(options.runtime.metrics);
   const tcp = createTcpMetrics(options.runtime.metrics);
@@ -281,7 +287,21 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   };
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    const screened = screenRequest(req);
+    if (screened === 'options-asterisk') {
+      answerOptionsAsterisk(res);
+      return;
+    }
     const exchange = new InboundExchange(context, req, res);
+    // Node keeps the first of two Host headers; the app might read the other: which one is meant is ambiguous (RFC 9112 3.2).
+    const refusal = screened !== 'forward' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
+    if (refusal !== null) {
+      guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${refusal.message}`);
+      // A client that asked to switch protocols may send the new protocol's bytes next: the connection is not reused.
+      if (refusal.code === 'NOT_IMPLEMENTED') res.shouldKeepAlive = false;
+      exchange.refuse(refusal);
+      return;
+    }
     if (admission === null) {
       exchange.send(context.pool);
       return;

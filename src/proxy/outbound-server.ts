@@ -5,7 +5,8 @@ import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
-import { isAbsoluteForm, targetAuthority, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, hasSecondHost, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
+import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
 import type { MeshTls } from './mesh-tls.js';
@@ -36,6 +37,8 @@ export interface OutboundServerOptions {
   istio?: IstioMetrics | null;
   /** Dial each service with mTLS or in plaintext by its mode; absent: plaintext always. */
   mtls?: MeshTls;
+  /** Timeouts and the connection cap of the listener; default LISTENER_LIMIT_DEFAULTS. */
+  limits?: ListenerLimits;
 }
 
 export const OUTBOUND_DEFAULTS = {
@@ -48,6 +51,8 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const { runtime, snapshots } = options;
   const logger = runtime.logger.child({ listener: 'outbound', ...(options.localService ? { service: options.localService } : {}) });
   const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
+  const guard = new ListenerGuard({ name: 'outbound', limits: options.limits ?? LISTENER_LIMIT_DEFAULTS, metrics: runtime.metrics, logger });
+  guard.protect(server);
   const drain = new Drain(server);
   const metrics = createProxyMetrics(runtime.metrics);
   const tcp = createTcpMetrics(runtime.metrics);
@@ -104,6 +109,14 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     if (logged) logRejected(req, status, error, startedAt, bytesBefore, traceId);
   }
 
+  /** A request the listener will not carry: refused as a rejection of the listener as well as of the unknown service. */
+  function refuse(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
+    guard.rejections.record(error.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${error.message}`);
+    // A client that asked to switch protocols may send the new protocol's bytes next: the connection is not reused.
+    if (error.code === 'NOT_IMPLEMENTED') res.shouldKeepAlive = false;
+    reject(req, res, error);
+  }
+
   /** A rejected request still gets its CLIENT span, under the `_unknown` service like its metrics; returns its trace id. */
   function traceRejected(tracing: HopTracer, req: IncomingMessage, status: number, error: WeftError): string {
     unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
@@ -134,6 +147,12 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const screened = screenRequest(req);
+    if (screened !== 'forward') {
+      if (screened === 'options-asterisk') answerOptionsAsterisk(res);
+      else refuse(req, res, screened);
+      return;
+    }
     // An absolute-form target names the service itself, and takes precedence over Host (RFC 9112 3.2.2).
     const url = req.url ?? '/';
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
@@ -162,17 +181,4 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       routes.close();
     },
   };
-}
-
-/** Whether the raw header list holds Host more than once (Node keeps only the first in req.headers). */
-function hasSecondHost(raw: readonly string[]): boolean {
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
-    }
-  }
-  return false;
 }

@@ -21,6 +21,10 @@ const STATUS: Partial<Record<WeftErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
+  NOT_IMPLEMENTED: 501,
 };
 
 export function statusOf(error: WeftError): number {

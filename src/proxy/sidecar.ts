@@ -7,6 +7,7 @@ import { ControlClient, ControlWatch } from '../resolve/index.js';
 import { MtlsPeers } from '../security/authz/index.js';
 import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
+import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } from './app-port.js';
 import type { ProxyServer } from './drain.js';
 import { InboundAdmission } from './inbound-admission.js';
 import { createInboundServer, type InboundServer } from './inbound-server.js';
@@ -22,6 +23,8 @@ export interface Sidecar {
   readonly outbound: ListenAddress;
   readonly inbound?: ListenAddress;
   readonly admin: ListenAddress;
+  /** The app's port: the configured one or the one chosen for it; undefined for an outbound-only sidecar. */
+  readonly appPort?: number;
   /**
    * Phase one of a shutdown: report not ready, stop health checks, deregister (best effort), then give
    * peers a moment to see it. Resolves when it is safe to stop the app.
@@ -34,7 +37,14 @@ export interface Sidecar {
 /** How long peers get to receive the deregistration before the listeners stop accepting. */
 const SETTLE_MS = 500;
 
-export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): Promise<Sidecar> {
+export interface SidecarOptions {
+  /** With no app port configured, pick a free one for the app (as `weft run` does) instead of running outbound-only. */
+  readonly chooseAppPort?: boolean;
+}
+
+export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, options: SidecarOptions = {}): Promise<Sidecar> {
+  // Before anything starts, against the ports that are fixed; listeners on port 0 are checked once bound.
+  if (config.appPort !== undefined) refuseOwnAppPort(config.appHost, config.appPort, ownListeners(config.inbound, config.outbound, config.admin));
   const fluent = config.fluent && createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
   // With Fluent configured, the sidecar's own logs are shipped too (tag `TAG.log`), beside their usual destination.
   const runtime = fluent ? withFluentLogs(baseRuntime, fluent) : baseRuntime;
@@ -60,6 +70,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
   let registration: Registration | undefined;
   let stopFollowingMode = (): void => {};
   let inbound: ListenAddress | undefined;
+  let appPort = config.appPort;
+  let appPortReservation: PortReservation | undefined;
   const accessLog = createAccessLog({
     path: config.accessLog.path,
     sample: config.accessLog.sample,
@@ -88,6 +100,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     tracing: hops,
     istio,
     mtls: mesh,
+    limits: config.listeners.outbound,
   });
   servers.push(outboundServer);
 
@@ -98,17 +111,22 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
     if (health && !health.healthy()) return { ready: false, reason: `app unhealthy: ${health.reason()}` };
     return { ready: true };
   };
-  const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness, certs: () => certificates.info() });
+  const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness, certs: () => certificates.info(), limits: config.listeners.admin });
 
   try {
     const outbound = await outboundServer.listen(config.outbound.host, config.outbound.port);
     // Admin first: its address goes into the registration, so the control plane can scrape /metrics for `weft stat`.
     const admin = await adminServer.listen(config.admin.host, config.admin.port);
-    if (config.appPort !== undefined) {
+    if (appPort !== undefined || options.chooseAppPort === true) {
+      if (appPort === undefined) {
+        // Picked while outbound and admin hold their ports, and held until inbound has its own: none of them can be it.
+        appPortReservation = await reserveAppPort(config.appHost, [outbound, admin, config.inbound]);
+        appPort = appPortReservation.port;
+      }
       const ownServer = createInboundServer({
         runtime,
         appHost: config.appHost,
-        appPort: config.appPort,
+        appPort,
         service: config.service,
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,
@@ -129,10 +147,15 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         peers: new MtlsPeers(() => mesh.trustDomain),
         // Strict until the mesh says otherwise: nothing is served in plaintext before the mode is known.
         mtls: { mode: 'strict' },
+        limits: config.listeners.inbound,
       });
       servers.push(ownServer);
       stopFollowingMode = followOwnMode(ownServer, mesh, watch, config.service, runtime);
       inbound = await ownServer.listen(config.inbound.host, config.inbound.port);
+      // A listener on port 0 has only now got its port, which could be a configured app port not yet listened on.
+      refuseOwnAppPort(config.appHost, appPort, ownListeners(inbound, outbound, admin));
+      // Released before the first probe, which would otherwise find the reservation answering for the app.
+      await appPortReservation?.release();
       const host = config.advertise ?? advertisedHost(inbound.host);
       instanceId = config.instance.id ?? `${config.service}-${host}-${inbound.port}`;
       const reg = new Registration({
@@ -144,10 +167,11 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
       health = new AppHealthCheck({
         runtime,
         host: config.appHost,
-        port: config.appPort,
+        port: appPort,
         path: config.healthCheck.path,
         intervalMs: config.healthCheck.intervalMs,
         timeoutMs: config.healthCheck.timeoutMs,
+        ownListeners: [inbound, outbound, admin],
       });
       // Register only once the app answers and the sidecar holds its certificate, so peers never see an instance
       // whose app is still starting or whose inbound port cannot yet prove who it is.
@@ -196,8 +220,9 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime): P
         await accessLog?.close();
         await fluent?.close();
       })());
-    return { instanceId, outbound, inbound, admin, deregister, stop };
+    return { instanceId, outbound, inbound, admin, appPort, deregister, stop };
   } catch (error) {
+    await appPortReservation?.release();
     health?.stop();
     await registration?.stop();
     stopFollowingMode();

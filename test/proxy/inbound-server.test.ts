@@ -133,7 +133,7 @@ describe('inbound server', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_RESET' });
   });
 
-  it('answers 500 INTERNAL to a request the connection pool refuses to send, and the app never sees it', async () => {
+  it('answers 400 AMBIGUOUS_HOST to two Host headers, as the outbound listener does, and the app never sees it', async () => {
     let reached = 0;
     const target = await app((_req, res) => {
       reached++;
@@ -148,8 +148,8 @@ describe('inbound server', () => {
       socket.on('end', () => resolve(data));
       socket.on('error', reject);
     });
-    expect(raw).toMatch(/^HTTP\/1\.1 500/);
-    expect(raw).toContain('"code":"INTERNAL"');
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).toContain('"code":"AMBIGUOUS_HOST"');
     expect(reached).toBe(0);
   });
 

@@ -6,9 +6,10 @@ import { isWeftError } from '../../core/index.js';
 import { trustDomainProblem } from '../../security/identity.js';
 import { createRuntime } from '../../telemetry/index.js';
 import { addressFlag, cidrListFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
+import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from '../listener-options.js';
 import { onShutdownSignal } from '../process-signals.js';
 
-interface ControlOptions {
+interface ControlOptions extends ListenerLimitOptions {
   listen: ListenAddress;
   dataDir: string;
   dev?: boolean;
@@ -41,7 +42,7 @@ function certTtlFlag(value: string): number {
 }
 
 export function registerControlCommand(program: Command): void {
-  program
+  const command = program
     .command('control')
     .description('run the control plane: registry, REST and watch API, metrics')
     .option('--listen <host:port>', 'address of the HTTP API', addressFlag, addressFlag('127.0.0.1:8500'))
@@ -57,7 +58,8 @@ export function registerControlCommand(program: Command): void {
     .option('--ca-key <file>', 'PEM private key of --ca-cert')
     .option('--cert-ttl <duration>', 'lifetime of workload certificates, e.g. 24h (default), 1h, 90s; sidecars renew at 2/3 of it', certTtlFlag)
     .option('--allow-instance-cidr <cidrs>', 'accept only instances whose address is an IP in these ranges (comma-separated, repeatable; host names are then refused)', cidrListFlag)
-    .option('--deny-instance-cidr <cidrs>', 'refuse instances whose address is in these ranges (comma-separated, repeatable), besides link-local, unspecified and broadcast addresses', cidrListFlag)
+    .option('--deny-instance-cidr <cidrs>', 'refuse instances whose address is in these ranges (comma-separated, repeatable), besides link-local, unspecified and broadcast addresses', cidrListFlag);
+  addListenerLimitOptions(command, 'the API listener')
     .action(async (options: ControlOptions, command: Command) => {
       if ((options.caCert === undefined) !== (options.caKey === undefined)) {
         command.error(`error: ${options.caCert === undefined ? '--ca-key needs --ca-cert' : '--ca-cert needs --ca-key'}`, { exitCode: 2 });
@@ -77,6 +79,7 @@ export function registerControlCommand(program: Command): void {
         ...(options.certTtl === undefined ? {} : { certLifetimeMs: options.certTtl }),
         ...(options.allowInstanceCidr === undefined ? {} : { allowInstanceCidrs: options.allowInstanceCidr }),
         ...(options.denyInstanceCidr === undefined ? {} : { denyInstanceCidrs: options.denyInstanceCidr }),
+        limits: limitsFromOptions(options),
       }).catch((error: unknown) => {
         // A --ca-cert/--ca-key file that cannot serve is a usage error like a malformed flag: exit 2, naming the flag and file.
         const source = isWeftError(error) && error.code === 'CONFIG_INVALID' ? error.details.source : undefined;

@@ -31,6 +31,14 @@ export interface MtlsListenerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** A connection must send its first byte and, for TLS, finish its handshake within this time. */
   readonly handshakeTimeoutMs?: number;
+  /** Applies the port's limits: to each HTTP server as it is made (they accept no connection themselves), and the cap to the listening socket. */
+  readonly guard?: ServerGuard;
+}
+
+/** What the listener asks of the limits of its port (a ListenerGuard): set on each inner HTTP server, and the connection cap on the front. */
+export interface ServerGuard {
+  protect(server: PlainServer, acceptsOwnConnections: boolean): void;
+  cap(server: FrontServer): void;
 }
 
 export const MTLS_LISTENER_DEFAULTS = { keepAliveTimeoutMs: 10_000, handshakeTimeoutMs: 10_000 } as const;
@@ -75,6 +83,7 @@ export class MtlsListener extends EventEmitter {
   private readonly handshakeTimeoutMs: number;
   private readonly keepAliveTimeout: number;
   private readonly onRequest: RequestListener;
+  private readonly guard: ServerGuard | undefined;
   private stopFollowingIdentity: () => void = () => {};
 
   constructor(options: MtlsListenerOptions) {
@@ -83,9 +92,12 @@ export class MtlsListener extends EventEmitter {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? MTLS_LISTENER_DEFAULTS.handshakeTimeoutMs;
     this.keepAliveTimeout = options.keepAliveTimeoutMs ?? MTLS_LISTENER_DEFAULTS.keepAliveTimeoutMs;
     this.onRequest = options.onRequest;
+    this.guard = options.guard;
     this.plain = createPlainServer({ keepAliveTimeout: this.keepAliveTimeout }, options.onRequest);
+    this.guard?.protect(this.plain, false);
     if (options.identity) this.setIdentity(options.identity);
     this.front = createFrontServer((socket) => this.accept(socket));
+    this.guard?.cap(this.front);
     this.front.on('error', (err) => this.emit('error', err));
   }
 
@@ -129,6 +141,8 @@ export class MtlsListener extends EventEmitter {
       this.refuse('handshake', err);
       socket.destroy();
     });
+    // An https.Server is an http.Server over TLS sockets: the same head, request and idle limits apply.
+    this.guard?.protect(secure as unknown as PlainServer, false);
     this.stopFollowingIdentity = identity.onUpdate((state) => secure.setSecureContext(state.contextOptions));
     this.secure = secure;
     if (this.front?.listening) secure.emit('listening');

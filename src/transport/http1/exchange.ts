@@ -13,7 +13,7 @@ import { AttemptBody } from './attempt-body.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.js';
 import { onClientClose, onClientData, onClientDrain, onClientEnd, onResponseTimeout, tag } from './exchange-events.js';
-import { originForm } from './request-target.js';
+import { isAbsoluteForm, originForm, withTargetHost } from './request-target.js';
 import { UpstreamAttempt } from './upstream-attempt.js';
 
 /** Mirrors the retry policy's body states (resilience/retry.ts), which this layer reports without importing. */
@@ -116,9 +116,10 @@ export abstract class Http1Exchange {
     this.req = req;
     this.res = res;
     this.method = req.method ?? 'GET';
-    this.path = originForm(req.url ?? '/');
+    const target = req.url ?? '/';
+    this.path = originForm(target);
     const head = forwardRequestHeaders(req.rawHeaders);
-    this.headers = head.headers;
+    this.headers = isAbsoluteForm(target) ? withTargetHost(head.headers, target) : head.headers;
     this.hasBody = head.hasBody;
     this.attemptTimeoutMs = forwardOptions.responseTimeoutMs;
     this.replay = replayable && head.hasBody && forwardOptions.replayLimitBytes > 0 ? [] : null;

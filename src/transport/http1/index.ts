@@ -3,3 +3,4 @@ export * from './endpoint-pool.js';
 export * from './exchange.js';
 export * from './hop-by-hop.js';
 export * from './request-target.js';
+export * from './request-screen.js';

@@ -29,3 +29,20 @@ export function originForm(target: string): string {
   if (slash >= 0 && (query < 0 || slash < query)) return target.slice(slash);
   return query >= 0 ? `/${target.slice(query)}` : '/';
 }
+
+/**
+ * Raw headers with Host replaced by the authority of an absolute-form target: a proxy ignores the Host it received
+ * with such a target and sends the target's (RFC 9112 3.2.2). An empty authority leaves the headers as they were.
+ */
+export function withTargetHost(headers: readonly string[], target: string): string[] {
+  const authority = targetAuthority(target);
+  if (authority === '') return [...headers];
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') continue;
+    out.push(name, headers[i + 1]!);
+  }
+  out.push('host', authority);
+  return out;
+}
