@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../core/index.js';
+import { installProcessFailurePolicy } from '../telemetry/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerCertsCommand } from './commands/certs.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; usage errors exit 2, runtime errors print one clear line and exit 1. */
 export async function main(argv: readonly string[]): Promise<void> {
+  installProcessFailurePolicy();
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

@@ -154,7 +154,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
   };
 
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer((req, res) => {
+    // handle() answers every error itself; what escapes it (a failure while answering) only costs this connection.
+    handle(req, res).catch((error: unknown) => {
+      runtime.logger.error({ err: error }, 'control-plane request failed while answering');
+      res.destroy();
+    });
+  });
   // Watch streams are long-lived responses, not idle connections: the limits bound heads, request bodies and idle keep-alive only.
   new ListenerGuard({ name: 'control', limits: withLimits(LISTENER_LIMIT_DEFAULTS, options.limits), metrics: runtime.metrics, logger: runtime.logger.child({ listener: 'control' }) }).protect(server);
   try {

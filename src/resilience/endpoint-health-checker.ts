@@ -159,7 +159,8 @@ export class EndpointHealthChecker {
   private async tick(target: Target): Promise<void> {
     target.timer = undefined;
     const started = this.deps.clock.now();
-    await this.run(target);
+    // Probes settle as results (guardedProbe); were one to fail anyway, the endpoint is probed again on the next tick.
+    await this.run(target).catch(() => undefined);
     // The interval runs from probe start to probe start, so a slow endpoint does not stretch the cadence.
     const spread = this.options.intervalMs * this.jitter * (2 * this.deps.rng.next() - 1);
     this.schedule(target, this.options.intervalMs + spread - (this.deps.clock.now() - started));

@@ -7,3 +7,4 @@ export * from './istio-metrics.js';
 export * from './access-log.js';
 export * from './fluent-forward.js';
 export * from './tracing/index.js';
+export * from './process-failures.js';
