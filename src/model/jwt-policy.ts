@@ -1,6 +1,7 @@
 // Model: a service's JWT authentication policy (token providers, their keys and which routes need which provider), its strict schema and defaults.
 import { z } from 'zod';
 import { SERVICE_NAME } from './instance.js';
+import { isLoopbackAddress, printable } from './net-values.js';
 import { parseOrThrow } from './validate.js';
 
 export const JWT_POLICY_KIND = 'JwtPolicy';
@@ -39,7 +40,6 @@ const METHOD = /^[A-Z]{1,32}$/;
 const CLAIM_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Headers a forwarded claim must never overwrite: message framing, routing, hop-by-hop and weft's own. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate', 'authorization', 'cookie', 'set-cookie']);
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** JWK members that only private or symmetric keys carry: a policy holds public keys only. */
 const SECRET_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
@@ -84,19 +84,39 @@ export interface RemoteJwks {
   readonly timeoutMs: number;
 }
 
-const jwksUrl = z.string({ error: 'expected a JWKS URL' }).superRefine((text, ctx) => {
+/**
+ * The one name a plain http:// JWKS URL may use besides a loopback IP literal. Refusing it would silently drop
+ * policies already stored with it (a policy that fails to parse is skipped, and its service then needs no token),
+ * so it stays, but its meaning is fixed: fetchJwks connects to 127.0.0.1 or ::1 and never asks a resolver, whose
+ * answer (hosts file, DNS, a search domain) could point a plain-text fetch of the keys off the machine.
+ */
+export const JWKS_LOOPBACK_NAME = 'localhost';
+
+/**
+ * Why `text` cannot be a JWKS URL, or undefined when it can: https:// anywhere, plain http:// only to a loopback IP
+ * literal (127.0.0.0/8, ::1) or `localhost`, never with credentials. Policy validation and every fetch use this one
+ * check, so that a key set is never fetched from a URL a policy could not hold.
+ */
+export function jwksUrlProblem(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `expected a JWKS URL such as https://issuer.example/.well-known/jwks.json, got "${text}"` });
-    return;
+    return `expected a JWKS URL such as https://issuer.example/.well-known/jwks.json, got "${text}"`;
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+  // The parsed hostname, not the text: "127.evil.example" is a name under .example, while "0x7f.1" and "2130706433" parse to 127.0.0.1.
+  const loopback = isLoopbackAddress(url.hostname) || url.hostname === JWKS_LOOPBACK_NAME;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    ctx.addIssue({ code: 'custom', message: 'expected an https:// URL (plain http:// only to a loopback address)' });
+    const offLoopback = url.protocol === 'http:' ? `; "${printable(url.hostname)}" is not one` : '';
+    return `expected an https:// URL (plain http:// only to a loopback address: 127.0.0.0/8, [::1] or localhost${offLoopback})`;
   }
-  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'expected a URL without credentials' });
+  if (url.username || url.password) return 'expected a URL without credentials';
+  return undefined;
+}
+
+const jwksUrl = z.string({ error: 'expected a JWKS URL' }).superRefine((text, ctx) => {
+  const problem = jwksUrlProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 /** One object with either inline `keys` or a `url`, so that errors point into whichever the user wrote. */

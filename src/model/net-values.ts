@@ -1,5 +1,5 @@
 // Model: the one definition of a host, a port and an HTTP header, shared by the REST API, the Consul API, config files and the sidecar.
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 export type HostKind = 'ipv4' | 'ipv6' | 'name';
@@ -51,6 +51,53 @@ export const portSchema = z.number({ error: 'expected a port number 1-65535' }).
 
 export function isValidPort(port: number): boolean {
   return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
+type IpLiteral = { readonly address: string; readonly family: 'ipv4' | 'ipv6' };
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+const UNSPECIFIED_V6 = new BlockList();
+UNSPECIFIED_V6.addAddress('::', 'ipv6');
+const V4_MAPPED = new BlockList();
+V4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/** An IP literal, without the brackets a URL's hostname keeps around IPv6 and without a zone; else undefined. */
+function ipLiteral(host: string): IpLiteral | undefined {
+  const address = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const version = isIP(address);
+  if (version === 0 || address.includes('%')) return undefined;
+  return { address, family: version === 6 ? 'ipv6' : 'ipv4' };
+}
+
+/**
+ * Whether `host` is an IP literal in 127.0.0.0/8 or ::1 (brackets allowed, IPv4-mapped IPv6 included). Names, even
+ * `localhost`, are not: what a name reaches is up to resolvers, so callers decide about names themselves.
+ */
+export function isLoopbackAddress(host: string): boolean {
+  const ip = ipLiteral(host);
+  return ip !== undefined && LOOPBACK.check(ip.address, ip.family);
+}
+
+/**
+ * Whether a listener bound to one host can take connections addressed to the other: the same address in any
+ * spelling (IPv4-mapped included), a wildcard covering the other (`0.0.0.0` IPv4, `::` everything on a dual-stack
+ * host), or a name on either side, which may resolve to anything.
+ */
+export function hostsOverlap(a: string, b: string): boolean {
+  const first = ipLiteral(a);
+  const second = ipLiteral(b);
+  if (first === undefined || second === undefined) return true;
+  if (wildcardCovers(first, second) || wildcardCovers(second, first)) return true;
+  const same = new BlockList();
+  same.addAddress(first.address, first.family);
+  return same.check(second.address, second.family);
+}
+
+function wildcardCovers(listen: IpLiteral, other: IpLiteral): boolean {
+  if (listen.family === 'ipv6') return UNSPECIFIED_V6.check(listen.address, 'ipv6');
+  return listen.address === '0.0.0.0' && (other.family === 'ipv4' || V4_MAPPED.check(other.address, 'ipv6'));
 }
 
 /** `host:port`, with brackets around an IPv6 host. */

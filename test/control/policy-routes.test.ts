@@ -106,6 +106,24 @@ describe('policy REST API', () => {
     expect((await call(plane, 'GET', '/api/v1/policies')).json).toEqual({ version: 0, policies: [] });
     expect((await call(plane, 'POST', '/api/v1/policies/greeter', {})).status).toBe(405);
   });
+
+  it('takes a plain http JWKS URL only to a loopback address, and names the field when refusing one', async () => {
+    const plane = await start();
+    const jwtPolicy = (url: string) => ({
+      kind: 'JwtPolicy',
+      service: 'api',
+      providers: [{ name: 'main', issuer: 'https://issuer.example', audiences: ['api'], jwks: { url } }],
+    });
+    const refused = await call(plane, 'PUT', '/api/v1/jwt-policies/api', jwtPolicy('http://127.evil.example/jwks.json'));
+    expect(refused).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED', field: 'providers[0].jwks.url' } });
+    expect(refused.json.message).toContain('"127.evil.example" is not one');
+    expect((await call(plane, 'GET', '/api/v1/jwt-policies')).json).toMatchObject({ policies: [] });
+    const statuses: number[] = [];
+    for (const url of ['http://127.0.0.1:8080/jwks.json', 'http://[::1]:8080/jwks.json', 'https://127.evil.example/jwks.json']) {
+      statuses.push((await call(plane, 'PUT', '/api/v1/jwt-policies/api', jwtPolicy(url))).status);
+    }
+    expect(statuses).toEqual([201, 200, 200]);
+  });
 });
 
 describe('policies on the watch stream', () => {

@@ -59,6 +59,7 @@ describe('JwtPolicy', () => {
     ['an RSA key without n', { ...base, providers: [{ ...provider, jwks: { keys: [{ kty: 'RSA', e: 'AQAB' }] } }] }, 'providers[0].jwks.keys[0].n', 'member "n"'],
     ['both keys and url', { ...base, providers: [{ ...provider, jwks: { keys: [rsaKey], url: 'https://a.example/j' } }] }, 'providers[0].jwks', 'exactly one'],
     ['a plain http URL off loopback', { ...base, providers: [{ ...provider, jwks: { url: 'http://issuer.example/jwks' } }] }, 'providers[0].jwks.url', 'https://'],
+    ['a plain http URL to a name that starts like loopback', { ...base, providers: [{ ...provider, jwks: { url: 'http://127.evil.example/jwks.json' } }] }, 'providers[0].jwks.url', '"127.evil.example" is not one'],
     ['a refresh option with inline keys', { ...base, providers: [{ ...provider, jwks: { keys: [rsaKey], refreshSeconds: 5 } }] }, 'providers[0].jwks.refreshSeconds', 'only with url'],
     ['a reserved forwarded header', { ...base, providers: [{ ...provider, forwardClaims: { sub: 'authorization' } }] }, 'providers[0].forwardClaims.sub', 'not reserved'],
     ['a weft header as forwarded header', { ...base, providers: [{ ...provider, forwardClaims: { sub: 'x-weft-source' } }] }, 'providers[0].forwardClaims.sub', 'not reserved'],
@@ -78,7 +79,19 @@ describe('JwtPolicy', () => {
     expect(parseJwtPolicy(JSON.parse(JSON.stringify(once)))).toEqual(once);
   });
 
-  it('accepts plain http to a loopback JWKS URL', () => {
-    expect(() => parseJwtPolicy({ ...base, providers: [{ ...provider, jwks: { url: 'http://127.0.0.1:8080/jwks' } }] })).not.toThrow();
-  });
+  it.each(['http://127.0.0.1:8080/jwks', 'http://127.9.8.7/jwks', 'http://[::1]:8080/jwks', 'http://localhost:8080/jwks', 'http://0x7f.1/jwks', 'http://2130706433/jwks', 'https://127.evil.example/jwks', 'https://issuer.example/jwks'])(
+    'accepts the JWKS URL %s (plain http only to loopback, https anywhere)',
+    (url) => {
+      expect(() => parseJwtPolicy({ ...base, providers: [{ ...provider, jwks: { url } }] })).not.toThrow();
+    },
+  );
+
+  it.each(['http://128.0.0.1/jwks', 'http://[::2]/jwks', 'http://[::]/jwks', 'http://0.0.0.0/jwks', 'http://localhost./jwks', 'http://localhost.example/jwks', 'http://127.0.0.1.nip.io/jwks'])(
+    'refuses plain http to %s, which is not a loopback address',
+    (url) => {
+      const error = errorOf({ ...base, providers: [{ ...provider, jwks: { url } }] });
+      expect(error.field).toBe('providers[0].jwks.url');
+      expect(error.message).toContain('plain http:// only to a loopback address');
+    },
+  );
 });

@@ -1,5 +1,8 @@
 // Security/JWT: one bounded JWKS download — a time limit, a size limit, no redirects, and only public signing keys kept.
+import type { LookupFunction } from 'node:net';
 import type { JSONWebKeySet, JWK } from 'jose';
+import { Agent, fetch, type Response } from 'undici';
+import { JWKS_LOOPBACK_NAME, jwksUrlProblem } from '../../model/index.js';
 import { cacheControlMaxAge } from './cache-control.js';
 
 export interface JwksFetchLimits {
@@ -25,12 +28,23 @@ export class JwksFetchError extends Error {
 
 const PUBLIC_SIGNING_KTY = new Set(['RSA', 'EC', 'OKP']);
 
+/** `localhost` as loopback, whatever a resolver says: both loopback addresses, tried as connect() tries any pair. */
+const loopbackLookup: LookupFunction = (_hostname, options, callback) => {
+  if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
+  else callback(null, '127.0.0.1', 4);
+};
+let loopbackAgent: Agent | undefined;
+
 export async function fetchJwks(url: string, limits: JwksFetchLimits): Promise<FetchedJwks> {
+  // Checked again here, not only when the policy is written: whatever built the URL, nothing else is fetched.
+  const problem = jwksUrlProblem(url);
+  if (problem !== undefined) throw new JwksFetchError(url, problem);
+  const dispatcher = new URL(url).hostname === JWKS_LOOPBACK_NAME ? (loopbackAgent ??= new Agent({ connect: { lookup: loopbackLookup } })) : undefined;
   let response: Response;
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
     // A redirect could lead the fetch anywhere; an issuer publishes its keys at the URL it names.
-    response = await fetch(url, { redirect: 'error', signal, headers: { accept: 'application/json, application/jwk-set+json' } });
+    response = await fetch(url, { redirect: 'error', signal, headers: { accept: 'application/json, application/jwk-set+json' }, ...(dispatcher ? { dispatcher } : {}) });
   } catch (error) {
     throw new JwksFetchError(url, signal.aborted ? `no reply within ${limits.timeoutMs} ms` : `request failed (${causeOf(error)})`);
   }

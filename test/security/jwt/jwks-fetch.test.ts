@@ -1,4 +1,4 @@
-// Security/JWT: one JWKS download against a real server — size and time limits, redirects refused, non-JSON and bad statuses reported, only public signing keys kept.
+// Security/JWT: one JWKS download against a real server — size and time limits, redirects refused, non-JSON and bad statuses reported, only public signing keys kept, plain http only to loopback.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +23,9 @@ async function jwksServer(): Promise<JwksServer> {
   return server;
 }
 
-async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
+async function rawServer(handler: Parameters<typeof createServer>[1], host = '127.0.0.1'): Promise<string> {
   const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
+  await new Promise<void>((resolve) => server.listen({ host, port: 0 }, () => resolve()));
   servers.push({
     stop: () =>
       new Promise<void>((resolve) => {
@@ -33,7 +33,7 @@ async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<s
         server.close(() => resolve());
       }),
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}/jwks.json`;
 }
 
 async function failure(url: string, overrides: Partial<JwksFetchLimits> = {}): Promise<string> {
@@ -88,5 +88,33 @@ describe('fetchJwks', () => {
     const server = await jwksServer();
     server.keys = Array.from({ length: 11 }, () => key.publicJwk);
     expect(await failure(server.url)).toContain('at most 10 keys');
+  });
+
+  it('refuses, before any request, a URL no policy could hold', async () => {
+    expect(await failure('http://127.evil.example/jwks.json')).toContain('"127.evil.example" is not one');
+    expect(await failure('ftp://127.0.0.1/jwks.json')).toContain('expected an https:// URL');
+    expect(await failure('http://user:secret@127.0.0.1:1/jwks.json')).toContain('without credentials');
+  });
+
+  it('fetches over plain http from 127.0.0.0/8 and [::1]', async () => {
+    const keys = JSON.stringify({ keys: [key.publicJwk] });
+    const v6 = await rawServer((_req, res) => res.writeHead(200).end(keys), '::1');
+    expect((await fetchJwks(v6, limits)).jwks.keys).toHaveLength(1);
+    const v4 = await rawServer((_req, res) => res.writeHead(200).end(keys));
+    expect((await fetchJwks(v4.replace('127.0.0.1', '0x7f.1'), limits)).jwks.keys).toHaveLength(1);
+  });
+
+  it('takes localhost to mean a loopback address, on either family, and sends it as the Host', async () => {
+    const hosts: (string | undefined)[] = [];
+    const keys = JSON.stringify({ keys: [key.publicJwk] });
+    for (const host of ['127.0.0.1', '::1']) {
+      const url = await rawServer((req, res) => {
+        hosts.push(req.headers.host);
+        res.writeHead(200).end(keys);
+      }, host);
+      const port = new URL(url).port;
+      expect((await fetchJwks(`http://localhost:${port}/jwks.json`, limits)).jwks.keys).toHaveLength(1);
+    }
+    expect(hosts).toEqual([expect.stringMatching(/^localhost:\d+$/), expect.stringMatching(/^localhost:\d+$/)]);
   });
 });
