@@ -1,16 +1,12 @@
 // CLI: asks the kernel for a free TCP port on a loopback host.
 import { createServer } from 'node:net';
+import { reserveFreePort } from '../proxy/index.js';
 
-export function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** Free a moment ago, not held: only for ports handed to other processes, which must bind them themselves. */
+export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
+  const reservation = await reserveFreePort(host);
+  await reservation.release();
+  return reservation.port;
 }
 
 /** The preferred port when it is free, else any free port. */

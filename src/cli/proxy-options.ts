@@ -1,9 +1,9 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
+import type { Runtime } from '../core/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 import { AppPortConflictError, startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
-import type { Runtime } from '../core/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
 import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';

@@ -7,3 +7,4 @@ export * from './registration.js';
 export * from './drain.js';
 export * from './rescue.js';
 export * from './inbound-admission.js';
+export * from './app-port.js';

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { Gauge, type Registry } from 'prom-client';
 import type { Runtime } from '../core/index.js';
+import { formatHostPort, hostsOverlap } from '../model/index.js';
 
 export interface AppHealthCheckOptions {
   runtime: Runtime;
@@ -17,6 +18,8 @@ export interface AppHealthCheckOptions {
   /** Consecutive successes before a down app is declared up again. */
   healthyThreshold?: number;
   onChange?: (healthy: boolean, reason: string) => void;
+  /** The sidecar's own listening addresses: a probe that reaches one of them has not reached the app. */
+  ownListeners?: readonly { readonly host: string; readonly port: number }[];
 }
 
 /** Probe interval while the app has not answered yet. */
@@ -61,6 +64,7 @@ export class AppHealthCheck {
       timeoutMs: options.timeoutMs ?? Math.min(APP_HEALTH_CHECK_DEFAULTS.timeoutMs, options.intervalMs ?? Infinity),
       unhealthyThreshold: Math.max(1, options.unhealthyThreshold ?? APP_HEALTH_CHECK_DEFAULTS.unhealthyThreshold),
       healthyThreshold: Math.max(1, options.healthyThreshold ?? APP_HEALTH_CHECK_DEFAULTS.healthyThreshold),
+      ownListeners: options.ownListeners ?? [],
       ...(options.path === undefined ? {} : { path: options.path.startsWith('/') ? options.path : `/${options.path}` }),
     };
     if (options.onChange) this.listeners.add(options.onChange);
@@ -180,9 +184,22 @@ export class AppHealthCheck {
         resolve(result);
       };
       const timer = setTimeout(() => done({ ok: false, reason: `no TCP connect to ${this.target} within ${timeoutMs} ms` }), timeoutMs);
-      socket.once('connect', () => done({ ok: true, reason: `TCP connect to ${this.target} succeeded` }));
+      socket.once('connect', () => done(this.sidecarAnswered(socket) ?? { ok: true, reason: `TCP connect to ${this.target} succeeded` }));
       socket.once('error', (err) => done({ ok: false, reason: `TCP connect to ${this.target} failed: ${err.message}` }));
     });
+  }
+
+  /**
+   * Startup refuses an app port equal to one of the sidecar's, but the address a probe names is not proof of what
+   * answered it; the peer of the connection is. A connect or reply from the sidecar's own listener says nothing
+   * about the app, so it is a failed probe, never a healthy one.
+   */
+  private sidecarAnswered(socket: net.Socket): ProbeResult | undefined {
+    const { remoteAddress, remotePort } = socket;
+    if (remoteAddress === undefined || remotePort === undefined) return undefined;
+    const own = this.options.ownListeners.find((listener) => listener.port === remotePort && hostsOverlap(listener.host, remoteAddress));
+    if (!own) return undefined;
+    return { ok: false, reason: `${this.target} reached the sidecar's own listener ${formatHostPort(own.host, own.port)}, not the app` };
   }
 
   private probeHttp(path: string): Promise<ProbeResult> {
@@ -200,7 +217,9 @@ export class AppHealthCheck {
       const req = http.request({ host, port, path, method: 'GET', agent: false, headers: { 'user-agent': 'weft-health-check' } }, (res) => {
         const status = res.statusCode ?? 0;
         res.resume();
-        if (status >= 200 && status < 400) done({ ok: true, reason: `GET ${this.target} answered ${status}` });
+        const sidecar = this.sidecarAnswered(res.socket);
+        if (sidecar) done(sidecar);
+        else if (status >= 200 && status < 400) done({ ok: true, reason: `GET ${this.target} answered ${status}` });
         else done({ ok: false, reason: `GET ${this.target} answered ${status}` });
       });
       const timer = setTimeout(() => done({ ok: false, reason: `GET ${this.target} did not answer within ${timeoutMs} ms` }), timeoutMs);

@@ -153,6 +153,39 @@ describe('weft command line', () => {
     expect(run.output()).toContain('instances at SIGTERM: 0');
   });
 
+  it('weft run gives the app a port none of its own listeners has, fixed ones included', async () => {
+    const [outbound, admin] = await freePorts(2);
+    const script = [
+      "const http = require('node:http');",
+      'const s = http.createServer((q, r) => r.end("ok"));',
+      's.on("error", (e) => { console.log("app failed", e.code); process.exit(3); });',
+      's.listen(Number(process.env.PORT), "127.0.0.1", () => console.log("app port", process.env.PORT));',
+      'setTimeout(() => process.exit(7), 2500);',
+    ].join('\n');
+    const result = await runWeft(
+      ['run', '--service', 'own-ports', '--control', controlUrl, '--outbound', `127.0.0.1:${outbound}`, '--admin', `127.0.0.1:${admin}`, '--', process.execPath, '-e', script],
+      {},
+      20_000,
+    );
+    expect(result.code).toBe(7);
+    const port = Number(/app port (\d+)/.exec(result.stdout)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect([outbound, admin]).not.toContain(port);
+  });
+
+  it.each([
+    ['run', '--outbound', '--outbound', (port: number) => ['--outbound', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']],
+    ['run', '--admin', '--admin', (port: number) => ['--outbound', '127.0.0.1:0', '--admin', `0.0.0.0:${port}`]],
+    ['proxy', '--inbound', '--inbound', (port: number) => ['--inbound', `127.0.0.1:${port}`, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0']],
+  ])('weft %s refuses --app-port equal to the port of %s with exit code 2, before starting anything', async (verb, _name, flag, listeners) => {
+    const [port] = await freePorts(1);
+    const app = verb === 'run' ? ['--', process.execPath, '-e', 'console.log("app started")'] : [];
+    const result = await runWeft([verb, '--service', 'clash', '--control', controlUrl, '--app-port', String(port), ...listeners(port!), ...app]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--app-port: ${port} is the port of the sidecar's own ${flag} listener`);
+    expect(result.stdout).not.toContain('app started');
+  });
+
   it('weft run reports a command that does not exist', async () => {
     const result = await runWeft(['run', '--service', 'nothing', '--control', controlUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--', 'no-such-command-xyz']);
     expect(result.code).toBe(127);

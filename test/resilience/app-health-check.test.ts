@@ -166,4 +166,22 @@ describe('AppHealthCheck', () => {
     await check.check();
     expect(check.healthy()).toBe(true);
   });
+
+  it('is never healthy when what answers is one of the sidecar\'s own listeners, in TCP or HTTP mode', async () => {
+    const own = http.createServer((_req, res) => res.end('the sidecar, not the app'));
+    servers.push(own);
+    const port = await listen(own);
+    for (const path of [undefined, '/health']) {
+      const check = new AppHealthCheck({ runtime: testRuntime(), host: '127.0.0.1', port, ...(path ? { path } : {}), ownListeners: [{ host: '0.0.0.0', port }] });
+      checks.push(check);
+      const result = await check.check();
+      expect(result.ok).toBe(false);
+      expect(result.reason).toContain(`reached the sidecar's own listener 0.0.0.0:${port}, not the app`);
+      expect(check.healthy()).toBe(false);
+    }
+    // The same server at an address that is none of the sidecar's is an app like any other.
+    const unrelated = new AppHealthCheck({ runtime: testRuntime(), host: '127.0.0.1', port, ownListeners: [{ host: '127.0.0.2', port }, { host: '127.0.0.1', port: port === 65535 ? 1 : port + 1 }] });
+    checks.push(unrelated);
+    expect((await unrelated.check()).ok).toBe(true);
+  });
 });

@@ -1,18 +1,17 @@
 // CLI: `weft proxy` runs a sidecar until a signal stops it; then it deregisters and drains.
 import type { Command } from 'commander';
 import { formatAddress } from '../../config/index.js';
-import { startSidecar } from '../../proxy/index.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { addProxyOptions, proxyConfigFromOptions, type ProxyCommandOptions } from '../proxy-options.js';
+import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 import { onShutdownSignal } from '../process-signals.js';
 
 export function registerProxyCommand(program: Command): void {
   addProxyOptions(program.command('proxy'))
     .description('run a sidecar: outbound listener for the app, inbound listener in front of it, admin listener')
-    .action(async (options: ProxyCommandOptions) => {
+    .action(async (options: ProxyCommandOptions, command: Command) => {
       const config = await proxyConfigFromOptions(options);
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
-      const sidecar = await startSidecar(config, runtime);
+      const sidecar = await startSidecarFor(command, config, runtime);
       const inbound = sidecar.inbound ? `, inbound ${formatAddress(sidecar.inbound)} -> app :${config.appPort}` : ' (outbound only)';
       process.stdout.write(
         `weft proxy for ${config.service}: outbound ${formatAddress(sidecar.outbound)}${inbound}, admin ${formatAddress(sidecar.admin)}\n`,

@@ -2,34 +2,32 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { formatAddress } from '../../config/index.js';
-import { startSidecar } from '../../proxy/index.js';
 import { createRuntime } from '../../telemetry/index.js';
-import { freeLoopbackPort } from '../free-port.js';
-import { addProxyOptions, proxyConfigFromOptions, type ProxyCommandOptions } from '../proxy-options.js';
+import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 
 export function registerRunCommand(program: Command): void {
   addProxyOptions(program.command('run'))
     .description('start a sidecar and an app together: weft run --service NAME -- CMD ARGS...')
     .argument('<command...>', 'the app command and its arguments, after --')
-    .action(async (commandLine: string[], options: ProxyCommandOptions) => {
-      const fromFlags = await proxyConfigFromOptions(options);
-      const config = fromFlags.appPort === undefined ? { ...fromFlags, appPort: await freeLoopbackPort(fromFlags.appHost) } : fromFlags;
+    .action(async (commandLine: string[], options: ProxyCommandOptions, run: Command) => {
+      const config = await proxyConfigFromOptions(options);
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
-      const sidecar = await startSidecar(config, runtime);
+      // Without --app-port the sidecar picks the app's port once its own listeners hold theirs, so it is never one of them.
+      const sidecar = await startSidecarFor(run, config, runtime, { chooseAppPort: true });
       const [command, ...args] = commandLine as [string, ...string[]];
       const outboundUrl = `http://${formatAddress(sidecar.outbound)}`;
       const app = spawn(command, args, {
         stdio: 'inherit',
         env: {
           ...process.env,
-          PORT: String(config.appPort),
+          PORT: String(sidecar.appPort),
           WEFT_OUTBOUND: outboundUrl,
           WEFT_SERVICE: config.service,
           WEFT_INSTANCE_ID: sidecar.instanceId ?? '',
           WEFT_ADMIN: `http://${formatAddress(sidecar.admin)}`,
         },
       });
-      runtime.logger.info({ command, args, port: config.appPort, outbound: outboundUrl }, 'app started');
+      runtime.logger.info({ command, args, port: sidecar.appPort, outbound: outboundUrl }, 'app started');
 
       let stopping: Promise<void> | undefined;
       const stopSidecar = () => (stopping ??= sidecar.stop());
@@ -43,9 +41,13 @@ export function registerRunCommand(program: Command): void {
         }
         signalled = true;
         // Deregister first, and let peers see it, so that nobody is routed to an app that is shutting down.
-        void sidecar.deregister().then(() => {
-          if (appRunning()) app.kill(signal);
-        });
+        // Deregistration failing (the control plane is gone) must not keep the signal from the app.
+        void sidecar
+          .deregister()
+          .catch(() => undefined)
+          .then(() => {
+            if (appRunning()) app.kill(signal);
+          });
       };
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
