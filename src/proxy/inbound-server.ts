@@ -22,7 +22,7 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1Exchange, screenRequest, type ForwardOptions, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, closesAfterRefusal, EndpointPool, hasSecondHost, Http1Exchange, screenRequest, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { unauthenticatedError, type JwtAccepted, type JwtAuthenticator, type JwtAuthResult } from '../security/jwt/index.js';
@@ -297,8 +297,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     const refusal = screened !== 'forward' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
     if (refusal !== null) {
       guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${refusal.message}`);
-      // A client that asked to switch protocols may send the new protocol's bytes next: the connection is not reused.
-      if (refusal.code === 'NOT_IMPLEMENTED') res.shouldKeepAlive = false;
+      if (closesAfterRefusal(req)) res.shouldKeepAlive = false;
       exchange.refuse(refusal);
       return;
     }
