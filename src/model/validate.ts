@@ -1,12 +1,14 @@
 // Model: turns a zod failure into a ValidationError naming the first offending field.
 import type { z } from 'zod';
 import { ValidationError } from '../core/index.js';
+import { printable } from './net-values.js';
 
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
+    // A record's keys are the client's text (meta keys, header names): escaped, so a field never carries a line break into a log.
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else out += out ? `.${printable(String(part))}` : printable(String(part));
   }
   return out;
 }
