@@ -13,7 +13,8 @@ export type WorkloadTrustSource = () => { readonly trustDomain: string; readonly
 /** Fixed labels of weft_control_auth_refused_total. */
 export type AuthRefusal = 'missing' | 'malformed' | 'unknown' | 'expired' | 'bad_assertion' | 'no_trust' | 'forbidden';
 const REFUSALS: readonly AuthRefusal[] = ['missing', 'malformed', 'unknown', 'expired', 'bad_assertion', 'no_trust', 'forbidden'];
-const REFUSED_METRIC = 'weft_control_auth_refused_total';
+/** Routes that write their own errors (the Consul API) count their refusals here too. */
+export const AUTH_REFUSED_METRIC = 'weft_control_auth_refused_total';
 
 export interface AuthenticatorOptions {
   readonly tokens: TokenStore;
@@ -40,9 +41,9 @@ export class ControlAuthenticator {
   private readonly refused: Counter<'reason'>;
 
   constructor(private readonly options: AuthenticatorOptions) {
-    options.metrics.removeSingleMetric(REFUSED_METRIC);
+    options.metrics.removeSingleMetric(AUTH_REFUSED_METRIC);
     this.refused = new Counter({
-      name: REFUSED_METRIC,
+      name: AUTH_REFUSED_METRIC,
       help: 'Control-plane API requests refused for their credentials (401) or for what the credential may do (403), by reason.',
       labelNames: ['reason'],
       registers: [options.metrics],
@@ -78,7 +79,7 @@ export class ControlAuthenticator {
   }
 
   unregister(): void {
-    if (this.options.metrics.getSingleMetric(REFUSED_METRIC) === this.refused) this.options.metrics.removeSingleMetric(REFUSED_METRIC);
+    if (this.options.metrics.getSingleMetric(AUTH_REFUSED_METRIC) === this.refused) this.options.metrics.removeSingleMetric(AUTH_REFUSED_METRIC);
   }
 
   private async tokenPrincipal(text: string): Promise<Principal> {

@@ -1,6 +1,6 @@
 // Control auth: API tokens, the admin token file, and the authentication of every control-plane request.
 export { accessClass, type AccessClass } from './access.js';
-export { ControlAuthenticator, CredentialRefusedError, type AuthenticatorOptions, type AuthRefusal, type WorkloadTrustSource } from './authenticator.js';
+export { AUTH_REFUSED_METRIC, ControlAuthenticator, CredentialRefusedError, type AuthenticatorOptions, type AuthRefusal, type WorkloadTrustSource } from './authenticator.js';
 export { ADMIN_TOKEN_FILE, bootstrapAdminToken, createPrivateDataDir, type AdminTokenBootstrap } from './admin-token-file.js';
 export { formatToken, parseToken, TOKEN_VERSION } from './token-format.js';
 export { addTokenRoutes } from './token-routes.js';

@@ -1,26 +1,53 @@
-// Consul API: one run of an HTTP or TCP check, as a Consul agent runs it — 2xx passing, 429 warning, anything else critical.
+// Consul API: one run of an HTTP or TCP check, as a Consul agent runs it — 2xx passing, 429 warning, anything else critical — on the instance's own host only.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
-import type { CheckDefinition, ConsulStatus } from './service-definition.js';
+import { connect, type LookupFunction } from 'node:net';
+import { formatHostPort, type HostPolicy } from '../../model/index.js';
+import { checkTarget, type CheckTarget } from './check-target.js';
+import { policyLookup } from './instance-address.js';
+import { checkTiming, type CheckDefinition, type ConsulStatus } from './service-definition.js';
 
 export interface ProbeResult {
   readonly status: ConsulStatus;
   readonly output: string;
 }
 
-const MAX_OUTPUT = 4 * 1024;
-
-export function probe(check: CheckDefinition): Promise<ProbeResult> {
-  return check.kind === 'http' ? probeHttp(check) : probeTcp(check);
+/** The checked instance's host and the addresses this control plane may reach. */
+export interface ProbeScope {
+  readonly host: string;
+  readonly policy: HostPolicy;
 }
 
-function probeHttp(check: CheckDefinition): Promise<ProbeResult> {
-  const url = new URL(check.target ?? '');
-  const method = check.method ?? 'GET';
+const STATUS_TEXT_LIMIT = 128;
+
+/**
+ * Runs the check once; never throws, never rejects. A definition that cannot run (a record of an older version
+ * naming another host, a header Node refuses) is critical with the reason as its output, without connecting.
+ */
+export async function probe(check: CheckDefinition, scope: ProbeScope): Promise<ProbeResult> {
+  try {
+    const checked = checkTarget(check, scope.host, scope.policy);
+    if (!checked.ok) return { status: 'critical', output: `check not run: ${checked.field}: ${checked.reason}` };
+    const { timeoutMs } = checkTiming(check);
+    const lookup = policyLookup(scope.policy);
+    return checked.target.kind === 'http' ? await probeHttp(checked.target, check.tlsSkipVerify === true, timeoutMs, lookup) : await probeTcp(checked.target, timeoutMs, lookup);
+  } catch (error) {
+    return { status: 'critical', output: `check failed to run: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+type HttpTarget = Extract<CheckTarget, { kind: 'http' }>;
+type TcpTarget = Extract<CheckTarget, { kind: 'tcp' }>;
+
+function probeHttp(target: HttpTarget, tlsSkipVerify: boolean, timeoutMs: number, lookup: LookupFunction): Promise<ProbeResult> {
+  const { url, method } = target;
+  // Credentials in the URL stay out of the output, which the service's readers see.
+  const label = `HTTP ${method} ${url.protocol}//${url.host}${url.pathname}${url.search}`;
   const headers: Record<string, string | string[]> = { 'user-agent': 'Consul Health Check', accept: 'text/plain, text/*, */*' };
-  for (const [name, values] of Object.entries(check.headers ?? {})) headers[name] = [...values];
-  const label = `HTTP ${method} ${url.href}`;
+  for (const [name, values] of Object.entries(target.headers)) headers[name] = [...values];
+  const https = url.protocol === 'https:';
+  // Made before the promise, so that anything Node refuses to send throws into probe()'s catch.
+  const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: false, lookup, ...(https ? { rejectUnauthorized: !tlsSkipVerify } : {}) });
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: ProbeResult): void => {
@@ -30,33 +57,24 @@ function probeHttp(check: CheckDefinition): Promise<ProbeResult> {
       req.destroy();
       resolve(result);
     };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers, agent: false, ...(url.protocol === 'https:' ? { rejectUnauthorized: check.tlsSkipVerify !== true } : {}) }, (res: IncomingMessage) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < MAX_OUTPUT) body += chunk.slice(0, MAX_OUTPUT - body.length);
-      });
-      const done = (): void => {
-        const code = res.statusCode ?? 0;
-        const status: ConsulStatus = code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
-        finish({ status, output: `${label}: ${code} ${res.statusMessage ?? ''} Output: ${body}` });
-      };
-      res.on('end', done);
-      res.on('error', done);
-    });
-    const timer = setTimeout(() => finish({ status: 'critical', output: `${label}: timed out after ${check.timeoutMs ?? 0} ms` }), check.timeoutMs);
+    const timer = setTimeout(() => finish({ status: 'critical', output: `${label}: timed out after ${timeoutMs} ms` }), timeoutMs);
     timer.unref();
+    // The status line only: the body is whatever the target serves, and redirects are not followed.
+    req.once('response', (res: IncomingMessage) => {
+      res.on('error', () => undefined);
+      res.resume();
+      const code = res.statusCode ?? 0;
+      const status: ConsulStatus = code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
+      finish({ status, output: `${label}: ${code} ${(res.statusMessage ?? '').slice(0, STATUS_TEXT_LIMIT)}`.trimEnd() });
+    });
     req.on('error', (error) => finish({ status: 'critical', output: `${label}: ${error.message}` }));
     req.end();
   });
 }
 
-function probeTcp(check: CheckDefinition): Promise<ProbeResult> {
-  const target = check.target ?? '';
-  const split = target.lastIndexOf(':');
-  const host = target.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(target.slice(split + 1));
+function probeTcp(target: TcpTarget, timeoutMs: number, lookup: LookupFunction): Promise<ProbeResult> {
+  const label = formatHostPort(target.host, target.port);
+  const socket = connect({ host: target.host, port: target.port, lookup });
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: ProbeResult): void => {
@@ -66,9 +84,9 @@ function probeTcp(check: CheckDefinition): Promise<ProbeResult> {
       socket.destroy();
       resolve(result);
     };
-    const socket = connect({ host, port }, () => finish({ status: 'passing', output: `TCP connect ${target}: Success` }));
-    const timer = setTimeout(() => finish({ status: 'critical', output: `TCP connect ${target}: timed out after ${check.timeoutMs ?? 0} ms` }), check.timeoutMs);
+    const timer = setTimeout(() => finish({ status: 'critical', output: `TCP connect ${label}: timed out after ${timeoutMs} ms` }), timeoutMs);
     timer.unref();
-    socket.on('error', (error) => finish({ status: 'critical', output: `dial tcp ${target}: ${error.message}` }));
+    socket.once('connect', () => finish({ status: 'passing', output: `TCP connect ${label}: Success` }));
+    socket.on('error', (error) => finish({ status: 'critical', output: `dial tcp ${label}: ${error.message}` }));
   });
 }

@@ -1,10 +1,11 @@
 // Consul API: the agent's side of checks — Consul check statuses per instance, the HTTP/TCP checkers, and the heartbeats they send to the registry.
 import { NotFoundError, ValidationError, WeftError, type Runtime } from '../../core/index.js';
-import type { Instance, WatchEvent } from '../../model/index.js';
+import { HostPolicy, type Instance, type WatchEvent } from '../../model/index.js';
 import type { Registry, WatchSubscription } from '../../registry/index.js';
 import { checkRecords, isAgentManaged, readCheckRecords, recordsFingerprint } from './check-record.js';
 import { probe } from './check-probe.js';
-import { MAX_TTL_MS, type CheckDefinition, type CheckKind, type ConsulStatus, type ServiceDefinition } from './service-definition.js';
+import { checkTarget } from './check-target.js';
+import { checkTiming, MAX_TTL_MS, type CheckDefinition, type CheckKind, type ConsulStatus, type ServiceDefinition } from './service-definition.js';
 
 /** A check as the health and agent endpoints show it. */
 export interface CheckView {
@@ -19,10 +20,18 @@ export interface CheckView {
 export interface ConsulAgentOptions {
   /** Period of the sweep that lapses TTL checks of agent-run services and reaps long-critical ones; default 500 ms. */
   sweepIntervalMs?: number;
+  /**
+   * The addresses HTTP/TCP checks may reach, besides being the instance's own host; default: the registry's default
+   * policy (no link-local, unspecified or broadcast address). Pass the registry's own policy to apply the operator's CIDRs.
+   */
+  hostPolicy?: HostPolicy;
 }
 
 interface CheckState {
-  readonly def: CheckDefinition;
+  readonly id: string;
+  readonly name: string;
+  /** Undefined for a record that does not read back: critical, never run, never updated. */
+  readonly def: CheckDefinition | undefined;
   status: ConsulStatus;
   output: string;
   ttlDeadline: number;
@@ -32,6 +41,8 @@ interface CheckState {
 
 interface Tracked {
   readonly id: string;
+  /** The instance's host: the only one its checks may reach. */
+  readonly host: string;
   readonly fingerprint: string;
   readonly checks: CheckState[];
   /** The control plane renews the lease itself (HTTP/TCP checks or no check), rather than the client's TTL updates. */
@@ -52,6 +63,7 @@ export class ConsulAgent {
   private readonly registering = new Set<string>();
   private readonly subscription: WatchSubscription;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly hostPolicy: HostPolicy;
   private closed = false;
 
   constructor(
@@ -59,6 +71,7 @@ export class ConsulAgent {
     private readonly runtime: Runtime,
     options: ConsulAgentOptions = {},
   ) {
+    this.hostPolicy = options.hostPolicy ?? new HostPolicy();
     this.subscription = registry.watch(undefined, (event) => this.follow(event));
     for (const event of this.subscription.initial) this.follow(event);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 500);
@@ -67,6 +80,11 @@ export class ConsulAgent {
 
   async register(definition: ServiceDefinition): Promise<Instance> {
     const { registration, checks } = definition;
+    checks.forEach((check, i) => {
+      if (check.kind === 'ttl') return;
+      const checked = checkTarget(check, registration.host, this.hostPolicy);
+      if (!checked.ok) throw new ValidationError(`${definition.checkFields[i] ?? 'Check'}.${checked.field}`, checked.reason);
+    });
     const meta = { ...registration.meta, ...checkRecords(checks, definition.checkFields) };
     this.registering.add(registration.id);
     try {
@@ -91,9 +109,10 @@ export class ConsulAgent {
     const owner = this.checkOwners.get(checkId);
     const tracked = owner === undefined ? this.tracked.get(checkId) : this.tracked.get(owner);
     if (tracked) {
-      const check = tracked.checks.find((c) => c.def.id === checkId) ?? (tracked.checks.length === 1 ? tracked.checks[0] : undefined);
+      const check = tracked.checks.find((c) => c.id === checkId) ?? (tracked.checks.length === 1 ? tracked.checks[0] : undefined);
       if (!check) throw new NotFoundError(`check "${checkId}"`);
-      if (check.def.kind !== 'ttl') throw new ValidationError('checkId', `check "${check.def.id}" is an ${check.def.kind.toUpperCase()} check run by the agent; only TTL checks take updates`);
+      if (check.def === undefined) throw new ValidationError('checkId', `check "${check.id}" cannot be updated: its stored record does not read back; register the service again`);
+      if (check.def.kind !== 'ttl') throw new ValidationError('checkId', `check "${check.id}" is an ${check.def.kind.toUpperCase()} check run by the agent; only TTL checks take updates`);
       check.ttlDeadline = this.runtime.clock.now() + (check.def.ttlMs ?? MAX_TTL_MS);
       this.setStatus(check, status, note);
       await this.report(tracked);
@@ -123,7 +142,7 @@ export class ConsulAgent {
       const output = instance.health === 'critical' ? (instance.healthReason ?? '') : (last?.output ?? '');
       return [{ id: `service:${instance.id}`, name: `Service '${instance.service}' check`, status, output, kind: 'ttl' }];
     }
-    const views: CheckView[] = tracked.checks.map((c) => ({ id: c.def.id, name: c.def.name, status: c.status, output: c.output, kind: c.def.kind, definition: c.def }));
+    const views: CheckView[] = tracked.checks.map((c) => ({ id: c.id, name: c.name, status: c.status, output: c.output, kind: c.def?.kind ?? '', ...(c.def === undefined ? {} : { definition: c.def }) }));
     if (instance.health === 'critical' && !views.some((v) => v.status === 'critical')) {
       const reason = instance.healthReason ?? 'critical';
       const ttl = views.filter((v) => v.kind === 'ttl');
@@ -165,17 +184,23 @@ export class ConsulAgent {
       if (current) this.untrack(instance.id);
       return;
     }
-    if (current && current.fingerprint === recordsFingerprint(instance)) return;
+    if (current && current.fingerprint === recordsFingerprint(instance) && current.host === instance.host) return;
     this.track(instance, false);
   }
 
   private track(instance: Instance, fresh: boolean): Tracked {
     this.untrack(instance.id);
     const now = this.runtime.clock.now();
-    const defs = readCheckRecords(instance);
-    const checks: CheckState[] = defs.map((def) => {
+    const records = readCheckRecords(instance);
+    const checks: CheckState[] = records.map(({ id, name, def, unreadable }) => {
+      if (def === undefined) {
+        this.runtime.logger.warn({ id: instance.id, check: id, reason: unreadable }, 'a stored consul check cannot be read; it stays critical');
+        return { id, name, def, status: 'critical', output: unreadable, ttlDeadline: now, criticalSince: now, timer: undefined };
+      }
       const status: ConsulStatus = fresh ? def.initial : instance.health === 'critical' ? 'critical' : 'passing';
       return {
+        id,
+        name,
         def,
         status,
         output: fresh ? '' : (instance.healthReason ?? ''),
@@ -184,23 +209,30 @@ export class ConsulAgent {
         timer: undefined,
       };
     });
+    const probed = checks.filter((c) => c.def !== undefined && c.def.kind !== 'ttl');
     const tracked: Tracked = {
       id: instance.id,
+      host: instance.host,
       fingerprint: recordsFingerprint(instance),
       checks,
-      agentRenews: defs.length === 0 || defs.some((d) => d.kind !== 'ttl'),
+      agentRenews: checks.length === 0 || checks.some((c) => c.def?.kind !== 'ttl'),
       stopped: false,
       renewTimer: undefined,
     };
     this.tracked.set(instance.id, tracked);
-    for (const check of checks) {
-      this.checkOwners.set(check.def.id, instance.id);
-      if (check.def.kind !== 'ttl') this.schedule(tracked, check, 0);
+    for (const check of checks) this.checkOwners.set(check.id, instance.id);
+    for (const check of probed) {
+      const checked = check.def && checkTarget(check.def, instance.host, this.hostPolicy);
+      // Said once here; every run then reports the reason as the check's output.
+      if (checked && !checked.ok) this.runtime.logger.warn({ id: instance.id, check: check.id, field: checked.field, reason: checked.reason }, 'a stored consul check cannot run; it stays critical');
+      this.schedule(tracked, check, 0);
     }
-    if (defs.length === 0) {
-      tracked.renewTimer = setInterval(() => void this.report(tracked), instance.ttlMs / 4);
+    // Probes renew the lease as they report; without any, the agent renews it itself.
+    if (tracked.agentRenews && probed.length === 0) {
+      tracked.renewTimer = setInterval(() => this.reportInBackground(tracked), Math.max(1_000, instance.ttlMs / 4));
       tracked.renewTimer.unref();
     }
+    if (checks.some((c) => c.def === undefined)) this.reportInBackground(tracked);
     return tracked;
   }
 
@@ -211,21 +243,38 @@ export class ConsulAgent {
     clearInterval(tracked.renewTimer);
     for (const check of tracked.checks) {
       clearTimeout(check.timer);
-      if (this.checkOwners.get(check.def.id) === id) this.checkOwners.delete(check.def.id);
+      if (this.checkOwners.get(check.id) === id) this.checkOwners.delete(check.id);
     }
     this.tracked.delete(id);
   }
 
   private schedule(tracked: Tracked, check: CheckState, delayMs: number): void {
     check.timer = setTimeout(() => {
-      void probe(check.def).then(async (result) => {
-        if (tracked.stopped) return;
-        this.setStatus(check, result.status, result.output);
-        await this.report(tracked);
-        if (!tracked.stopped) this.schedule(tracked, check, check.def.intervalMs ?? MAX_TTL_MS);
-      });
+      this.runScheduled(tracked, check).catch((error: unknown) => this.runtime.logger.error({ err: error, id: tracked.id, check: check.id }, 'consul check could not be run again'));
     }, delayMs);
     check.timer.unref();
+  }
+
+  /** One run of an HTTP/TCP check, then the next one's timer whatever happened: a check that fails to run is critical, never stopped. */
+  private async runScheduled(tracked: Tracked, check: CheckState): Promise<void> {
+    const def = check.def;
+    if (def === undefined) return;
+    try {
+      const result = await probe(def, { host: tracked.host, policy: this.hostPolicy });
+      if (tracked.stopped) return;
+      this.setStatus(check, result.status, result.output);
+    } catch (error) {
+      this.runtime.logger.error({ err: error, id: tracked.id, check: check.id }, 'consul check failed to run');
+      if (tracked.stopped) return;
+      this.setStatus(check, 'critical', 'the check failed to run');
+    } finally {
+      if (!tracked.stopped && !this.closed) this.schedule(tracked, check, checkTiming(def).intervalMs);
+    }
+    await this.report(tracked);
+  }
+
+  private reportInBackground(tracked: Tracked): void {
+    this.report(tracked).catch((error: unknown) => this.runtime.logger.warn({ err: error, id: tracked.id }, 'consul check heartbeat failed'));
   }
 
   private setStatus(check: CheckState, status: ConsulStatus, output: string): void {
@@ -253,20 +302,20 @@ export class ConsulAgent {
       let changed = false;
       for (const check of tracked.checks) {
         // Without agent renewals the registry lease is the TTL check itself and lapses on its own.
-        if (tracked.agentRenews && check.def.kind === 'ttl' && check.status !== 'critical' && now >= check.ttlDeadline) {
+        if (tracked.agentRenews && check.def?.kind === 'ttl' && check.status !== 'critical' && now >= check.ttlDeadline) {
           this.setStatus(check, 'critical', 'TTL expired');
           changed = true;
         }
-        const after = check.def.deregisterAfterMs;
+        const after = check.def?.deregisterAfterMs;
         if (after !== undefined && check.criticalSince !== undefined && now - check.criticalSince >= after) {
-          this.runtime.logger.info({ id: tracked.id, check: check.def.id }, 'deregistering a service critical for longer than its DeregisterCriticalServiceAfter');
+          this.runtime.logger.info({ id: tracked.id, check: check.id }, 'deregistering a service critical for longer than its DeregisterCriticalServiceAfter');
           this.untrack(tracked.id);
-          this.registry.deregister(tracked.id).catch(() => undefined);
+          this.registry.deregister(tracked.id).catch((error: unknown) => this.runtime.logger.warn({ err: error, id: tracked.id }, 'deregistering a long-critical service failed'));
           changed = false;
           break;
         }
       }
-      if (changed) void this.report(tracked);
+      if (changed) this.reportInBackground(tracked);
     }
   }
 }
@@ -274,7 +323,7 @@ export class ConsulAgent {
 function aggregate(tracked: Tracked): { status: 'passing' | 'critical'; reason: string | undefined } {
   const critical = tracked.checks.find((c) => c.status === 'critical');
   if (!critical) return { status: 'passing', reason: undefined };
-  return { status: 'critical', reason: clip(`${critical.def.id}: ${critical.output || 'critical'}`) };
+  return { status: 'critical', reason: clip(`${critical.id}: ${critical.output || 'critical'}`) };
 }
 
 function clip(text: string): string {

@@ -38,13 +38,17 @@ export function sendConsulError(res: ServerResponse, status: number, message: st
   res.end(text);
 }
 
-/** Adapts a Consul handler to the shared router: it writes its own reply, so weft's JSON error shape never reaches a Consul client. */
-export function consulRoute(handler: ConsulHandler, logger: Logger): RouteHandler {
+/**
+ * Adapts a Consul handler to the shared router: it writes its own reply, so weft's JSON error shape never reaches a
+ * Consul client. The server's error path never sees these errors, so `failed` is told of each one instead.
+ */
+export function consulRoute(handler: ConsulHandler, logger: Logger, failed: (error: unknown) => void = () => undefined): RouteHandler {
   return async (ctx) => {
     try {
       const result = await handler(ctx);
       if (!ctx.res.headersSent && !ctx.res.destroyed) sendConsulJson(ctx.res, result.status ?? 200, result.body, result.index);
     } catch (error) {
+      failed(error);
       const reply = rescue(error, logger);
       if (ctx.res.headersSent || ctx.res.destroyed) return undefined;
       sendConsulError(ctx.res, reply.status, reply.body.message, reply.closeConnection);

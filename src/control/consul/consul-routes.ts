@@ -2,13 +2,15 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
-import { NotFoundError, ValidationError, type Runtime } from '../../core/index.js';
+import { Counter } from 'prom-client';
+import { isWeftError, NotFoundError, ValidationError, type Runtime } from '../../core/index.js';
 import type { Instance } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { assertMayActForInstance, assertMayRegister } from '../api/index.js';
+import { AUTH_REFUSED_METRIC } from '../auth/index.js';
 import { readJsonBody, type Principal, type RouteContext, type Router } from '../http/index.js';
 import { consulIndex, parseBlockingQuery, waitForChange } from './blocking-query.js';
-import { ConsulAgent, type ConsulAgentOptions } from './consul-agent.js';
+import { ConsulAgent, type CheckView, type ConsulAgentOptions } from './consul-agent.js';
 import { consulRoute, type ConsulHandler } from './consul-reply.js';
 import { agentService, catalogService, DATACENTER, healthCheck, serviceEntry, type ConsulNode } from './consul-shapes.js';
 import { parseServiceDefinition, type ConsulStatus } from './service-definition.js';
@@ -50,7 +52,9 @@ export class ConsulApi {
   }
 
   addRoutes(router: Router): void {
-    const add = (method: string, path: string, handler: ConsulHandler): void => void router.add(method, `/v1${path}`, consulRoute(handler, this.runtime.logger));
+    const add = (method: string, path: string, handler: ConsulHandler): void => {
+      router.add(method, `/v1${path}`, consulRoute(handler, this.runtime.logger, (error) => this.countRefusal(error)));
+    };
     const blocking = (build: (ctx: RouteContext) => unknown): ConsulHandler => async (ctx) => {
       await this.block(ctx);
       return { body: build(ctx), index: consulIndex(this.registry) };
@@ -81,10 +85,13 @@ export class ConsulApi {
       if (!instance) throw new NotFoundError(`service ID "${params.id ?? ''}"`);
       return { body: agentService(instance), index: consulIndex(this.registry) };
     });
-    add('GET', '/agent/checks', async ({ req }) => {
+    add('GET', '/agent/checks', async ({ req, principal }) => {
       const node = this.node(req);
       const out: Record<string, unknown> = {};
-      for (const instance of this.registry.all()) for (const check of this.agent.checksOf(instance)) out[check.id] = healthCheck(check, instance, node);
+      for (const instance of this.registry.all()) {
+        if (!readsChecksOf(principal, instance.service)) continue;
+        for (const check of this.agent.checksOf(instance)) out[check.id] = healthCheck(check, instance, node);
+      }
       return { body: out };
     });
     for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
@@ -132,21 +139,21 @@ export class ConsulApi {
       return [{ ID: node.id, Node: node.name, Address: node.address, Datacenter: DATACENTER, TaggedAddresses: { lan: node.address, wan: node.address }, Meta: {} }];
     }));
 
-    add('GET', '/health/service/:name', blocking(({ req, params, url }) => {
+    add('GET', '/health/service/:name', blocking(({ req, params, url, principal }) => {
       const node = this.node(req);
       const onlyPassing = isSet(url.searchParams.get('passing'));
       const out: unknown[] = [];
       for (const instance of this.instances(params.name ?? '', url)) {
-        const checks = this.agent.checksOf(instance);
+        const checks = this.checksFor(principal, instance);
         // As in Consul, ?passing drops an entry with any check not passing, warnings included.
         if (onlyPassing && checks.some((c) => c.status !== 'passing')) continue;
         out.push(serviceEntry(instance, checks, node));
       }
       return out;
     }));
-    add('GET', '/health/checks/:name', blocking(({ req, params }) => {
+    add('GET', '/health/checks/:name', blocking(({ req, params, principal }) => {
       const node = this.node(req);
-      return this.registry.instances(params.name ?? '').flatMap((i) => this.agent.checksOf(i).map((c) => healthCheck(c, i, node)));
+      return this.registry.instances(params.name ?? '').flatMap((i) => this.checksFor(principal, i).map((c) => healthCheck(c, i, node)));
     }));
 
     add('GET', '/status/leader', async ({ req }) => ({ body: this.leader(req) }));
@@ -159,6 +166,23 @@ export class ConsulApi {
   }
 
   // ---- internals ----
+
+  /**
+   * The checks of an instance as this caller may see them. Discovery needs every status, but a check's output and
+   * definition are its owner's: the control plane ran it from its own network position.
+   */
+  private checksFor(principal: Principal, instance: Instance): CheckView[] {
+    const checks = this.agent.checksOf(instance);
+    if (readsChecksOf(principal, instance.service)) return checks;
+    return checks.map(({ id, name, status, kind }) => ({ id, name, status, kind, output: '' }));
+  }
+
+  /** The REST routes' refusals are counted on the server's error path, which never sees these routes' errors: counted here alike. */
+  private countRefusal(error: unknown): void {
+    if (!isWeftError(error) || (error.code !== 'FORBIDDEN' && error.code !== 'UNAUTHENTICATED')) return;
+    const refused = this.runtime.metrics.getSingleMetric(AUTH_REFUSED_METRIC);
+    if (refused instanceof Counter) refused.inc({ reason: error.code === 'FORBIDDEN' ? 'forbidden' : 'missing' });
+  }
 
   private assertMayUpdateCheck(principal: Principal, checkId: string): void {
     const id = this.agent.instanceOfCheck(checkId);
@@ -204,6 +228,11 @@ export class ConsulApi {
 function localAddress(req: IncomingMessage): string {
   const address = req.socket.localAddress ?? '127.0.0.1';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+/** Whether the caller may read a service's check output: an admin (any caller with authentication off) every service's, a service credential its own only. */
+function readsChecksOf(principal: Principal, service: string): boolean {
+  return principal.kind === 'admin' || (principal.kind === 'service' && principal.service === service);
 }
 
 /** Consul reads ?passing, ?passing=true and ?passing=1 as set, and ?passing=false as not. */

@@ -1,8 +1,9 @@
 // Consul API: a Consul service registration body (PascalCase) turned into a weft registration plus the checks the agent runs.
 import { z } from 'zod';
 import { ValidationError } from '../../core/index.js';
-import { INSTANCE_ID, parseOrThrow, SERVICE_NAME, type InstanceRegistrationInput } from '../../model/index.js';
+import { headerNameSchema, headerValueSchema, hostSchema, INSTANCE_ID, parseOrThrow, printable, SERVICE_NAME, type InstanceRegistrationInput } from '../../model/index.js';
 import { parseDuration } from './duration.js';
+import { parseHostPort } from './instance-address.js';
 
 export type ConsulStatus = 'passing' | 'warning' | 'critical';
 export type CheckKind = 'ttl' | 'http' | 'tcp';
@@ -37,6 +38,7 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 /** Registry lease of a service the control plane renews itself (no check, or HTTP/TCP checks only lose it when the control plane is gone). */
 export const MAX_TTL_MS = 3_600_000;
 const MIN_TTL_MS = 1_000;
+export const HTTP_METHOD = /^[A-Z]{1,16}$/;
 /** Meta keys starting with this are Consul's (reserved there, too); weft keeps its check records under it. */
 export const RESERVED_META_PREFIX = 'consul-';
 
@@ -55,9 +57,9 @@ const checkSchema = z.looseObject({
   TTL: duration.optional(),
   Interval: duration.optional(),
   Timeout: duration.optional(),
-  Method: z.string().regex(/^[A-Z]{1,16}$/, 'expected an HTTP method such as GET').optional(),
+  Method: z.string().regex(HTTP_METHOD, 'expected an HTTP method such as GET').optional(),
   // Consul takes a list per header; single strings (as some clients send) are read as a list of one.
-  Header: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  Header: z.record(z.string(), z.union([headerValueSchema, z.array(headerValueSchema)])).optional(),
   TLSSkipVerify: z.boolean().optional(),
   Status: z.enum(['passing', 'warning', 'critical'], 'expected "passing", "warning" or "critical"').optional(),
   DeregisterCriticalServiceAfter: duration.optional(),
@@ -69,7 +71,8 @@ const serviceSchema = z.looseObject({
   Name: z.string({ error: 'required: the service name' }).regex(SERVICE_NAME, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters'),
   Tags: z.array(z.string().min(1, 'expected a non-empty tag').max(128, 'expected at most 128 characters')).max(64, 'expected at most 64 tags').nullish(),
   Meta: z.record(z.string().max(128, 'expected keys of at most 128 characters'), z.string().max(512, 'expected at most 512 characters')).nullish(),
-  Address: z.string().max(253, 'expected a host name or IP address').nullish(),
+  // Consul reads an empty Address as none given.
+  Address: z.preprocess((value) => (value === '' ? undefined : value), hostSchema.optional()).nullish(),
   Port: z.number({ error: 'required: weft routes to host:port, so a port 1-65535 is needed' }).int('expected an integer').min(1, 'expected 1-65535').max(65535, 'expected 1-65535'),
   Weights: z.looseObject({ Passing: z.number().int('expected an integer').min(1, 'expected 1-10000').max(10_000, 'expected 1-10000').optional() }).nullish(),
   Check: z.unknown().optional(),
@@ -102,7 +105,7 @@ export function parseServiceDefinition(body: unknown): ServiceDefinition {
     registration: {
       id,
       service: service.Name,
-      host: service.Address ? service.Address : '127.0.0.1',
+      host: service.Address ?? '127.0.0.1',
       port: service.Port,
       weight: service.Weights?.Passing ?? 1,
       meta,
@@ -151,11 +154,15 @@ function parseCheck(value: unknown, field: string, serviceName: string, defaultI
   const timeoutMs = check.Timeout === undefined ? DEFAULT_CHECK_TIMEOUT_MS : parseDuration(check.Timeout, `${field}.Timeout`);
   if (timeoutMs <= 0 || timeoutMs > MAX_TTL_MS / 3) throw new ValidationError(`${field}.Timeout`, 'expected more than 0 and at most 20m');
   if (check.HTTP !== undefined) {
+    for (const name of Object.keys(check.Header ?? {})) {
+      const named = headerNameSchema.safeParse(name);
+      if (!named.success) throw new ValidationError(`${field}.Header`, `"${printable(name)}": ${named.error.issues[0]?.message ?? 'not a header name'}`);
+    }
     let url: URL;
     try {
       url = new URL(check.HTTP);
     } catch {
-      throw new ValidationError(`${field}.HTTP`, `"${check.HTTP}" is not a URL`);
+      throw new ValidationError(`${field}.HTTP`, `"${printable(check.HTTP)}" is not a URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError(`${field}.HTTP`, 'expected an http:// or https:// URL');
     return {
@@ -169,9 +176,20 @@ function parseCheck(value: unknown, field: string, serviceName: string, defaultI
       ...(check.TLSSkipVerify === undefined ? {} : { tlsSkipVerify: check.TLSSkipVerify }),
     };
   }
-  const target = check.TCP ?? '';
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(target)) throw new ValidationError(`${field}.TCP`, `"${target}" is not host:port`);
-  return { ...base, kind: 'tcp', target, intervalMs, timeoutMs };
+  const target = parseHostPort(check.TCP ?? '');
+  if (!target.ok) throw new ValidationError(`${field}.TCP`, target.reason);
+  return { ...base, kind: 'tcp', target: check.TCP ?? '', intervalMs, timeoutMs };
+}
+
+/**
+ * The interval and timeout a stored HTTP/TCP check runs with, held to the bounds a registration is held to: a record
+ * written by an older version or by hand may carry anything, and a timer of 0 ms (or past 2^31 ms, which Node
+ * fires at once) would spin.
+ */
+export function checkTiming(check: CheckDefinition): { readonly intervalMs: number; readonly timeoutMs: number } {
+  const bound = (value: number | undefined, fallback: number, min: number): number =>
+    typeof value === 'number' && Number.isFinite(value) ? Math.min(MAX_TTL_MS / 3, Math.max(min, value)) : fallback;
+  return { intervalMs: bound(check.intervalMs, MIN_CHECK_INTERVAL_MS, MIN_CHECK_INTERVAL_MS), timeoutMs: bound(check.timeoutMs, DEFAULT_CHECK_TIMEOUT_MS, 1) };
 }
 
 /**

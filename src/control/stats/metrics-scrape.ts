@@ -1,12 +1,20 @@
 // Control stats: fetches one sidecar's admin /metrics over HTTP, bounded in time and size.
 import { request } from 'node:http';
+import type { LookupFunction } from 'node:net';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 
-/** GET http://{admin}/metrics; rejects with a short reason on any failure, timeout or non-200 answer. */
-export function scrapeMetrics(admin: string, timeoutMs: number): Promise<string> {
+export interface ScrapeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** GET http://{host}:{port}/metrics; rejects with a short reason on any failure, timeout or non-200 answer, and never throws. */
+export async function scrapeMetrics(address: ScrapeAddress, timeoutMs: number, lookup: LookupFunction): Promise<string> {
+  // Made before the promise, so that anything Node refuses throws here and becomes this function's rejection.
+  const req = request({ host: address.host, port: address.port, path: '/metrics', method: 'GET', timeout: timeoutMs, lookup, headers: { accept: 'text/plain' } });
   return new Promise((resolve, reject) => {
-    const req = request(`http://${admin}/metrics`, { method: 'GET', timeout: timeoutMs, headers: { accept: 'text/plain' } }, (res) => {
+    req.once('response', (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`GET /metrics answered ${res.statusCode ?? 0}`));

@@ -1,9 +1,13 @@
 // Control stats: scrapes every registered sidecar's admin /metrics, keeps a short history per sidecar, answers windowed golden metrics and topology.
+import type { LookupFunction } from 'node:net';
+import { Counter } from 'prom-client';
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { ADMIN_META_KEY, STATS_DEFAULTS, UNKNOWN_SERVICE, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
+import { ADMIN_META_KEY, HostPolicy, STATS_DEFAULTS, UNKNOWN_SERVICE, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
+import { policyLookup } from '../consul/index.js';
 import { forEachBounded, scrapeMetrics } from './metrics-scrape.js';
 import { parseSidecarCounters, type SidecarCounters } from './prom-text.js';
+import { scrapeTarget } from './scrape-target.js';
 import { addDelta, emptyDelta, goldenOf, type WindowDelta } from './window-delta.js';
 
 export interface StatsCollectorOptions {
@@ -15,9 +19,12 @@ export interface StatsCollectorOptions {
   concurrency?: number;
   /** Background scraping stops this long after the last stats request; default 10 min. */
   idleMs?: number;
+  /** Which instance hosts may be scraped; default: the registry's default policy. Pass the registry's own to apply the operator's CIDRs. */
+  hostPolicy?: HostPolicy;
 }
 
 export const STATS_COLLECTOR_DEFAULTS = { intervalMs: 2_000, timeoutMs: 1_000, concurrency: 8, idleMs: 600_000 } as const;
+const REFUSED_TARGETS_METRIC = 'weft_control_stats_targets_refused_total';
 
 export interface StatsRequest {
   windowSeconds: number;
@@ -45,6 +52,8 @@ interface SidecarHistory {
   samples: Sample[];
   /** Why the last scrape failed; undefined when it succeeded. */
   failure?: string;
+  /** Why this sidecar is not scraped at all (its `weft.admin` is not host:port, or names another host). */
+  refused?: string;
 }
 
 /**
@@ -54,7 +63,12 @@ interface SidecarHistory {
  * nobody looks at.
  */
 export class StatsCollector {
-  private readonly options: Required<StatsCollectorOptions>;
+  private readonly options: Required<Omit<StatsCollectorOptions, 'hostPolicy'>>;
+  private readonly hostPolicy: HostPolicy;
+  private readonly lookup: LookupFunction;
+  private readonly refusedTargets: Counter;
+  /** Instance id → the refused `weft.admin` value already logged and counted for it, so that each is said once. */
+  private readonly refusalsSaid = new Map<string, string>();
   private readonly sidecars = new Map<string, SidecarHistory>();
   private refreshing: Promise<void> | undefined;
   private lastRefresh = -Infinity;
@@ -67,7 +81,16 @@ export class StatsCollector {
     private readonly runtime: Runtime,
     options: StatsCollectorOptions = {},
   ) {
-    this.options = { ...STATS_COLLECTOR_DEFAULTS, ...options };
+    const { hostPolicy, ...timing } = options;
+    this.options = { ...STATS_COLLECTOR_DEFAULTS, ...timing };
+    this.hostPolicy = hostPolicy ?? new HostPolicy();
+    this.lookup = policyLookup(this.hostPolicy);
+    runtime.metrics.removeSingleMetric(REFUSED_TARGETS_METRIC);
+    this.refusedTargets = new Counter({
+      name: REFUSED_TARGETS_METRIC,
+      help: 'Instances whose weft.admin the stats scraper refused (not host:port, or not the instance\'s own host), once per instance and value.',
+      registers: [runtime.metrics],
+    });
   }
 
   async stats(request: StatsRequest): Promise<StatsReply> {
@@ -115,6 +138,7 @@ export class StatsCollector {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.runtime.metrics.getSingleMetric(REFUSED_TARGETS_METRIC) === this.refusedTargets) this.runtime.metrics.removeSingleMetric(REFUSED_TARGETS_METRIC);
   }
 
   private keepScraping(): void {
@@ -125,7 +149,7 @@ export class StatsCollector {
         this.timer = undefined;
         return;
       }
-      void this.refresh();
+      this.refresh().catch((error: unknown) => this.runtime.logger.warn({ err: error }, 'stats scrape round failed'));
     }, this.options.intervalMs);
     this.timer.unref();
   }
@@ -157,15 +181,23 @@ export class StatsCollector {
     const targets = this.targets();
     const known = new Set(targets.map((t) => t.id));
     for (const id of this.sidecars.keys()) if (!known.has(id)) this.sidecars.delete(id);
+    for (const id of this.refusalsSaid.keys()) if (!known.has(id)) this.refusalsSaid.delete(id);
     await forEachBounded(targets, this.options.concurrency, async (instance) => {
-      const admin = instance.meta[ADMIN_META_KEY]!;
+      const admin = instance.meta[ADMIN_META_KEY] ?? '';
       let history = this.sidecars.get(instance.id);
       if (!history || history.admin !== admin) {
         history = { service: instance.service, admin, samples: [] };
         this.sidecars.set(instance.id, history);
       }
+      const target = scrapeTarget(instance, this.hostPolicy);
+      if (!target.ok) {
+        history.refused = target.reason;
+        this.sayRefusal(instance, admin, target.reason);
+        return;
+      }
+      history.refused = undefined;
       try {
-        const text = await scrapeMetrics(admin, this.options.timeoutMs);
+        const text = await scrapeMetrics(target, this.options.timeoutMs, this.lookup);
         this.record(history, { at: this.runtime.clock.now(), counters: parseSidecarCounters(text) });
         history.failure = undefined;
       } catch (error) {
@@ -173,6 +205,13 @@ export class StatsCollector {
         this.runtime.logger.debug({ instance: instance.id, admin, err: history.failure }, 'stats scrape failed');
       }
     });
+  }
+
+  private sayRefusal(instance: Instance, admin: string, reason: string): void {
+    if (this.refusalsSaid.get(instance.id) === admin) return;
+    this.refusalsSaid.set(instance.id, admin);
+    this.refusedTargets.inc();
+    this.runtime.logger.warn({ instance: instance.id, service: instance.service, reason }, 'not scraping a sidecar: its weft.admin is refused');
   }
 
   /** Keeps samples long enough for the longest window, at most one per half interval. */
@@ -192,7 +231,7 @@ export class StatsCollector {
     const skipped: StatsSkipped[] = [];
     for (const [id, history] of this.sidecars) {
       if (service !== undefined && history.service !== service) continue;
-      const reason = history.failure === undefined ? undefined : `unreachable: ${history.failure}`;
+      const reason = history.refused !== undefined ? `not scraped: ${history.refused}` : history.failure === undefined ? undefined : `unreachable: ${history.failure}`;
       const current = history.samples[history.samples.length - 1];
       const base = current && baselineOf(history.samples, current.at - windowMs);
       if (reason !== undefined || !current || !base) {

@@ -1,7 +1,9 @@
-// Consul API tests: a dev control plane on a free port (or one on the embedded store, used with its admin token), the real npm consul client, raw HTTP calls and polling with a deadline.
+// Consul API tests: a dev control plane on a free port (or one on the embedded store, used with its admin token), the real npm consul client, raw HTTP calls and polling with a deadline; or just a registry in memory whose log lines are kept.
 import Consul from 'consul';
 import { pino } from 'pino';
+import type { Runtime } from '../../../src/core/index.js';
 import { startControlPlane, type ControlPlane } from '../../../src/control/index.js';
+import { MemoryBackend, Registry } from '../../../src/registry/index.js';
 import { createRuntime } from '../../../src/telemetry/index.js';
 
 export interface Fixture {
@@ -10,6 +12,8 @@ export interface Fixture {
 }
 
 const started: Fixture[] = [];
+/** Memory registries to close in `stopFixtures`, after the test has closed what it built on them. */
+const registries: Registry[] = [];
 
 /** A dev (in-memory) control plane, or one on the embedded store in `dataDir`. */
 export async function startFixture(options: { dataDir?: string } = {}): Promise<Fixture> {
@@ -27,6 +31,7 @@ export async function stopFixtures(): Promise<void> {
     consul.destroy();
     await plane.close();
   }
+  for (const registry of registries.splice(0)) await registry.close();
 }
 
 export interface RawReply {
@@ -51,4 +56,23 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+export type LogLine = { level: number; msg: string } & Record<string, unknown>;
+
+export interface MemoryRegistry {
+  readonly runtime: Runtime;
+  readonly registry: Registry;
+  /** Every line logged at info and up, parsed. */
+  readonly logs: LogLine[];
+}
+
+/** A registry on a memory backend, with a runtime that keeps its log lines; `stopFixtures` closes it. */
+export async function startMemoryRegistry(): Promise<MemoryRegistry> {
+  const logs: LogLine[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+  const runtime = createRuntime({ name: 'test', processMetrics: false, logger });
+  const registry = await Registry.open(new MemoryBackend(), runtime);
+  registries.push(registry);
+  return { runtime, registry, logs };
 }

@@ -54,6 +54,28 @@ describe('Consul service definitions', () => {
     expect(fieldOf([])).toBe('');
   });
 
+  it('takes only a host as Address, trimmed, as the registry does', () => {
+    expect(parseServiceDefinition({ Name: 'web', Port: 80, Address: ' 10.0.0.1 ' }).registration.host).toBe('10.0.0.1');
+    expect(parseServiceDefinition({ Name: 'web', Port: 80, Address: '10.0.0.1\r\n' }).registration.host).toBe('10.0.0.1');
+    expect(parseServiceDefinition({ Name: 'web', Port: 80, Address: '' }).registration.host).toBe('127.0.0.1');
+    expect(parseServiceDefinition({ Name: 'web', Port: 80, Address: 'FD00::1' }).registration.host).toBe('fd00::1');
+    for (const address of ['a b', '[::1]', '127.0.0.1:9/x', 'x\r\ny', '10.0.0.1\r\nX-Injected: 1', 'fe80::1%eth0', 7]) {
+      expect(fieldOf({ Name: 'web', Port: 80, Address: address }), JSON.stringify(address)).toBe('Address');
+    }
+  });
+
+  it('refuses check headers and targets Node cannot send, naming the field', () => {
+    const http = { HTTP: 'http://127.0.0.1:80/', Interval: '1s' };
+    expect(fieldOf({ Name: 'web', Port: 80, Check: { ...http, Header: { 'Bad Header': ['x'] } } })).toBe('Check.Header');
+    expect(fieldOf({ Name: 'web', Port: 80, Check: { ...http, Header: { 'X-Ok': ['a\r\nb'] } } })).toBe('Check.Header.X-Ok[0]');
+    expect(fieldOf({ Name: 'web', Port: 80, Check: { ...http, Header: { 'X-Ok': 'a\nb' } } })).toBe('Check.Header.X-Ok');
+    for (const tcp of ['127.0.0.1:99999', '127.0.0.1:0', 'a b:80', '::1:80', '[10.0.0.1]:80']) {
+      expect(fieldOf({ Name: 'web', Port: 80, Checks: [{ TCP: tcp, Interval: '1s' }] }), tcp).toBe('Checks[0].TCP');
+    }
+    const ok = parseServiceDefinition({ Name: 'web', Port: 80, Check: { ...http, Header: { 'X-Ok': 'v', Host: ['web.internal'] } } });
+    expect(ok.checks[0]?.headers).toEqual({ 'X-Ok': ['v'], Host: ['web.internal'] });
+  });
+
   it('parses and prints Go durations', () => {
     expect(parseDuration('1m30s', 'x')).toBe(90_000);
     expect(parseDuration('1.5s', 'x')).toBe(1_500);
