@@ -73,6 +73,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const { runtime } = options;
   // Read before anything opens, so that a missing file fails the start with nothing to clean up.
   const dashboard = (options.dashboard ?? true) ? await loadDashboardAssets() : undefined;
+  // One rule for what an instance address may be: the registry's writes, the Consul checks' targets and the stats scrapes.
+  const hostPolicy = new HostPolicy({
+    ...(options.allowInstanceCidrs === undefined ? {} : { allow: options.allowInstanceCidrs }),
+    ...(options.denyInstanceCidrs === undefined ? {} : { deny: options.denyInstanceCidrs }),
+  });
   const backend = await openBackend(options);
   let registry: Registry;
   let access: ControlAccess | undefined;
@@ -82,10 +87,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // Sidecars prove their certificates against the CA's current bundle, read per request, so a rotation counts at once.
     const workloadTrust = options.workloadTrust ?? (() => ca.workloadTrust());
     access = await openControlAccess(backend, { dev, openRead, dataDir, workloadTrust }, runtime);
-    const hostPolicy = new HostPolicy({
-      ...(options.allowInstanceCidrs === undefined ? {} : { allow: options.allowInstanceCidrs }),
-      ...(options.denyInstanceCidrs === undefined ? {} : { deny: options.denyInstanceCidrs }),
-    });
     registry = await Registry.open(backend, runtime, {
       hostPolicy,
       ...(options.criticalRemoveAfterMs === undefined ? {} : { criticalRemoveAfterMs: options.criticalRemoveAfterMs }),
@@ -112,11 +113,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const caMetrics = new CaMetrics(runtime.metrics, ca.authority);
   addCaRoutes(router, ca, caMetrics, { dev: options.dev === true });
   watches.addRoute(router);
-  const consul = new ConsulApi(registry, runtime);
+  const consul = new ConsulApi(registry, runtime, { hostPolicy });
   consul.addRoutes(router);
   metrics.watchers('watch', () => watches.count());
   metrics.watchers('consul_blocking', () => consul.blockingQueries());
-  const stats = new StatsCollector(registry, runtime, options.stats);
+  const stats = new StatsCollector(registry, runtime, { ...options.stats, hostPolicy });
   addStatsRoutes(router, stats);
   if (dashboard) addDashboardRoutes(router, dashboard);
   router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', version: registry.version() } }));

@@ -180,6 +180,11 @@ describe('control plane REST API', () => {
       expect(reply.status, host).toBe(status);
       if (status === 400) expect(reply.json.field, host).toBe('host');
     }
+    // The Consul API registers through the same rule, and its checks may reach only an allowed address.
+    const consul = async (body: unknown) => (await fetch(`${plane.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })).status;
+    expect(await consul({ Name: 'greeter', Address: '192.168.1.1', Port: 80 })).toBe(400);
+    expect(await consul({ Name: 'greeter', ID: 'g-c', Address: '10.1.2.4', Port: 80, Check: { HTTP: 'http://10.1.2.4:80/health', Interval: '10s' } })).toBe(200);
+    expect(await consul({ Name: 'greeter', ID: 'g-d', Address: '10.1.2.5', Port: 80, Check: { HTTP: 'http://10.9.0.1/health', Interval: '10s' } })).toBe(400);
   });
 
   it('answers unknown routes, wrong methods and bad names with JSON errors', async () => {
