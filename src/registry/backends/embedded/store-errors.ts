@@ -9,10 +9,18 @@ export class StoreCorruptError extends WeftError {
   }
 }
 
+/** Who holds a data dir's lock, as its lock socket says: the pid is the one in the holder's own PID namespace. */
+export interface LockHolder {
+  pid: number;
+  /** When it took the lock (ISO 8601), which tells a PID 1 in one container from a PID 1 in another. */
+  since?: string;
+}
+
 export class StoreLockedError extends WeftError {
-  constructor(dir: string, pid: number) {
-    super('CONFLICT', `data dir ${dir} is in use by process ${pid} (lock file ${dir}/LOCK); stop it or use another --data-dir`, {
-      details: { dir, pid },
+  constructor(dir: string, lock: string, holder: LockHolder | undefined) {
+    const who = holder === undefined ? 'another process' : `process ${holder.pid}${holder.since === undefined ? '' : ` since ${holder.since}`}`;
+    super('CONFLICT', `data dir ${dir} is in use by ${who} (lock ${lock}); stop it or use another --data-dir`, {
+      details: { dir, lock, pid: holder?.pid ?? null, since: holder?.since ?? null },
     });
   }
 }
