@@ -4,6 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../core/index.js';
 import type { z } from 'zod';
 import {
+  kindPolicyWriteProblem,
   ALL_POLICY_KINDS,
   fieldPath,
   isPolicyKind,
@@ -80,7 +81,12 @@ export function validatePolicyDocument(source: string, value: unknown): AnyPolic
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(source, '(top level)', `expected a policy mapping with kind ${kinds}`);
   const kind = (value as { kind?: unknown }).kind;
   if (kind === POLICY_KIND) return validateWith(source, servicePolicySchema, value);
-  if (isPolicyKind(kind)) return validateWith(source, POLICY_KIND_TABLE[kind].schema, value) as KindPolicy;
+  if (isPolicyKind(kind)) {
+    const policy = validateWith(source, POLICY_KIND_TABLE[kind].schema, value) as KindPolicy;
+    const problem = kindPolicyWriteProblem(policy);
+    if (problem !== undefined) throw new ConfigError(source, problem.field, problem.message);
+    return policy;
+  }
   throw new ConfigError(source, 'kind', `expected ${kinds}`);
 }
 

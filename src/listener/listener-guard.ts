@@ -59,18 +59,25 @@ export class ListenerGuard {
   }
 
   private onClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
-    if (error.code === 'HPE_PAUSED_H2_UPGRADE' && startsWithHttp2Preface(error.rawPacket)) {
-      this.rejections.record('http2_prior_knowledge', 'an HTTP/2 connection with prior knowledge was refused: this listener speaks HTTP/1.1');
-      if (socket.writable) socket.end(http2Refusal());
-      else socket.destroy();
-      return;
-    }
-    // A reset or a write after the peer left is the peer's business, not a refusal worth counting.
-    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+    // Node reports the rest of a refused connection's bytes too (an HTTP/2 preface arrives in several parts): one answer each.
+    if (refused.has(socket)) {
       socket.destroy();
       return;
     }
-    const reason = reasonOf(error.code);
+    refused.add(socket);
+    if (error.code === 'HPE_PAUSED_H2_UPGRADE' && startsWithHttp2Preface(error.rawPacket)) {
+      this.rejections.record('http2_prior_knowledge', 'an HTTP/2 connection with prior knowledge was refused: this listener speaks HTTP/1.1');
+      this.send(socket, http2Refusal());
+      return;
+    }
+    // Only the parser's refusals and Node's timeouts are the client's request; a reset, a broken pipe or a TLS record
+    // error is the connection's end, not a refusal worth counting or answering.
+    const code = error.code ?? '';
+    if (!code.startsWith('HPE_') && code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.destroy();
+      return;
+    }
+    const reason = reasonOf(code);
     this.rejections.record(reason, `a request was refused before reaching weft: ${error.message}`);
     this.reply(socket, reason);
   }
@@ -83,21 +90,40 @@ export class ListenerGuard {
   /** Writes the refusal when no response has started on the connection (as Node itself would), then closes it. */
   private reply(socket: Socket, reason: keyof typeof REPLIES): void {
     const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && (pending == null || pending.headersSent !== true)) {
-      const { status, code, message } = REPLIES[reason];
-      const body = JSON.stringify({ code, message });
-      socket.end(
-        `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\nx-weft-error: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-      // A peer that stops reading must not keep the socket: what was not flushed soon is dropped.
-      setTimeout(() => socket.destroy(), 1_000).unref();
-    } else {
+    if (pending != null && pending.headersSent === true) {
       socket.destroy();
+      return;
     }
+    const { status, code, message } = REPLIES[reason];
+    const body = JSON.stringify({ code, message });
+    this.send(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\nx-weft-error: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+
+  /**
+   * Sends the last bytes of a connection and closes it. Node took its own error listener off a socket it hands to
+   * 'connect' (and a client may reset any socket while the answer is written): without one, that reset would be an
+   * uncaught exception, so the socket gets a listener that only closes it.
+   */
+  private send(socket: Socket, bytes: string | Buffer): void {
+    socket.on('error', destroySocket);
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(bytes);
+    // A peer that stops reading must not keep the socket: what was not flushed soon is dropped.
+    setTimeout(destroySocket.bind(socket), 1_000).unref();
   }
 }
 
-function reasonOf(code: string | undefined): keyof typeof REPLIES {
+/** Connections already answered with a refusal. */
+const refused = new WeakSet<Socket>();
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
+function reasonOf(code: string): keyof typeof REPLIES {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 'request_timeout';

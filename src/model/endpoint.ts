@@ -13,7 +13,20 @@ export interface Endpoint {
   /** "host:port", precomputed once per endpoint for pools and logs. */
   readonly address: string;
   /** Why no connection can be opened to this address (stored by an older or foreign registry); absent for a good one. */
-  readonly undialable?: string;
+  readonly undialable?: string | undefined;
+}
+
+/** Hosts already judged: every snapshot rebuilds every endpoint, and the same few hosts come back each time. */
+const judged = new Map<string, boolean>();
+
+function dialableHost(host: string): boolean {
+  let ok = judged.get(host);
+  if (ok === undefined) {
+    ok = isValidHost(host);
+    if (judged.size >= 4096) judged.clear();
+    judged.set(host, ok);
+  }
+  return ok;
 }
 
 export function endpointFromInstance(instance: Instance): Endpoint {
@@ -26,6 +39,6 @@ export function endpointFromInstance(instance: Instance): Endpoint {
     meta: instance.meta,
     health: instance.health,
     address: formatHostPort(instance.host, instance.port),
-    ...(isValidHost(instance.host) && isValidPort(instance.port) ? {} : { undialable: `"${printable(formatHostPort(instance.host, instance.port))}" is not a dialable address` }),
+    undialable: isValidPort(instance.port) && dialableHost(instance.host) ? undefined : `"${printable(formatHostPort(instance.host, instance.port))}" is not a dialable address`,
   };
 }

@@ -2,8 +2,11 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { checkHost } from './net-values.js';
 
-/** Never a service instance: link-local (where cloud metadata services live), unspecified and broadcast addresses; always denied. */
-export const DEFAULT_DENIED_CIDRS: readonly string[] = ['169.254.0.0/16', '0.0.0.0/32', '255.255.255.255/32', 'fe80::/10', '::/128'];
+/**
+ * Never a service instance: link-local (where cloud metadata services live) also as NAT64 and 6to4 write it,
+ * unspecified and broadcast addresses; always denied. IPv4-mapped IPv6 (::ffff:169.254.x.x) is matched by the IPv4 ranges.
+ */
+export const DEFAULT_DENIED_CIDRS: readonly string[] = ['169.254.0.0/16', '64:ff9b::a9fe:0/112', '2002:a9fe::/32', '0.0.0.0/32', '255.255.255.255/32', 'fe80::/10', '::/128'];
 
 export interface HostPolicyOptions {
   /** When given, only IP literals inside one of these ranges are accepted (and host names are refused: they cannot be checked). */

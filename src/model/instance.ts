@@ -60,3 +60,20 @@ export const heartbeatSchema = z.strictObject({
   reason: z.string().max(256).optional(),
 });
 export type Heartbeat = z.output<typeof heartbeatSchema>;
+
+/**
+ * Meta keys under which the control plane keeps the Consul checks it runs for an instance (their URLs and headers,
+ * which may carry credentials). They are the control plane's own: replies and watch events leave them out.
+ */
+export const CHECK_RECORD_META_PREFIX = 'consul-check-';
+
+/** The instance as readers outside the control plane see it: without its check records (the same object when it has none). */
+export function withoutCheckRecords(instance: Instance): Instance {
+  let meta: Record<string, string> | undefined;
+  for (const key in instance.meta) {
+    if (!key.startsWith(CHECK_RECORD_META_PREFIX)) continue;
+    meta ??= { ...instance.meta };
+    delete meta[key];
+  }
+  return meta === undefined ? instance : { ...instance, meta };
+}

@@ -98,25 +98,38 @@ export const JWKS_LOOPBACK_NAME = 'localhost';
  * check, so that a key set is never fetched from a URL a policy could not hold.
  */
 export function jwksUrlProblem(text: string): string | undefined {
+  const url = parsedJwksUrl(text);
+  if (typeof url === 'string') return url;
+  // The parsed hostname, not the text: "127.evil.example" is a name under .example, while "0x7f.1" and "2130706433" parse to 127.0.0.1.
+  const loopback = isLoopbackAddress(url.hostname) || url.hostname === JWKS_LOOPBACK_NAME;
+  if (url.protocol === 'http:' && !loopback) {
+    return `expected an https:// URL (plain http:// only to a loopback address: 127.0.0.0/8, [::1] or localhost; "${printable(url.hostname)}" is not one)`;
+  }
+  return undefined;
+}
+
+/** The URL, or what keeps `text` from being an http(s) URL without credentials at all. */
+function parsedJwksUrl(text: string): URL | string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `expected a JWKS URL such as https://issuer.example/.well-known/jwks.json, got "${text}"`;
+    return `expected a JWKS URL such as https://issuer.example/.well-known/jwks.json, got "${printable(text)}"`;
   }
-  // The parsed hostname, not the text: "127.evil.example" is a name under .example, while "0x7f.1" and "2130706433" parse to 127.0.0.1.
-  const loopback = isLoopbackAddress(url.hostname) || url.hostname === JWKS_LOOPBACK_NAME;
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    const offLoopback = url.protocol === 'http:' ? `; "${printable(url.hostname)}" is not one` : '';
-    return `expected an https:// URL (plain http:// only to a loopback address: 127.0.0.0/8, [::1] or localhost${offLoopback})`;
-  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'expected an https:// URL (plain http:// only to a loopback address: 127.0.0.0/8, [::1] or localhost)';
   if (url.username || url.password) return 'expected a URL without credentials';
-  return undefined;
+  return url;
 }
 
+/**
+ * The schema takes any http(s) URL, so that a policy stored under an older, looser rule (a plain-http name starting
+ * with "127.") still reads back: were it skipped, its service would need no token at all. Such a URL is never
+ * fetched (fetchJwks checks jwksUrlProblem, so its tokens are refused), and the API no longer stores one
+ * (jwtPolicyWriteProblem).
+ */
 const jwksUrl = z.string({ error: 'expected a JWKS URL' }).superRefine((text, ctx) => {
-  const problem = jwksUrlProblem(text);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  const url = parsedJwksUrl(text);
+  if (typeof url === 'string') ctx.addIssue({ code: 'custom', message: url });
 });
 
 /** One object with either inline `keys` or a `url`, so that errors point into whichever the user wrote. */
@@ -223,4 +236,14 @@ export type JwksPolicy = InlineJwks | RemoteJwks;
 /** Validates and defaults a JWT policy; a ValidationError names the first offending field path. */
 export function parseJwtPolicy(input: unknown): JwtPolicy {
   return parseOrThrow(jwtPolicySchema, input);
+}
+
+/** What a write of `policy` must be refused for beyond its schema: a JWKS URL only an older version accepted. */
+export function jwtPolicyWriteProblem(policy: JwtPolicy): { field: string; message: string } | undefined {
+  for (const [i, provider] of policy.providers.entries()) {
+    if (!('url' in provider.jwks)) continue;
+    const problem = jwksUrlProblem(provider.jwks.url);
+    if (problem !== undefined) return { field: `providers[${i}].jwks.url`, message: problem };
+  }
+  return undefined;
 }

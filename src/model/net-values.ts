@@ -8,7 +8,8 @@ export type HostCheck = { readonly ok: true; readonly host: string; readonly kin
 
 export const HOST_EXPECTATION = 'expected an IPv4 address, an IPv6 address without brackets, or a host name (RFC 1123: letters, digits and "-", labels of at most 63 characters)';
 
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** RFC 1123 labels, with `_` besides: Docker Compose and some orchestrators name hosts with it, and resolvers and URLs take it. */
+const LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 /** A last label that a URL parser reads as a number (decimal, 0x-hex, octal) turns the whole name into an IPv4 address. */
 const NUMERIC_LABEL = /^(0x[0-9a-f]*|[0-9]+)$/i;
 
@@ -34,9 +35,9 @@ export function checkHost(text: string): HostCheck {
   return { ok: true, host, kind: 'name' };
 }
 
+/** Whether `text` can be dialled as it is: a host `checkHost` accepts, without surrounding whitespace (any case). */
 export function isValidHost(text: string): boolean {
-  const checked = checkHost(text);
-  return checked.ok && checked.host === text;
+  return checkHost(text).ok && text.trim() === text;
 }
 
 /** A host as the APIs and config files take it: trimmed, then checked by `checkHost`. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/index.js';
 import { authorizationPolicySchema } from './authorization-policy.js';
-import { jwtPolicySchema } from './jwt-policy.js';
+import { jwtPolicySchema, jwtPolicyWriteProblem } from './jwt-policy.js';
 import { POLICY_KIND } from './policy.js';
 import { parseOrThrow } from './validate.js';
 
@@ -67,4 +67,12 @@ export function kindPolicyMaps(policies: Iterable<KindPolicy>): KindPolicyMaps {
   const out = Object.fromEntries(POLICY_KINDS.map((kind) => [kind, new Map<string, KindPolicy>()])) as Record<PolicyKind, Map<string, KindPolicy>>;
   for (const policy of policies) out[policy.kind].set(policy.service, policy);
   return out as unknown as KindPolicyMaps;
+}
+
+/**
+ * Why a policy that reads back must not be stored again, or undefined: rules tightened since older versions apply to
+ * writes (the API's and `weft apply`'s), while copies already stored still read back.
+ */
+export function kindPolicyWriteProblem(policy: KindPolicy): { field: string; message: string } | undefined {
+  return policy.kind === 'JwtPolicy' ? jwtPolicyWriteProblem(policy) : undefined;
 }

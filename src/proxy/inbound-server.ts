@@ -22,7 +22,7 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { answerOptionsAsterisk, closesAfterRefusal, EndpointPool, hasSecondHost, Http1Exchange, screenRequest, type ForwardOptions, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1Exchange, screenRequest, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier, type PeerIdentity } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { unauthenticatedError, type JwtAccepted, type JwtAuthenticator, type JwtAuthResult } from '../security/jwt/index.js';
@@ -287,7 +287,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   };
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const screened = screenRequest(req);
+    const screened = screenRequest(req, res);
     if (screened === 'options-asterisk') {
       answerOptionsAsterisk(res);
       return;
@@ -297,7 +297,6 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     const refusal = screened !== 'forward' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
     if (refusal !== null) {
       guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${refusal.message}`);
-      if (closesAfterRefusal(req)) res.shouldKeepAlive = false;
       exchange.refuse(refusal);
       return;
     }

@@ -5,7 +5,7 @@ import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
-import { answerOptionsAsterisk, closesAfterRefusal, hasSecondHost, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, hasSecondHost, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
@@ -112,7 +112,6 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   /** A request the listener will not carry: refused as a rejection of the listener as well as of the unknown service. */
   function refuse(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
     guard.rejections.record(error.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${error.message}`);
-    if (closesAfterRefusal(req)) res.shouldKeepAlive = false;
     reject(req, res, error);
   }
 
@@ -146,7 +145,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const screened = screenRequest(req);
+    const screened = screenRequest(req, res);
     if (screened !== 'forward') {
       if (screened === 'options-asterisk') answerOptionsAsterisk(res);
       else refuse(req, res, screened);

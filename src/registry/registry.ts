@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError, WeftError, type Runtime } from '../core
 import {
   heartbeatSchema,
   HostPolicy,
+  kindPolicyWriteProblem,
   INSTANCE_ID,
   instanceRegistrationSchema,
   parseOrThrow,
@@ -177,6 +178,8 @@ export class Registry {
   /** Stores a policy of a table kind (validated, defaults filled in); an identical one is left alone and reported unchanged. */
   async putKindPolicy(kind: PolicyKind, input: unknown, pathService: string): Promise<{ policy: KindPolicy; version: number; changed: boolean }> {
     const policy = kindPolicyFromRequest(kind, input, pathService);
+    const problem = kindPolicyWriteProblem(policy);
+    if (problem !== undefined) throw new ValidationError(problem.field, problem.message);
     const stored = this.kindTable.get(kind, policy.service);
     if (stored && samePolicy(stored, policy)) return { policy: stored, version: this.current, changed: false };
     const version = await this.backend.put(kindPolicyKey(kind, policy.service), encodeKindPolicy(policy));

@@ -188,6 +188,20 @@ describe('control plane REST API', () => {
     expect(await consul({ Name: 'greeter', ID: 'g-d', Address: '10.1.2.5', Port: 80, Check: { HTTP: 'http://10.9.0.1/health', Interval: '10s' } })).toBe(400);
   });
 
+  it("keeps the Consul checks' records (their URLs and headers) out of REST replies and watch events", async () => {
+    const plane = await start();
+    const body = { Name: 'web', ID: 'web-1', Address: '127.0.0.1', Port: 1, Meta: { zone: 'a' }, Check: { HTTP: 'http://127.0.0.1:1/health?token=s3cret', Header: { Authorization: ['Bearer s3cret'] }, Interval: '10s' } };
+    expect((await fetch(`${plane.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+    const listed = await call(plane, 'GET', '/api/v1/services/web/instances');
+    expect(JSON.stringify(listed.json)).not.toContain('s3cret');
+    expect((listed.json.instances as { meta: Record<string, string> }[])[0]!.meta).toMatchObject({ zone: 'a' });
+    const watch = await WatchClient.open(plane);
+    const reset = await watch.next();
+    watch.close();
+    expect(reset.type).toBe('reset');
+    expect(JSON.stringify(reset)).not.toContain('s3cret');
+  });
+
   it('answers unknown routes, wrong methods and bad names with JSON errors', async () => {
     const plane = await start();
     const missing = await call(plane, 'GET', '/api/v1/nothing');

@@ -1,15 +1,17 @@
 // Model: the JwtPolicy schema — the issue's example, defaults, and a clear error with a path for each kind of mistake.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/index.js';
-import { JWT_ALGORITHMS, JWT_POLICY_DEFAULTS, parseJwtPolicy } from '../../src/model/index.js';
+import { JWT_ALGORITHMS, JWT_POLICY_DEFAULTS, jwtPolicyWriteProblem, parseJwtPolicy } from '../../src/model/index.js';
 
 const rsaKey = { kty: 'RSA', kid: 'k1', n: 'sXch', e: 'AQAB' };
 const provider = { name: 'main', issuer: 'https://issuer.example', audiences: ['api'], jwks: { keys: [rsaKey] } };
 const base = { kind: 'JwtPolicy', service: 'api', providers: [provider] };
 
+/** What the API and `weft apply` answer a policy with: its schema, then the checks on writes. */
 function errorOf(input: unknown): ValidationError {
   try {
-    parseJwtPolicy(input);
+    const problem = jwtPolicyWriteProblem(parseJwtPolicy(input));
+    if (problem !== undefined) return new ValidationError(problem.field, problem.message);
   } catch (error) {
     if (error instanceof ValidationError) return error;
     throw error;
@@ -94,4 +96,10 @@ describe('JwtPolicy', () => {
       expect(error.message).toContain('plain http:// only to a loopback address');
     },
   );
+
+  it('reads back a policy stored under the older rule (a plain-http name starting with "127."), so that its service still needs tokens', () => {
+    const policy = parseJwtPolicy({ ...base, providers: [{ ...provider, jwks: { url: 'http://127.0.0.1.nip.io/jwks' } }] });
+    expect(policy.providers[0]!.jwks).toMatchObject({ url: 'http://127.0.0.1.nip.io/jwks' });
+    expect(jwtPolicyWriteProblem(policy)?.field).toBe('providers[0].jwks.url');
+  });
 });

@@ -96,6 +96,35 @@ describe('sidecar listeners: requests they answer themselves', () => {
     }
   });
 
+  it('survives a client that resets its connection right after CONNECT or a malformed head', async () => {
+    for (const front of await fronts()) {
+      for (const head of ['CONNECT greeter:443 HTTP/1.1\r\nHost: greeter:443\r\n\r\n', 'GET / HTTP/1.1\r\nHost greeter\r\n\r\n']) {
+        for (let i = 0; i < 5; i++) {
+          await new Promise<void>((resolve) => {
+            const socket = net.connect(front.port, '127.0.0.1', () => {
+              socket.write(head);
+              // An RST rather than a FIN: the server's write of its answer then fails with ECONNRESET or EPIPE.
+              setTimeout(() => socket.resetAndDestroy(), i);
+            });
+            socket.on('error', () => {});
+            socket.on('close', () => resolve());
+          });
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await send(front.port)).status, front.name).toBe(200);
+    }
+  });
+
+  it('closes the connection after an ignored h2c upgrade offer, so no pipelined request is left unanswered', async () => {
+    for (const front of await fronts()) {
+      const reply = await raw(front.port, 'GET /first HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\nGET /second HTTP/1.1\r\nHost: greeter\r\n\r\n');
+      expect(reply, front.name).toMatch(/^HTTP\/1\.1 200/);
+      expect(reply, front.name).toMatch(/connection: close/i);
+      expect(front.seen.some((s) => s.includes('/second')), front.name).toBe(false);
+    }
+  });
+
   it('tells an HTTP/2 client with prior knowledge HTTP_1_1_REQUIRED in a GOAWAY it can read', async () => {
     for (const front of await fronts()) {
       const outcome = await new Promise<{ code?: number; error?: string }>((resolve) => {

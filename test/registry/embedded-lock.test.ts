@@ -1,6 +1,6 @@
 // Registry: the embedded store's data-dir lock across real processes — a live holder is refused, a holder killed with -9 is taken over.
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,19 @@ describe('embedded store lock across processes', () => {
     expect(await readdir(dir)).not.toContain('LOCK');
     // And the dir opens again after a clean close.
     await openStore(dir);
+  });
+
+  it("refuses a data dir an older version's LOCK file holds for a live process, and opens it once that process is gone", async () => {
+    const dir = await tempDir();
+    const older = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], { stdio: 'ignore' });
+    cleanups.push(async () => void older.kill('SIGKILL'));
+    await writeFile(join(dir, 'LOCK'), `${older.pid}\n`);
+    await expect(acquireLock(dir, pino({ level: 'silent' }))).rejects.toMatchObject({ code: 'CONFLICT', details: { pid: older.pid } });
+    const gone = new Promise((resolve) => older.once('exit', resolve));
+    older.kill('SIGKILL');
+    await gone;
+    const lock = await acquireLock(dir, pino({ level: 'silent' }));
+    await lock.release();
   });
 
   it('never keeps its process alive', async () => {

@@ -1,6 +1,6 @@
 // Control API: the REST routes of /api/v1 — instances (register, deregister, heartbeat) and service listings.
 import { ValidationError } from '../../core/index.js';
-import { API_PREFIX, SERVICE_NAME, type InstanceReply, type InstancesReply, type ServicesReply } from '../../model/index.js';
+import { API_PREFIX, SERVICE_NAME, withoutCheckRecords, type InstanceReply, type InstancesReply, type ServicesReply } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { assertMayActFor, readJsonBody, type Principal, type Router } from '../http/index.js';
 
@@ -9,20 +9,22 @@ export function addRestRoutes(router: Router, registry: Registry): void {
     const body = await readJsonBody(req);
     assertMayRegister(principal, registry, params.id ?? '', body, 'registering an instance');
     const { instance, version, created } = await registry.register(body, params.id);
-    const reply: InstanceReply = { version, instance };
+    const reply: InstanceReply = { version, instance: withoutCheckRecords(instance) };
     return { status: created ? 201 : 200, body: reply };
   });
 
   router.add('DELETE', `${API_PREFIX}/instances/:id`, async ({ params, principal }) => {
     assertMayActForInstance(principal, registry, params.id ?? '', 'deregistering an instance');
-    const reply: InstanceReply = await registry.deregister(params.id ?? '');
+    const { version, instance } = await registry.deregister(params.id ?? '');
+    const reply: InstanceReply = { version, instance: withoutCheckRecords(instance) };
     return { status: 200, body: reply };
   });
 
   router.add('PUT', `${API_PREFIX}/instances/:id/heartbeat`, async ({ req, params, principal }) => {
     assertMayActForInstance(principal, registry, params.id ?? '', 'a heartbeat');
     const body = await readJsonBody(req);
-    const reply: InstanceReply = await registry.heartbeat(params.id ?? '', body);
+    const { version, instance } = await registry.heartbeat(params.id ?? '', body);
+    const reply: InstanceReply = { version, instance: withoutCheckRecords(instance) };
     return { status: 200, body: reply };
   });
 
@@ -34,7 +36,7 @@ export function addRestRoutes(router: Router, registry: Registry): void {
   router.add('GET', `${API_PREFIX}/services/:name/instances`, async ({ params }) => {
     const service = params.name ?? '';
     if (!SERVICE_NAME.test(service)) throw new ValidationError('name', 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters');
-    const reply: InstancesReply = { version: registry.version(), service, instances: registry.instances(service) };
+    const reply: InstancesReply = { version: registry.version(), service, instances: registry.instances(service).map(withoutCheckRecords) };
     return { status: 200, body: reply };
   });
 }

@@ -1,7 +1,7 @@
 // Control API: GET /api/v1/watch — an NDJSON stream of registry changes that resumes from ?since= and never buffers without bound.
 import type { ServerResponse } from 'node:http';
 import { ValidationError, type Runtime } from '../../core/index.js';
-import { API_PREFIX, STORE_HEADER, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, type WatchEvent } from '../../model/index.js';
+import { API_PREFIX, STORE_HEADER, WATCH_CONTENT_TYPE, WATCH_PING_INTERVAL_MS, withoutCheckRecords, type WatchEvent } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { VERSION_HEADER, type Router } from '../http/index.js';
 
@@ -50,7 +50,7 @@ export class WatchStreams {
   private line(event: WatchEvent): string {
     let text = this.encoded.get(event);
     if (text === undefined) {
-      text = `${JSON.stringify(event)}\n`;
+      text = `${JSON.stringify(publicEvent(event))}\n`;
       this.encoded.set(event, text);
     }
     return text;
@@ -95,4 +95,11 @@ function parseSince(raw: string | null): number | undefined {
   const since = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(since)) throw new ValidationError('since', 'expected a non-negative integer version');
   return since;
+}
+
+/** What a watcher may read of an event: instances without the control plane's check records. */
+function publicEvent(event: WatchEvent): WatchEvent {
+  if (event.type === 'upsert') return { ...event, instance: withoutCheckRecords(event.instance) };
+  if (event.type === 'reset') return { ...event, instances: event.instances.map(withoutCheckRecords) };
+  return event;
 }

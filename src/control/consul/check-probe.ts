@@ -41,8 +41,8 @@ type TcpTarget = Extract<CheckTarget, { kind: 'tcp' }>;
 
 function probeHttp(target: HttpTarget, tlsSkipVerify: boolean, timeoutMs: number, lookup: LookupFunction): Promise<ProbeResult> {
   const { url, method } = target;
-  // Credentials in the URL stay out of the output, which the service's readers see.
-  const label = `HTTP ${method} ${url.protocol}//${url.host}${url.pathname}${url.search}`;
+  // Neither the URL's credentials nor its query, either of which may carry a secret: the label reaches check outputs and the instance's health reason.
+  const label = `HTTP ${method} ${url.protocol}//${url.host}${url.pathname}`;
   const headers: Record<string, string | string[]> = { 'user-agent': 'Consul Health Check', accept: 'text/plain, text/*, */*' };
   for (const [name, values] of Object.entries(target.headers)) headers[name] = [...values];
   const https = url.protocol === 'https:';

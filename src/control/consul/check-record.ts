@@ -1,12 +1,12 @@
 // Consul API: check definitions kept in the instance's reserved meta keys, so a restarted (or another) control plane runs them again.
 import { z } from 'zod';
 import { ValidationError } from '../../core/index.js';
-import { printable, type Instance } from '../../model/index.js';
+import { CHECK_RECORD_META_PREFIX, printable, type Instance } from '../../model/index.js';
 import { RESERVED_META_PREFIX, type CheckDefinition } from './service-definition.js';
 
 /** Marks an instance registered through the Consul API: the control plane keeps it alive and runs its checks. */
 export const AGENT_META_KEY = `${RESERVED_META_PREFIX}agent`;
-const CHECK_META_PREFIX = `${RESERVED_META_PREFIX}check-`;
+const CHECK_META_PREFIX = CHECK_RECORD_META_PREFIX;
 const MAX_META_VALUE = 512;
 
 /** The reserved meta entries that record these checks. */

@@ -229,7 +229,9 @@ export class ConsulAgent {
     }
     // Probes renew the lease as they report; without any, the agent renews it itself.
     if (tracked.agentRenews && probed.length === 0) {
-      tracked.renewTimer = setInterval(() => this.reportInBackground(tracked), Math.max(1_000, instance.ttlMs / 4));
+      // A stored lease is read back as it is: bounded here, since a timer past 2^31 ms (or NaN) would fire every millisecond.
+      const every = Number.isFinite(instance.ttlMs) ? Math.min(MAX_TTL_MS / 4, Math.max(1_000, instance.ttlMs / 4)) : MAX_TTL_MS / 4;
+      tracked.renewTimer = setInterval(() => this.reportInBackground(tracked), every);
       tracked.renewTimer.unref();
     }
     if (checks.some((c) => c.def === undefined)) this.reportInBackground(tracked);

@@ -1,6 +1,6 @@
 // Embedded store: the data dir's lock — a Unix socket listening in the dir, which the kernel releases when its process dies, however it dies.
 import { randomBytes } from 'node:crypto';
-import { access, link, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, link, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -46,6 +46,7 @@ export interface DirLock {
 }
 
 export async function acquireLock(dir: string, logger: Logger): Promise<DirLock> {
+  await refuseOlderHolder(dir);
   const sockets = await socketAddresses(dir);
   let held: Held;
   try {
@@ -69,6 +70,39 @@ export async function acquireLock(dir: string, logger: Logger): Promise<DirLock>
         await sockets.close();
       })()),
   };
+}
+
+/**
+ * Versions before the socket lock held the dir by the `LOCK` file alone and do not know the sockets. A `LOCK` with
+ * no socket beside it was written by one of them; while its process is alive it may still be writing the log, so
+ * the dir is refused, as that version would. (This start's own pid, as PID 1 in a container after a crash, is no
+ * holder.) Once it is stopped, or the file removed, the socket lock takes over for good.
+ */
+async function refuseOlderHolder(dir: string): Promise<void> {
+  if ((await highestGeneration(dir)) !== undefined) return;
+  let text: string;
+  try {
+    text = await readFile(join(dir, PID_FILE), 'utf8');
+  } catch {
+    return;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return;
+  throw new WeftError(
+    'CONFLICT',
+    `data dir ${dir} is locked by process ${pid} through ${join(dir, PID_FILE)}, as weft versions before the socket lock did; stop it (or, if no weft runs there, remove that file) or use another --data-dir`,
+    { details: { dir, lock: join(dir, PID_FILE), pid, since: null } },
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but is another user's.
+    return errnoOf(error) === 'EPERM';
+  }
 }
 
 interface SocketAddresses {
