@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { WeftError, type Runtime } from '../core/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, withLimits, type ListenerLimits } from '../listener/index.js';
-import { HostPolicy } from '../model/index.js';
+import { formatHostPort, HostPolicy } from '../model/index.js';
 import { addDashboardRoutes, loadDashboardAssets } from '../dashboard/index.js';
 import { EmbeddedBackend, MemoryBackend, openEtcdBackend, parseEtcdUrl, Registry, type RegistryBackend } from '../registry/index.js';
 import { addPolicyRoutes, addRestRoutes, WatchStreams } from './api/index.js';
@@ -185,8 +185,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
   server.on('error', (error) => runtime.logger.error({ err: error }, 'control-plane server error'));
   const port = (server.address() as AddressInfo).port;
-  const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
-  const url = `http://${host}:${port}`;
+  const url = `http://${formatHostPort(options.listen.host, port)}`;
   runtime.logger.info({ url, store: options.dev ? 'memory' : (options.dataDir ?? DEFAULT_DATA_DIR), version: registry.version(), auth: options.dev ? 'off' : options.openRead ? 'open-read' : 'on' }, 'control plane listening');
 
   let closing: Promise<void> | undefined;

@@ -101,6 +101,31 @@ function wildcardCovers(listen: IpLiteral, other: IpLiteral): boolean {
   return listen.address === '0.0.0.0' && (other.family === 'ipv4' || V4_MAPPED.check(other.address, 'ipv6'));
 }
 
+export type HostPortCheck = { readonly ok: true; readonly host: string; readonly port: number } | { readonly ok: false; readonly reason: string };
+
+/** `host:port` as `formatHostPort` writes it: brackets around an IPv6 host, a port 1-65535, no spaces anywhere. */
+export function parseHostPort(text: string): HostPortCheck {
+  const match = /^(?:\[([^\]\s]*)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text);
+  if (!match) return { ok: false, reason: `"${printable(text)}" is not host:port (with an IPv6 host in brackets)` };
+  const host = checkHost(match[1] ?? match[2] ?? '');
+  if (!host.ok) return host;
+  if ((match[1] !== undefined) !== (host.kind === 'ipv6')) return { ok: false, reason: `"${printable(text)}": brackets go around an IPv6 host, and only around one` };
+  const port = Number(match[3]);
+  if (!isValidPort(port)) return { ok: false, reason: `"${printable(text)}": expected a port 1-65535` };
+  return { ok: true, host: host.host, port };
+}
+
+/** Whether two hosts are the same host as written: IPv6 literals in any spelling, names without regard to case or a final dot. */
+export function sameHost(a: string, b: string): boolean {
+  return canonicalHost(a) === canonicalHost(b);
+}
+
+function canonicalHost(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (isIPv6(bare) && !bare.includes('%')) return new URL(`http://[${bare}]/`).hostname;
+  return bare.toLowerCase().replace(/\.$/, '');
+}
+
 /** `host:port`, with brackets around an IPv6 host. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AmbiguousHostError, AppUnavailableError, type Runtime, type WeftError } from '../core/index.js';
+import { formatHostPort } from '../model/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import {
   claimedSource,
@@ -263,7 +264,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const admission = options.admission ?? null;
   const admissionMetrics = admission === null ? null : createAdmissionMetrics(options.runtime.metrics, options.service);
-  const address = host.includes(':') ? `[${host}]:${options.appPort}` : `${host}:${options.appPort}`;
+  const address = formatHostPort(host, options.appPort);
   const context: InboundContext = {
     runtime: options.runtime,
     pool: new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool, onSocket: tcp.connections('inbound', 'upstream', options.service).track }),

@@ -69,7 +69,7 @@ export class AppHealthCheck {
     };
     if (options.onChange) this.listeners.add(options.onChange);
     this.gauge = appHealthyGauge(options.runtime.metrics);
-    const hostPort = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+    const hostPort = formatHostPort(options.host, options.port);
     this.target = this.options.path === undefined ? `tcp://${hostPort}` : `http://${hostPort}${this.options.path}`;
   }
 

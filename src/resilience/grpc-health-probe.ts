@@ -1,6 +1,7 @@
 // Resilience: one probe of the gRPC health protocol (grpc.health.v1.Health/Check) over HTTP/2, without a gRPC library.
 import http2 from 'node:http2';
 import type { ProbeResult } from './app-health-check.js';
+import { formatHostPort } from '../model/index.js';
 
 export const GRPC_HEALTH_PATH = '/grpc.health.v1.Health/Check';
 
@@ -55,7 +56,7 @@ export function decodeHealthCheckResponse(body: Buffer): { status: number } | { 
 
 /** Calls Health/Check once on a fresh HTTP/2 connection; healthy only on grpc-status 0 with status SERVING. */
 export function probeGrpc(host: string, port: number, service: string, timeoutMs: number): Promise<ProbeResult> {
-  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const authority = formatHostPort(host, port);
   const target = `grpc://${authority}${service ? `/${service}` : ''}`;
   return new Promise((resolve) => {
     let settled = false;

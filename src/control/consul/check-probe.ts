@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, type LookupFunction } from 'node:net';
 import { formatHostPort, type HostPolicy } from '../../model/index.js';
 import { checkTarget, type CheckTarget } from './check-target.js';
-import { policyLookup } from './instance-address.js';
+import { policyLookup } from '../instance-address.js';
 import { checkTiming, type CheckDefinition, type ConsulStatus } from './service-definition.js';
 
 export interface ProbeResult {

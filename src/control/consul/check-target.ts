@@ -1,6 +1,6 @@
 // Consul API: what an HTTP or TCP check connects to, and whether it may — one rule for a registration and for every run of a stored check.
-import { isHeaderName, isHeaderValue, printable, type HostPolicy } from '../../model/index.js';
-import { ownHostRefusal, parseHostPort } from './instance-address.js';
+import { isHeaderName, isHeaderValue, parseHostPort, printable, type HostPolicy } from '../../model/index.js';
+import { ownHostRefusal } from '../instance-address.js';
 import { HTTP_METHOD, type CheckDefinition } from './service-definition.js';
 
 export type CheckTarget =

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
 import { isWeftError, NotFoundError, ValidationError, type Runtime } from '../../core/index.js';
-import type { Instance } from '../../model/index.js';
+import { formatHostPort, type Instance } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
 import { assertMayActForInstance, assertMayRegister } from '../api/index.js';
 import { AUTH_REFUSED_METRIC } from '../auth/index.js';
@@ -221,7 +221,7 @@ export class ConsulApi {
 
   private leader(req: IncomingMessage): string {
     const address = localAddress(req);
-    return `${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 0}`;
+    return formatHostPort(address, req.socket.localPort ?? 0);
   }
 }
 

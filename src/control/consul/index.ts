@@ -5,4 +5,3 @@ export { parseServiceDefinition, type CheckDefinition, type CheckKind, type Cons
 export { parseDuration, formatDuration } from './duration.js';
 export { consulIndex, parseBlockingQuery, DEFAULT_WAIT_MS, MAX_WAIT_MS, type BlockingQuery } from './blocking-query.js';
 export { CONSUL_INDEX_HEADER } from './consul-reply.js';
-export { isLocalOnlyAddress, ownHostRefusal, parseHostPort, policyLookup, sameHost, type HostPortCheck } from './instance-address.js';

@@ -1,9 +1,8 @@
 // Consul API: a Consul service registration body (PascalCase) turned into a weft registration plus the checks the agent runs.
 import { z } from 'zod';
 import { ValidationError } from '../../core/index.js';
-import { headerNameSchema, headerValueSchema, hostSchema, INSTANCE_ID, parseOrThrow, printable, SERVICE_NAME, type InstanceRegistrationInput } from '../../model/index.js';
+import { headerNameSchema, headerValueSchema, hostSchema, INSTANCE_ID, parseHostPort, parseOrThrow, printable, SERVICE_NAME, type InstanceRegistrationInput } from '../../model/index.js';
 import { parseDuration } from './duration.js';
-import { parseHostPort } from './instance-address.js';
 
 export type ConsulStatus = 'passing' | 'warning' | 'critical';
 export type CheckKind = 'ttl' | 'http' | 'tcp';

@@ -1,6 +1,6 @@
 // Control stats: where a sidecar's /metrics is scraped — the instance's own host, at the port its `weft.admin` meta names.
-import { ADMIN_META_KEY, printable, type HostPolicy, type Instance } from '../../model/index.js';
-import { isLocalOnlyAddress, ownHostRefusal, parseHostPort } from '../consul/index.js';
+import { ADMIN_META_KEY, parseHostPort, printable, type HostPolicy, type Instance } from '../../model/index.js';
+import { isLocalOnlyAddress, ownHostRefusal } from '../instance-address.js';
 
 export type ScrapeTarget = { readonly ok: true; readonly host: string; readonly port: number } | { readonly ok: false; readonly reason: string };
 

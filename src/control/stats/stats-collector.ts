@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { ValidationError, type Runtime } from '../../core/index.js';
 import { ADMIN_META_KEY, HostPolicy, STATS_DEFAULTS, UNKNOWN_SERVICE, type Instance, type StatsReply, type StatsRow, type StatsSkipped, type TopologyEdge, type TopologyReply } from '../../model/index.js';
 import type { Registry } from '../../registry/index.js';
-import { policyLookup } from '../consul/index.js';
+import { policyLookup } from '../instance-address.js';
 import { forEachBounded, scrapeMetrics } from './metrics-scrape.js';
 import { parseSidecarCounters, type SidecarCounters } from './prom-text.js';
 import { scrapeTarget } from './scrape-target.js';

@@ -1,7 +1,7 @@
-// Consul API: host:port parsing, same-host comparison and the resolved-address guard the control plane dials through.
+// Control: host:port parsing, same-host comparison and the resolved-address guard the control plane dials through (Consul checks, stats scrapes).
 import { describe, expect, it } from 'vitest';
-import { isLocalOnlyAddress, ownHostRefusal, parseHostPort, policyLookup, sameHost } from '../../../src/control/consul/index.js';
-import { HostPolicy } from '../../../src/model/index.js';
+import { isLocalOnlyAddress, ownHostRefusal, policyLookup } from '../../src/control/instance-address.js';
+import { HostPolicy, parseHostPort, sameHost } from '../../src/model/index.js';
 
 describe('parseHostPort', () => {
   it.each([
