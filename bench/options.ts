@@ -1,7 +1,7 @@
 // Bench: command-line flags of `npm run bench` and the parameters they resolve to.
 import { parseArgs } from 'node:util';
 
-export const CONTENDER_NAMES = ['direct', 'weft', 'nginx-proxy', 'haproxy', 'http-proxy'] as const;
+export const CONTENDER_NAMES = ['direct', 'weft', 'weft-baseline', 'nginx-proxy', 'haproxy', 'http-proxy'] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];
 
 export interface BenchOptions {
@@ -27,7 +27,8 @@ export const USAGE = `usage: npm run bench -- [options]        (the HTTP proxy b
   --warmup S             seconds of the discarded warm-up run per contender (2)
   --rate R               requests/s of the paced latency run, 0 to skip it (5000)
   --paced-connections C  wrk connections of the paced run (20)
-  --contenders a,b,...   subset of ${CONTENDER_NAMES.join(',')} (all; direct is always included)
+  --contenders a,b,...   subset of ${CONTENDER_NAMES.join(',')} (all; direct is always included);
+                         weft-baseline runs the built checkout in $WEFT_BENCH_BASELINE, to compare two commits in one run
   --quick                2 rounds of 3 s, 1 s warm-up
   --no-save              print only, do not write bench/results/
   --help`;
@@ -51,7 +52,9 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
   });
   if (values.help) return 'help';
   const quick = values.quick;
-  const contenders = values.contenders === undefined ? [...CONTENDER_NAMES] : parseContenders(values.contenders);
+  // weft-baseline needs a second checkout to run; "all" includes it only when one is named.
+  const all = CONTENDER_NAMES.filter((name) => name !== 'weft-baseline' || (process.env.WEFT_BENCH_BASELINE ?? '') !== '');
+  const contenders = values.contenders === undefined ? all : parseContenders(values.contenders);
   return {
     rounds: int('--rounds', values.rounds, quick ? 2 : 3, 1, 100),
     duration: int('--duration', values.duration, quick ? 3 : 10, 1, 600),

@@ -4,7 +4,7 @@ import { nodeHttpProxy } from './http-proxy.js';
 import { haproxy } from './haproxy.js';
 import { nginxProxy, startUpstream } from './nginx.js';
 import { runningPeer, type Contender } from './peer.js';
-import { weft } from './weft.js';
+import { weft, weftBaseline } from './weft.js';
 
 export { startUpstream };
 export { LOAD_CPU, PROXY_CPU, type Contender, type PeerContext, type RunningPeer } from './peer.js';
@@ -19,6 +19,7 @@ const direct: Contender = {
 export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
   direct,
   weft,
+  'weft-baseline': weftBaseline,
   'nginx-proxy': nginxProxy,
   haproxy,
   'http-proxy': nodeHttpProxy,
