@@ -1,6 +1,6 @@
 // Tests: renewal at 2/3 of a certificate's lifetime, and the timer that fires at that instant by the injected clock.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/core/index.js';
+import { ManualClock, systemClock } from '../../../src/core/index.js';
 import { renewalTime, RenewalTimer } from '../../../src/security/tls/index.js';
 import { HandTimers } from './hand-timers.js';
 
@@ -61,7 +61,7 @@ describe('RenewalTimer', () => {
   });
 
   it('runs on real timers by default', async () => {
-    const clock = { now: () => performance.now(), wallNow: () => Date.now() };
+    const clock = systemClock;
     const due = new Promise<number>((resolve) => new RenewalTimer(clock, () => resolve(Date.now())).schedule(Date.now() + 30));
     const firedAt = await Promise.race([due, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5_000))]);
     expect(firedAt).toBeGreaterThan(0);
