@@ -9,7 +9,7 @@ import { answerOptionsAsterisk, hasSecondHost, isAbsoluteForm, screenRequest, ta
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 import { rescue } from './rescue.js';
-import type { MeshTls } from './mesh-tls.js';
+import type { MeshTls } from '../security/tls/index.js';
 import { Upstream } from './upstream.js';
 import { UpstreamRoutes } from './upstream-routes.js';
 

@@ -11,7 +11,7 @@ import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } 
 import type { ProxyServer } from './drain.js';
 import { InboundAdmission } from './inbound-admission.js';
 import { createInboundServer, type InboundServer } from './inbound-server.js';
-import { MeshTls } from './mesh-tls.js';
+import { MeshTls } from '../security/tls/index.js';
 import { registerMtlsMetrics } from './mtls-metrics.js';
 import { createOutboundServer } from './outbound-server.js';
 import { Registration } from './registration.js';

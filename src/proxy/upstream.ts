@@ -5,7 +5,7 @@ import type { Endpoint, ServicePolicy, Snapshot } from '../model/index.js';
 import { EndpointPools, type ForwardOptions, type PoolOptions } from '../transport/index.js';
 import type { AccessLog, HopSpans, HopTracer, InFlightGauge, IstioDestination, PolicyMetrics, UpstreamMetrics } from '../telemetry/index.js';
 import type { Drain } from './drain.js';
-import type { MeshTls } from './mesh-tls.js';
+import type { MeshTls } from '../security/tls/index.js';
 import { OutboundExchange } from './outbound-exchange.js';
 import { UpstreamPolicy, type SidecarDefaults } from './upstream-policy.js';
 

@@ -8,7 +8,7 @@ import { pemCertificateBlocks } from '../security/pem.js';
 import { WorkloadIdentity, type IdentityMaterial } from '../security/tls/index.js';
 import { createWorkloadAssertion } from '../security/workload-assertion.js';
 import { createWorkloadCsr, generateWorkloadKey } from '../security/workload-key.js';
-import type { MeshTls } from './mesh-tls.js';
+import type { MeshTls } from '../security/tls/index.js';
 
 export const CERTIFICATE_DEFAULTS = {
   trustBundleRefreshMs: 30_000,

@@ -2,7 +2,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seededRng, systemClock } from '../../src/core/index.js';
 import { kindPolicyMaps, parseKindPolicy, parsePolicy, snapshotFromInstances, type Instance } from '../../src/model/index.js';
-import { MeshTls } from '../../src/proxy/mesh-tls.js';
+import { MeshTls } from '../../src/security/tls/index.js';
 import { createInboundServer, createOutboundServer, InboundAdmission } from '../../src/proxy/index.js';
 import { SnapshotChannel } from '../../src/resolve/snapshot-channel.js';
 import { MtlsPeers } from '../../src/security/authz/index.js';

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { endpointFromInstance, parsePolicy, snapshotFromInstances, type Snapshot, type SnapshotSource } from '../../src/model/index.js';
-import { MeshTls } from '../../src/proxy/mesh-tls.js';
+import { MeshTls } from '../../src/security/tls/index.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
 import { formatSpiffeId, spiffeId } from '../../src/security/identity.js';
 import { MtlsListener, mtlsConnector, peerSpiffeId, WorkloadIdentity, type MtlsMode } from '../../src/security/tls/index.js';

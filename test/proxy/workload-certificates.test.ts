@@ -8,7 +8,7 @@ import { NotFoundError, systemClock } from '../../src/core/index.js';
 import type { CertificateReply, CertificateRequest, MeshReply, TrustBundleReply } from '../../src/model/index.js';
 import { CertificateAuthority, FileCaStore } from '../../src/security/ca/index.js';
 import { verifyWorkloadAssertion } from '../../src/security/workload-assertion.js';
-import { MeshTls } from '../../src/proxy/mesh-tls.js';
+import { MeshTls } from '../../src/security/tls/index.js';
 import { rootFingerprints, WorkloadCertificates, type CertificateClient } from '../../src/proxy/workload-certificates.js';
 import { quietRuntime } from './request-path-fixtures.js';
 

@@ -5,3 +5,4 @@ export * from './renewal.js';
 export * from './workload-identity.js';
 export * from './mtls-listener.js';
 export * from './mtls-connector.js';
+export * from './mesh-tls.js';

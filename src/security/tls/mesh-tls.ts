@@ -1,8 +1,10 @@
-// Proxy: what the sidecar's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
+// Security/TLS: what a workload's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
 import type { buildConnector } from 'undici';
-import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../model/index.js';
-import { formatSpiffeId } from '../security/identity.js';
-import { mtlsConnector, type MtlsRefusals, type WorkloadIdentity } from '../security/tls/index.js';
+import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../../model/index.js';
+import { formatSpiffeId } from '../identity.js';
+import { mtlsConnector } from './mtls-connector.js';
+import type { MtlsRefusals } from './mtls-listener.js';
+import type { WorkloadIdentity } from './workload-identity.js';
 
 /** Fixed values of the `reason` label of weft_proxy_mtls_handshake_failures_total. */
 export const HANDSHAKE_FAILURE_REASONS = ['peer_identity_mismatch', 'peer_untrusted', 'handshake'] as const;
