@@ -38,6 +38,7 @@ export type WeftErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'HEADERS_TOO_LARGE'
   | 'NOT_IMPLEMENTED'
+  | 'CANCELLED'
   | 'INTERNAL';
 
 export interface WeftErrorOptions {
@@ -126,13 +127,6 @@ export class NotImplementedError extends WeftError {
   }
 }
 
-/** The server is shutting down and takes no new work. */
-export class DrainingError extends WeftError {
-  constructor() {
-    super('DRAINING', 'the server is draining', { retryable: true });
-  }
-}
-
 /** A request or document failed validation; `field` is the dotted path of the first offending field. */
 export class ValidationError extends WeftError {
   readonly field: string;
@@ -208,6 +202,18 @@ export class RateLimitedError extends WeftError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/**
+ * The client went away before its response ended: the stages below let go of what they hold and report no failure
+ * of the upstream. One instance serves every cancellation, so a client that hangs up often builds no stack traces.
+ */
+export class CancelledError extends WeftError {
+  constructor() {
+    super('CANCELLED', 'the client closed the request');
+  }
+}
+
+export const CANCELLED = new CancelledError();
 
 export function isWeftError(value: unknown): value is WeftError {
   return value instanceof WeftError;

@@ -3,8 +3,5 @@ export * from './sidecar.js';
 export * from './outbound-server.js';
 export * from './inbound-server.js';
 export * from './admin-server.js';
-export * from './registration.js';
 export * from './drain.js';
-export * from './rescue.js';
-export * from './inbound-admission.js';
 export * from './app-port.js';

@@ -1,17 +1,15 @@
 // Proxy: the sidecar's outbound listener: routes by Host to a service and forwards to one of its endpoints.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime, type WeftError } from '../core/index.js';
+import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime } from '../core/index.js';
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
-import { createProxyMetrics, createTcpMetrics, istioResponseFlag, UNKNOWN_SERVICE, type AccessLog, type HopSpans, type HopTracer, type IstioMetrics, type UpstreamMetrics } from '../telemetry/index.js';
-import { answerOptionsAsterisk, hasSecondHost, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
+import { createProxyMetrics, createTcpMetrics, ObserveStage, UNKNOWN_SERVICE, type AccessLog, type HopSink, type HopTracer, type IstioMetrics } from '../telemetry/index.js';
+import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions, type ServerEdge } from '../transport/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
-import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
-import { rescue } from './rescue.js';
 import type { MeshTls } from '../security/tls/index.js';
-import { Upstream } from './upstream.js';
-import { UpstreamRoutes } from './upstream-routes.js';
+import { OutboundStack, UpstreamRoutes } from '../outbound/index.js';
+import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 
 export interface OutboundServerOptions {
   runtime: Runtime;
@@ -63,111 +61,87 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const accessLog = options.accessLog ?? null;
   const tracing = options.tracing ?? null;
   const istio = options.istio ?? null;
-  const forward = {
-    connectTimeoutMs: options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
-    responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
-    replayLimitBytes: REPLAY_BUFFER_BYTES,
-    peerAppUnavailableFails: true,
-  };
+  const connectTimeoutMs = options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs;
   const defaults = {
     balancer: options.defaultBalancer ?? OUTBOUND_DEFAULTS.defaultBalancer,
-    responseTimeoutMs: forward.responseTimeoutMs,
+    responseTimeoutMs: options.responseTimeoutMs ?? OUTBOUND_DEFAULTS.responseTimeoutMs,
     maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
   };
+  const localService = options.localService ?? '';
   const routes = new UpstreamRoutes(snapshots, (service) => {
     logger.debug({ upstream: service }, 'new upstream');
-    return new Upstream({
+    return new OutboundStack({
       runtime,
       service,
       defaults: { ...defaults, balancer: options.balancers?.[service] ?? defaults.balancer },
-      forward,
+      connectTimeoutMs,
+      peerAppUnavailableFails: true,
       metrics: metrics.upstream('outbound', source, service),
       policyMetrics: metrics.policy(service),
       inFlight,
-      drain,
       accessLog,
-      tracing,
-      localService: options.localService ?? '',
+      spans: tracing?.outbound(service) ?? null,
+      localService,
       istio: istio === null ? null : istio.outbound(service),
       pool: { ...options.pool, onSocket: tcp.connections('outbound', 'upstream', service).track },
       ...(options.mtls ? { mtls: options.mtls } : {}),
     });
   });
-  let unknown: UpstreamMetrics | null = null;
-  let unknownSpans: HopSpans | null = null;
-
-  function reject(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
-    unknown ??= metrics.upstream('outbound', source, UNKNOWN_SERVICE);
-    unknown.error(error.code);
-    const logged = accessLog !== null && accessLog.sampled();
-    const startedAt = logged ? runtime.clock.now() : 0;
-    const bytesBefore = logged ? req.socket.bytesWritten : 0;
-    const status = rescue(res, error);
-    unknown.request(status, 0);
-    if (istio !== null) istio.outbound(UNKNOWN_SERVICE).version('').request(status, istioResponseFlag(error.code, false, false), 0, 0, 0);
-    const traceId = tracing === null ? undefined : traceRejected(tracing, req, status, error);
-    if (logged) logRejected(req, status, error, startedAt, bytesBefore, traceId);
+  // Requests refused before a service was known are observed as calls to UNKNOWN_SERVICE, built on the first one.
+  let unknown: ObserveStage | null = null;
+  function unknownService(): ObserveStage {
+    if (unknown !== null) return unknown;
+    const istioUnknown = istio === null ? null : istio.outbound(UNKNOWN_SERVICE).version('');
+    const sink: HopSink = {
+      metrics: metrics.upstream('outbound', source, UNKNOWN_SERVICE),
+      spans: tracing?.outbound(UNKNOWN_SERVICE) ?? null,
+      istioEnabled: istioUnknown !== null,
+      istio: () => istioUnknown,
+    };
+    return (unknown = new ObserveStage(() => {}, { direction: 'outbound', clock: runtime.clock, inFlight, accessLog, sinkOf: () => sink }));
   }
-
-  /** A request the listener will not carry: refused as a rejection of the listener as well as of the unknown service. */
-  function refuse(req: IncomingMessage, res: ServerResponse, error: WeftError): void {
-    guard.rejections.record(error.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${error.message}`);
-    reject(req, res, error);
-  }
-
-  /** A rejected request still gets its CLIENT span, under the `_unknown` service like its metrics; returns its trace id. */
-  function traceRejected(tracing: HopTracer, req: IncomingMessage, status: number, error: WeftError): string {
-    unknownSpans ??= tracing.outbound(UNKNOWN_SERVICE);
-    const span = unknownSpans.start(req, req.method ?? 'GET', req.url ?? '/');
-    span.end({ status, responseFlags: error.code, attempts: 0, upstreamAddress: '', upstreamInstance: '' });
-    return span.traceId;
-  }
-
-  function logRejected(req: IncomingMessage, status: number, error: WeftError, startedAt: number, bytesBefore: number, traceId: string | undefined): void {
-    const service = error.details['service'];
-    accessLog!.record({
-      direction: 'outbound',
-      req,
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      startedAt,
-      status,
-      bytesIn: 0,
-      bytesOut: req.socket.bytesWritten - bytesBefore,
-      upstream: '',
-      upstreamInstance: '',
-      attempts: 0,
-      responseFlags: error.code,
-      traceId,
-      source: options.localService ?? '',
-      destination: typeof service === 'string' ? service : '',
-    });
-  }
+  const edge: ServerEdge = {
+    get draining() {
+      return drain.draining;
+    },
+    exchangeClosed: () => drain.end(),
+  };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const screened = screenRequest(req, res);
-    if (screened !== 'forward') {
-      if (screened === 'options-asterisk') answerOptionsAsterisk(res);
-      else refuse(req, res, screened);
+    if (screened === 'options-asterisk') {
+      answerOptionsAsterisk(res);
       return;
     }
     // An absolute-form target names the service itself, and takes precedence over Host (RFC 9112 3.2.2).
     const url = req.url ?? '/';
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
+    drain.begin();
+    const exchange = new Http1ServerExchange(req, res, edge, host ?? '', REPLAY_BUFFER_BYTES, runtime.clock.now());
+    const request = exchange.request;
+    request.facts.source = localService;
+    if (screened !== 'forward') {
+      // A request the listener will not carry: a rejection of the listener as well as of the unknown service.
+      guard.rejections.record(screened.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${screened.message}`);
+      unknownService().refuse(request, exchange, screened);
+      return;
+    }
     if (host === undefined || host === '') {
-      reject(req, res, new MissingHostError());
+      unknownService().refuse(request, exchange, new MissingHostError());
       return;
     }
     if (hasSecondHost(req.rawHeaders)) {
-      reject(req, res, new AmbiguousHostError());
+      unknownService().refuse(request, exchange, new AmbiguousHostError());
       return;
     }
-    const upstream = routes.lookup(host);
-    if (typeof upstream === 'string') {
-      reject(req, res, new NoEndpointsError(upstream));
+    const stack = routes.lookup(host);
+    if (typeof stack === 'string') {
+      request.facts.destination = stack;
+      unknownService().refuse(request, exchange, new NoEndpointsError(stack));
       return;
     }
-    upstream.handle(req, res);
+    request.facts.destination = stack.service;
+    stack.dispatch(request, exchange);
   });
 
   return {

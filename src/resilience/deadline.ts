@@ -1,8 +1,8 @@
 // Resilience: deadline propagation — the time a caller still waits travels in a header, so nested calls stop early.
 import { DeadlineExceededError } from '../core/index.js';
+import { DEADLINE_HEADER } from '../http/index.js';
 
-/** Remaining milliseconds the caller waits, set on every outbound request and read on every inbound one. */
-export const DEADLINE_HEADER = 'x-weft-deadline-ms';
+export { DEADLINE_HEADER };
 
 export type HeaderValue = string | readonly string[] | undefined;
 export interface HeaderBag {

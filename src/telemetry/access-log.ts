@@ -1,7 +1,7 @@
 // Telemetry: the sidecar's access log — one JSON line per sampled request, written by pino to an asynchronous destination.
-import type { IncomingMessage } from 'node:http';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Clock, Rng } from '../core/index.js';
+import type { HeaderMap } from '../http/index.js';
 import type { ProxyDirection } from './proxy-metrics.js';
 
 /** One access-log line; docs/observability.md describes every field. */
@@ -28,7 +28,8 @@ export interface AccessRecord {
 /** What an exchange knows when it closes; turned into a record only for sampled requests. */
 export interface ExchangeFacts {
   direction: ProxyDirection;
-  req: IncomingMessage;
+  /** The request's headers, for its authority and, untraced, its own traceparent. */
+  headers: HeaderMap;
   method: string;
   path: string;
   /** Clock.now() when the request arrived. */
@@ -101,12 +102,12 @@ class PinoAccessLog implements AccessLog {
     const clock = this.options.clock;
     const now = clock.now();
     const durationMs = now - facts.startedAt;
-    const headers = facts.req.headers;
+    const headers = facts.headers;
     const record: AccessRecord = {
       time: new Date(clock.wallNow() - durationMs).toISOString(),
       direction: facts.direction,
       method: facts.method,
-      authority: headers.host ?? '',
+      authority: typeof headers['host'] === 'string' ? headers['host'] : '',
       path: facts.path,
       status: facts.status,
       duration_ms: Math.round(durationMs * 1000) / 1000,
@@ -117,7 +118,7 @@ class PinoAccessLog implements AccessLog {
       attempts: facts.attempts,
       retries: facts.attempts > 1 ? facts.attempts - 1 : 0,
       response_flags: facts.responseFlags,
-      trace_id: facts.traceId ?? traceIdOf(headers.traceparent),
+      trace_id: facts.traceId ?? traceIdOf(headers['traceparent']),
       source: facts.source,
       destination: facts.destination,
     };

@@ -8,3 +8,4 @@ export * from './access-log.js';
 export * from './fluent-forward.js';
 export * from './tracing/index.js';
 export * from './process-failures.js';
+export * from './observe-stage.js';

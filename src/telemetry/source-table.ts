@@ -1,12 +1,9 @@
 // Telemetry: the calling service a request announces in x-weft-source, and the per-caller metric children of an inbound server, capped.
 import { SERVICE_NAME } from '../model/index.js';
 import { UNKNOWN_SERVICE } from './proxy-metrics.js';
+import { headerValue, isHeader, SOURCE_HEADER } from '../http/index.js';
 
-/**
- * Set by the calling sidecar's outbound side on every request it forwards, overwriting whatever its app sent. Until
- * mTLS it is the caller's claim, trusted as far as the network is; with mTLS it will come from the peer certificate.
- */
-export const SOURCE_HEADER = 'x-weft-source';
+export { SOURCE_HEADER };
 
 /** Label value for the callers beyond the cap: a hostile caller cycling names must not grow the series without bound. */
 export const OTHER_SOURCES = '_other';
@@ -19,7 +16,7 @@ export function announceSource(headers: string[], source: string): void {
   let to = 0;
   for (let from = 0; from < headers.length; from += 2) {
     const name = headers[from]!;
-    if (name.length === SOURCE_HEADER.length && name.toLowerCase() === SOURCE_HEADER) continue;
+    if (isHeader(name, SOURCE_HEADER)) continue;
     if (to !== from) {
       headers[to] = name;
       headers[to + 1] = headers[from + 1]!;
@@ -32,11 +29,7 @@ export function announceSource(headers: string[], source: string): void {
 
 /** The first x-weft-source value in raw [name, value, ...] headers, as sent (unchecked); undefined when absent. */
 export function claimedSource(headers: readonly string[]): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === SOURCE_HEADER.length && name.toLowerCase() === SOURCE_HEADER) return headers[i + 1];
-  }
-  return undefined;
+  return headerValue(headers, SOURCE_HEADER);
 }
 
 /** The claimed source if it is a well-formed service name, else ''. For logs, which carry no cardinality cost. */

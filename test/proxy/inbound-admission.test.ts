@@ -11,7 +11,8 @@ import {
 } from '../../src/model/index.js';
 import type { PeerIdentifier } from '../../src/security/authz/index.js';
 import { SnapshotChannel } from '../../src/resolve/snapshot-channel.js';
-import { createInboundServer, InboundAdmission } from '../../src/proxy/index.js';
+import { createInboundServer } from '../../src/proxy/index.js';
+import { InboundAdmission } from '../../src/inbound/index.js';
 import { createAccessLog, type AccessRecord } from '../../src/telemetry/index.js';
 import { quietRuntime, send, startServer, until } from './request-path-fixtures.js';
 

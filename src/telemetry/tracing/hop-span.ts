@@ -1,5 +1,4 @@
 // Telemetry/tracing: one span per hop — CLIENT on the outbound side, SERVER on the inbound side — with HTTP semconv and mesh attributes.
-import type { IncomingMessage } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
@@ -10,6 +9,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
+import type { Downstream, RetryListener } from '../../http/index.js';
 import type { ProxyDirection } from '../proxy-metrics.js';
 import { validSource } from '../source-table.js';
 import { extractIncoming, traceHeaders } from './propagation.js';
@@ -48,7 +48,7 @@ export interface HopEnd {
 }
 
 /** One hop's span, started when the request arrives and ended once when its exchange closes. */
-export class HopSpan {
+export class HopSpan implements RetryListener {
   /** The trace this hop belongs to: the caller's, or a new one. */
   readonly traceId: string;
   /** traceparent (+ tracestate, + B3 in the caller's form) naming this span as the parent, for the forwarded request. */
@@ -116,10 +116,10 @@ export class HopSpans {
    * Starts the span of a request that just arrived; its parent is the trace context the request carries, if any.
    * `claimedSource` is the caller's x-weft-source (inbound), checked only for a recorded span.
    */
-  start(req: IncomingMessage, method: string, path: string, claimedSource?: string): HopSpan {
-    const incoming = extractIncoming(req.headers);
+  start(downstream: Downstream, method: string, path: string, claimedSource?: string): HopSpan {
+    const incoming = extractIncoming(downstream.headerMap());
     const span = this.tracer.startSpan(this.nameOf(method), { kind: this.kind }, incoming.context);
-    if (span.isRecording()) span.setAttributes(this.startAttributes(req, method, path, claimedSource));
+    if (span.isRecording()) span.setAttributes(this.startAttributes(downstream, method, path, claimedSource));
     return new HopSpan(span, traceHeaders(trace.setSpan(incoming.context, span), incoming.b3));
   }
 
@@ -132,7 +132,7 @@ export class HopSpans {
     return name;
   }
 
-  private startAttributes(req: IncomingMessage, method: string, path: string, claimedSource: string | undefined): Attributes {
+  private startAttributes(downstream: Downstream, method: string, path: string, claimedSource: string | undefined): Attributes {
     const query = path.indexOf('?');
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
@@ -143,9 +143,8 @@ export class HopSpans {
     };
     const source = this.source !== '' ? this.source : validSource(claimedSource);
     if (source !== '') attributes[WEFT_ATTRIBUTES.source] = source;
-    const socket = req.socket;
-    if (socket.remoteAddress !== undefined) attributes[ATTR_NETWORK_PEER_ADDRESS] = socket.remoteAddress;
-    if (socket.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = socket.remotePort;
+    if (downstream.remoteAddress !== undefined) attributes[ATTR_NETWORK_PEER_ADDRESS] = downstream.remoteAddress;
+    if (downstream.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = downstream.remotePort;
     return attributes;
   }
 }

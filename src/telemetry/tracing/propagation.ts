@@ -1,5 +1,5 @@
 // Telemetry/tracing: reads a request's trace context (W3C traceparent/tracestate, else B3) and writes this hop's on what it forwards.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { HeaderMap } from '../../http/index.js';
 import { ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapSetter, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
@@ -25,7 +25,7 @@ const b3Single = new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEAD
 const b3Multi = new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER });
 
 /** Node's parsed headers have lowercase names, which is what the propagators ask for. */
-const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
+const headerGetter: TextMapGetter<HeaderMap> = {
   get: (carrier, key) => carrier[key],
   keys: (carrier) => Object.keys(carrier),
 };
@@ -37,13 +37,13 @@ const rawSetter: TextMapSetter<string[]> = {
   },
 };
 
-function b3FormOf(headers: IncomingHttpHeaders): B3Form {
+function b3FormOf(headers: HeaderMap): B3Form {
   if (headers['b3'] !== undefined) return B3Form.Single;
   return headers['x-b3-traceid'] !== undefined ? B3Form.Multi : B3Form.None;
 }
 
 /** W3C wins when both are present and valid; B3 (single or multi) is read only without a valid traceparent. */
-export function extractIncoming(headers: IncomingHttpHeaders): IncomingTrace {
+export function extractIncoming(headers: HeaderMap): IncomingTrace {
   const b3 = b3FormOf(headers);
   if (headers.traceparent !== undefined) {
     const context = w3c.extract(ROOT_CONTEXT, headers, headerGetter);

@@ -1,6 +1,11 @@
 // Transport/http1: the request body of one attempt, a stream that undici pulls only once its connection is up.
 import { Readable } from 'node:stream';
-import type { Http1Exchange } from './exchange.js';
+
+/** Where an attempt's body comes from: the server exchange that reads the client. */
+export interface BodySource {
+  onBodyPull(body: AttemptBody): void;
+  onBodyDestroyed(body: AttemptBody): void;
+}
 
 /**
  * Stands between the client's request and undici: undici destroys the body of a failed request, and
@@ -8,16 +13,16 @@ import type { Http1Exchange } from './exchange.js';
  * so a request whose connection never came up keeps its body untouched for another endpoint.
  */
 export class AttemptBody extends Readable {
-  constructor(private readonly exchange: Http1Exchange) {
+  constructor(private readonly source: BodySource) {
     super();
   }
 
   override _read(): void {
-    this.exchange.onBodyPull(this);
+    this.source.onBodyPull(this);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.exchange.onBodyDestroyed(this);
+    this.source.onBodyDestroyed(this);
     callback(err);
   }
 }

@@ -1,7 +1,10 @@
 // Transport/http1: keep-alive connection pools (undici), one per endpoint address, retired when the endpoint leaves.
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
+import { systemClock, type Clock } from '../../core/index.js';
+import type { MeshRequest, ResponseHandler } from '../../http/index.js';
 import { formatHostPort, isValidHost, isValidPort, printable, type Endpoint } from '../../model/index.js';
+import { Http1Attempt } from './client-attempt.js';
 
 export interface PoolOptions {
   /**
@@ -21,6 +24,8 @@ export interface PoolOptions {
   connect?: buildConnector.connector;
   /** Told once per pool whose endpoint cannot be dialled at all (its every attempt then fails as a connect failure). */
   onUndialable?: (address: string, reason: string) => void;
+  /** Times each attempt's wait for response headers; the system clock unless told. */
+  clock?: Clock;
 }
 
 /** An endpoint address that no URL or socket can take, from a registry that should have refused it. */
@@ -31,11 +36,12 @@ export class UndialableEndpointError extends Error {
 export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
 
 /**
- * One endpoint's connections. Requests go out through `dispatcher.dispatch()` with a raw handler: no
- * ClientRequest, no agent queue, and the head of a request goes out with its body in one write.
+ * One endpoint's connections: the HTTP/1.1 client adapter of the request path. Requests go out through undici's
+ * `dispatch()` with a raw handler: no ClientRequest, no agent queue, and the head goes out with its body in one write.
  */
 export class EndpointPool {
   readonly dispatcher: Pool;
+  readonly clock: Clock;
   readonly host: string;
   readonly port: number;
   readonly address: string;
@@ -45,6 +51,7 @@ export class EndpointPool {
     this.host = endpoint.host;
     this.port = endpoint.port;
     this.address = endpoint.address;
+    this.clock = options.clock ?? systemClock;
     const connectTimeout = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
     const dialable = isValidHost(endpoint.host) && isValidPort(endpoint.port);
     if (!dialable) {
@@ -62,6 +69,15 @@ export class EndpointPool {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+  }
+
+  /** Sends one attempt of the request; its answer, or its failure as a WeftError, reaches the handler. */
+  dispatch(req: MeshRequest, handler: ResponseHandler): void {
+    const attempt = new Http1Attempt(req, handler, this);
+    req.pending = attempt;
+    const body = req.body === null ? null : req.body.open();
+    // Errors, even those undici raises at once, arrive through the attempt's onError.
+    this.dispatcher.dispatch({ path: req.path, method: req.method, headers: req.headers, body }, attempt);
   }
 
   get isRetired(): boolean {

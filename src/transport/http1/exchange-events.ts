@@ -1,28 +1,23 @@
-// Transport/http1: the client-side event listeners of an exchange, module functions that find it through a symbol, so requests create no closures.
+// Transport/http1: the client-side event listeners of a server exchange, module functions that find it through a symbol, so requests create no closures.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http1Exchange } from './exchange.js';
-import type { UpstreamAttempt } from './upstream-attempt.js';
+import type { Http1ServerExchange } from './server-adapter.js';
 
 const kExchange = Symbol('weft.exchange');
 interface Tagged {
-  [kExchange]?: Http1Exchange;
+  [kExchange]?: Http1ServerExchange;
 }
 
 /** Marks an emitter (the client's request or response) as belonging to an exchange. */
-export function tag(emitter: object, exchange: Http1Exchange): void {
+export function tag(emitter: object, exchange: Http1ServerExchange): void {
   (emitter as Tagged)[kExchange] = exchange;
 }
 
-function exchangeOf(emitter: object): Http1Exchange | undefined {
+function exchangeOf(emitter: object): Http1ServerExchange | undefined {
   return (emitter as Tagged)[kExchange];
 }
 
 export function onClientDrain(this: ServerResponse): void {
   exchangeOf(this)?.onClientDrain();
-}
-
-export function onResponseTimeout(exchange: Http1Exchange, attempt: UpstreamAttempt): void {
-  exchange.onTimeout(attempt);
 }
 
 export function onClientData(this: IncomingMessage, chunk: Buffer): void {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { CircuitOpenError, DeadlineExceededError, FaultInjectedError, OverflowError, WeftError } from '../../src/core/index.js';
-import { statusOf } from '../../src/proxy/rescue.js';
+import { statusOf } from '../../src/http/index.js';
 
 describe('rescue: policy decisions', () => {
   it('maps breaker, fault and deadline codes to their statuses', () => {

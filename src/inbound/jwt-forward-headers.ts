@@ -1,4 +1,4 @@
-// Proxy: the request headers an app gets after JWT authentication — client-set claim headers and the consumed token removed, verified claims added.
+// Inbound: the request headers an app gets after JWT authentication — client-set claim headers and the consumed token removed, verified claims added.
 import { sameHeaderName } from '../security/authz/index.js';
 import type { JwtAccepted } from '../security/jwt/index.js';
 

@@ -1,4 +1,4 @@
-// Proxy: whether an inbound request may reach the app — the service's JwtPolicy, AuthorizationPolicy and rate limits, recompiled on each snapshot that changes them.
+// Inbound: whether a request may reach the app — the service's JwtPolicy, AuthorizationPolicy and rate limits, recompiled on each snapshot that changes them.
 import { ForbiddenError, RateLimitedError, type Clock, type WeftError } from '../core/index.js';
 import type { AuthorizationPolicy, JwtPolicy, RateLimitPolicy, Snapshot, SnapshotSource } from '../model/index.js';
 import { ALLOW_ALL, compileAuthorization, peerKey, type Authorizer, type PeerIdentity } from '../security/authz/index.js';

@@ -1,4 +1,4 @@
-// Proxy: maps a request's Host header to its upstream service, cached and bounded.
+// Outbound: maps a request's authority to the stack of its service, created on first use, cached and bounded.
 import type { Snapshot, SnapshotSource } from '../model/index.js';
 
 const MESH_SUFFIX = '.weft';

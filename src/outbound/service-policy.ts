@@ -1,5 +1,4 @@
-// Proxy: one upstream service's policy compiled once — routes, splits, a balancer per subset, retries, breakers, ejection, active checks.
-import type { IncomingMessage } from 'node:http';
+// Outbound: one service's policy compiled once — routes, splits, a balancer and a concrete stage per subset, retries, breakers, ejection, active checks.
 import type { Runtime } from '../core/index.js';
 import { defaultPolicy, POLICY_DEFAULTS, type Endpoint, type HashOn, type ServicePolicy } from '../model/index.js';
 import { createBalancer, type Balancer, type BalancerKind, type Picker } from '../balance/index.js';
@@ -20,6 +19,7 @@ import {
   type SubsetSelector,
 } from '../resilience/index.js';
 import type { PolicyMetrics } from '../telemetry/index.js';
+import type { Dispatch, MeshRequest } from '../http/index.js';
 
 /** The sidecar's own settings, which apply where a service has no policy (or its policy leaves the algorithm at the default). */
 export interface SidecarDefaults {
@@ -30,9 +30,11 @@ export interface SidecarDefaults {
   readonly maxAttempts: number;
 }
 
-/** The endpoints of one subset (all of them for an empty selector) behind their own balancer. */
+/** The endpoints of one subset (all of them for an empty selector) behind their own balancer and concrete stage. */
 export class SubsetTarget {
   picker: Picker;
+  /** The concrete stage of this subset: what the logical stage sends each attempt to. */
+  dispatch: Dispatch = unwired;
   constructor(
     readonly subset: SubsetSelector,
     private readonly balancer: Balancer,
@@ -63,6 +65,12 @@ export interface UpstreamPolicyDeps {
   readonly service: string;
   readonly defaults: SidecarDefaults;
   readonly metrics: PolicyMetrics;
+  /** Builds the concrete stage of one subset of this policy, once, when the policy is compiled. */
+  readonly concrete: (target: SubsetTarget, policy: UpstreamPolicy) => Dispatch;
+}
+
+function unwired(): void {
+  throw new Error('a subset target was used before its concrete stage was built');
 }
 
 /**
@@ -170,6 +178,7 @@ export class UpstreamPolicy {
     this.requestMs = source === undefined ? undefined : policy.timeout.requestMs;
     this.perTryMs = source === undefined ? defaults.responseTimeoutMs : policy.timeout.perTryMs;
     this.hashOn = policy.loadBalancer.hashOn;
+    for (const target of this.targets) target.dispatch = deps.concrete(target, this);
   }
 
   /** The passing endpoints of the service changed (or this policy is new): every subset's picker is rebuilt. */
@@ -184,15 +193,18 @@ export class UpstreamPolicy {
   }
 
   /** The request's affinity key, as the policy's hashOn names it; undefined without one. */
-  hashKey(req: IncomingMessage): string | undefined {
+  hashKey(req: MeshRequest): string | undefined {
     const hashOn = this.hashOn;
     if (hashOn === undefined) return undefined;
     if (hashOn.header !== undefined) {
-      const value = req.headers[hashOn.header];
+      const value = req.downstream.headerMap()[hashOn.header];
       return typeof value === 'string' ? value : value?.[0];
     }
-    if (hashOn.cookie !== undefined) return cookieValue(req.headers.cookie, hashOn.cookie);
-    return req.socket.remoteAddress;
+    if (hashOn.cookie !== undefined) {
+      const cookie = req.downstream.headerMap()['cookie'];
+      return cookieValue(typeof cookie === 'string' ? cookie : cookie?.join('; '), hashOn.cookie);
+    }
+    return req.downstream.remoteAddress;
   }
 
   /** Stops the active checks of a policy that was replaced; requests still holding it finish normally. */

@@ -1,4 +1,4 @@
-// Proxy: counts of requests the inbound side refused before the app — weft_proxy_jwt_denied_total by reason, weft_proxy_authz_denied_total and weft_proxy_rate_limited_total per calling service.
+// Inbound: counts of requests the inbound side refused before the app — weft_proxy_jwt_denied_total by reason, weft_proxy_authz_denied_total and weft_proxy_rate_limited_total per calling service.
 import { Counter, type Registry } from 'prom-client';
 import type { JwtFailureReason } from '../security/jwt/index.js';
 
