@@ -11,7 +11,7 @@ import {
   type RawHeaders,
   type ResponseHandler,
 } from '../http/index.js';
-import { parseDeadlineHeader, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
+import { outboundDeadlineHeader, parseDeadlineHeader, remaining, retryBackoffMs, type RetryConditions } from '../resilience/index.js';
 import { announceSource, type PolicyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import { enterCircuit, leaveCircuit, type CircuitVerdict } from './circuit.js';
 import type { SubsetTarget, UpstreamPolicy } from './service-policy.js';
@@ -138,8 +138,8 @@ class LogicalCall implements ResponseHandler, Cancellable {
     const req = this.req;
     let tryMs = this.policy.perTryMs;
     if (this.deadline !== undefined) {
-      const left = this.deadline - this.options.runtime.clock.now();
-      if (left <= 0) {
+      const left = remaining(this.deadline, this.options.runtime.clock.now());
+      if (left === 0) {
         this.fail(this.deadlineError());
         return;
       }
@@ -158,7 +158,8 @@ class LogicalCall implements ResponseHandler, Cancellable {
     const attempt = this.req.attempt;
     if (this.deadline === undefined && attempt <= 1) return this.base;
     const headers = (this.forwarded ??= withoutPerHopMeshHeaders(this.base)).slice();
-    if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, String(Math.max(1, Math.floor(this.deadline - this.options.runtime.clock.now()))));
+    // next() has just seen time left, so the header always has a value.
+    if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, this.options.runtime.clock.now())!);
     if (attempt > 1) headers.push(RETRY_ATTEMPT_HEADER, String(attempt - 1));
     return headers;
   }

@@ -25,44 +25,22 @@ export function parseDeadlineHeader(value: HeaderValue): number | undefined {
   return smallest;
 }
 
-/**
- * The absolute deadline (clock ms) of a request that arrived at `now`: now + min(remaining from the header, the route
- * timeout). Undefined when neither applies.
- */
-export function deadlineFrom(headers: HeaderBag, now: number, routeTimeoutMs?: number): number | undefined {
-  const inbound = parseDeadlineHeader(headers[DEADLINE_HEADER]);
-  const budget = inbound === undefined ? routeTimeoutMs : routeTimeoutMs === undefined ? inbound : Math.min(inbound, routeTimeoutMs);
-  return budget === undefined ? undefined : now + budget;
-}
-
 /** Milliseconds left before the deadline (0 when passed; Infinity without a deadline). */
 export function remaining(deadline: number | undefined, now: number): number {
   if (deadline === undefined) return Infinity;
   return Math.max(0, deadline - now);
 }
 
-/** A DeadlineExceededError when nothing remains, else null: checked before each attempt and each retry pause. */
-export function checkDeadline(deadline: number | undefined, now: number): DeadlineExceededError | null {
-  return deadline !== undefined && deadline - now <= 0 ? new DeadlineExceededError(deadline) : null;
-}
-
 /**
  * The header value for an outbound request: the remaining whole milliseconds (at least 1, so a hop with a sliver left
  * does not tell the next one that time is already up). Undefined without a deadline; throws DeadlineExceededError when
- * nothing remains.
+ * nothing remains (the caller checks `remaining` first).
  */
 export function outboundDeadlineHeader(deadline: number | undefined, now: number): string | undefined {
   if (deadline === undefined) return undefined;
   const left = deadline - now;
   if (left <= 0) throw new DeadlineExceededError(deadline);
   return String(Math.max(1, Math.floor(left)));
-}
-
-/** The deadline of one attempt: the request's deadline, or sooner when a per-try timeout is set. */
-export function attemptDeadline(deadline: number | undefined, now: number, perTryMs?: number): number | undefined {
-  if (perTryMs === undefined) return deadline;
-  const perTry = now + perTryMs;
-  return deadline === undefined ? perTry : Math.min(deadline, perTry);
 }
 
 function parseOne(text: string): number | undefined {
