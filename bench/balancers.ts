@@ -12,7 +12,7 @@ const KEYS = Array.from({ length: 4_096 }, (_, i) => `user-${i * 7919}`);
 
 function endpoints(n: number): Endpoint[] {
   return Array.from({ length: n }, (_, i) =>
-    endpointFromInstance({ id: `bench-${i}`, service: 'bench', host: '10.0.0.1', port: 9000 + i, weight: 1 + (i % 3), meta: {}, tags: [], ttlMs: 10_000, health: 'passing' }),
+    endpointFromInstance({ id: `bench-${i}`, service: 'bench', host: '10.0.0.1', port: 9000 + i, weight: 1 + (i % 3), protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' }),
   );
 }
 

@@ -21,7 +21,7 @@ export function registration(i: number, services: number, meta: Record<string, s
 
 /** The stored form weft publishes, used as the etcd anchor's value so both stores move the same bytes. */
 export function storedInstance(i: number, services: number, meta: Record<string, string> = {}): string {
-  return JSON.stringify({ id: instanceId(i), weight: 1, tags: [], health: 'passing', ...registration(i, services, meta) });
+  return JSON.stringify({ id: instanceId(i), weight: 1, protocol: 'http1', tags: [], health: 'passing', ...registration(i, services, meta) });
 }
 
 export const etcdKey = (i: number, services: number): string => `${ETCD_PREFIX}${serviceName(i, services)}/${instanceId(i)}`;

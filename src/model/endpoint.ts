@@ -1,6 +1,7 @@
 // Model: an endpoint is an instance as the data plane sees it.
 import type { Health, Instance } from './instance.js';
 import { formatHostPort, isValidHost, isValidPort, printable } from './net-values.js';
+import type { Protocol } from './protocol.js';
 
 export interface Endpoint {
   readonly id: string;
@@ -8,6 +9,8 @@ export interface Endpoint {
   readonly host: string;
   readonly port: number;
   readonly weight: number;
+  /** What the endpoint's port speaks, so the data plane picks the transport. */
+  readonly protocol: Protocol;
   readonly meta: Readonly<Record<string, string>>;
   readonly health: Health;
   /** "host:port", precomputed once per endpoint for pools and logs. */
@@ -36,6 +39,7 @@ export function endpointFromInstance(instance: Instance): Endpoint {
     host: instance.host,
     port: instance.port,
     weight: instance.weight,
+    protocol: instance.protocol,
     meta: instance.meta,
     health: instance.health,
     address: formatHostPort(instance.host, instance.port),

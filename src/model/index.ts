@@ -1,5 +1,6 @@
 // Model: data shapes shared by control plane and data plane, with their validation.
 export * from './instance.js';
+export * from './protocol.js';
 export * from './endpoint.js';
 export * from './snapshot.js';
 export * from './watch-event.js';

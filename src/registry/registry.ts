@@ -113,6 +113,7 @@ export class Registry {
       host: registration.host,
       port: registration.port,
       weight: registration.weight,
+      protocol: registration.protocol,
       meta: registration.meta,
       tags: registration.tags,
       ttlMs: registration.ttlMs,

@@ -5,7 +5,7 @@ import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
 import { P2cEwmaBalancer, PeakEwma, type Pick, type Picker } from '../../src/balance/index.js';
 
 function endpoint(id: string): Endpoint {
-  return endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+  return endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
 }
 
 const ctx: CallContext = { signal: new AbortController().signal, attempt: 1 };

@@ -5,7 +5,7 @@ import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
 import { RingHashBalancer, hash53, type Pick, type Picker } from '../../src/balance/index.js';
 
 function endpoint(id: string, weight = 1): Endpoint {
-  const e = endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+  const e = endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
   return { ...e, weight };
 }
 

@@ -5,7 +5,7 @@ import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
 import { WeightedBalancer, type Pick, type Picker } from '../../src/balance/index.js';
 
 function endpoint(id: string, weight: number): Endpoint {
-  const e = endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+  const e = endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
   // The registry never stores weight 0, but a subset or policy may hand one over: build it by hand.
   return { ...e, weight };
 }

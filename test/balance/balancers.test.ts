@@ -5,7 +5,7 @@ import { createBalancer, BALANCER_KINDS, type Pick } from '../../src/balance/ind
 
 function endpoints(n: number, service = 'greeter'): Endpoint[] {
   return Array.from({ length: n }, (_, i) =>
-    endpointFromInstance({ id: `${service}-${i}`, service, host: '127.0.0.1', port: 9000 + i, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' }),
+    endpointFromInstance({ id: `${service}-${i}`, service, host: '127.0.0.1', port: 9000 + i, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' }),
   );
 }
 

@@ -7,7 +7,7 @@ import { BALANCER_KINDS, createBalancer, type Balancer, type BalancerKind, type 
 function endpoints(n: number, from = 0, service = 'greeter'): Endpoint[] {
   return Array.from({ length: n }, (_, k) => {
     const i = from + k;
-    return endpointFromInstance({ id: `${service}-${i}`, service, host: '127.0.0.1', port: 9000 + i, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+    return endpointFromInstance({ id: `${service}-${i}`, service, host: '127.0.0.1', port: 9000 + i, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
   });
 }
 

@@ -153,6 +153,49 @@ describe('control plane REST API', () => {
     expect((await call(plane, 'PUT', '/api/v1/instances/g-1/heartbeat', { status: 'meh' })).json).toMatchObject({ code: 'VALIDATION_FAILED', field: 'status' });
   });
 
+  it('takes the protocol as a field or as meta.protocol, shows it in replies and watch events, and refuses unknown ones naming the field', async () => {
+    const plane = await start();
+    const watch = await WatchClient.open(plane);
+    expect(await watch.next()).toMatchObject({ type: 'reset', instances: [] });
+    const bodies: Array<[string, Record<string, unknown>, string]> = [
+      ['p-default', registration(), 'http1'],
+      ['p-http1', registration({ protocol: 'http1' }), 'http1'],
+      ['p-http2', registration({ protocol: 'http2' }), 'http2'],
+      ['p-grpc', registration({ protocol: 'grpc' }), 'grpc'],
+      ['p-tcp', registration({ protocol: 'tcp' }), 'tcp'],
+      ['p-meta-grpc', registration({ meta: { protocol: 'grpc' } }), 'grpc'],
+      ['p-meta-tcp', registration({ meta: { protocol: 'tcp', zone: 'a' } }), 'tcp'],
+      ['p-both', registration({ protocol: 'http2', meta: { protocol: 'http2' } }), 'http2'],
+    ];
+    for (const [id, body, protocol] of bodies) {
+      const reply = await call(plane, 'PUT', `/api/v1/instances/${id}`, body);
+      expect(reply.status, id).toBe(201);
+      expect(reply.json.instance, id).toMatchObject({ id, protocol, meta: body.meta ?? {} });
+      expect(await watch.next(), id).toMatchObject({ type: 'upsert', instance: { id, protocol } });
+    }
+    watch.close();
+    const listed = await call(plane, 'GET', '/api/v1/services/greeter/instances');
+    const protocols = Object.fromEntries((listed.json.instances as Array<{ id: string; protocol: string }>).map((i) => [i.id, i.protocol]));
+    expect(protocols).toEqual(Object.fromEntries(bodies.map(([id, , protocol]) => [id, protocol])));
+    const beat = await call(plane, 'PUT', '/api/v1/instances/p-grpc/heartbeat', { status: 'critical' });
+    expect(beat.json.instance).toMatchObject({ health: 'critical', protocol: 'grpc' });
+
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [registration({ protocol: 'http3' }), 'protocol'],
+      [registration({ protocol: 'HTTP1' }), 'protocol'],
+      [registration({ protocol: 2 }), 'protocol'],
+      [registration({ meta: { protocol: 'udp' } }), 'meta.protocol'],
+      [registration({ protocol: 'grpc', meta: { protocol: 'http1' } }), 'protocol'],
+    ];
+    for (const [body, field] of refused) {
+      const reply = await call(plane, 'PUT', '/api/v1/instances/p-bad', body);
+      expect(reply.status, JSON.stringify(body)).toBe(400);
+      expect(reply.json, JSON.stringify(body)).toMatchObject({ code: 'VALIDATION_FAILED', field });
+    }
+    expect((await call(plane, 'PUT', '/api/v1/instances/p-bad', registration({ protocol: 'quic' }))).json.message).toMatch(/expected one of: http1, http2, grpc, tcp/);
+    expect((await call(plane, 'GET', '/api/v1/services')).json).toMatchObject({ services: [{ name: 'greeter', instances: bodies.length }] });
+  });
+
   it('refuses hosts that are not URL hosts, and link-local or unspecified addresses, naming the field', async () => {
     const plane = await start();
     const refused = ['a b', '[::1]', '127.0.0.1:9/x', 'x\r\ny', '', '   ', 'fe80::1%eth0', '1.2.3.999', '0x7f.1', 'a..b', '-a.example', 'a'.repeat(64), '169.254.169.254', '::ffff:169.254.169.254', '0.0.0.0', '::', '255.255.255.255'];

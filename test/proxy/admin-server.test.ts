@@ -12,7 +12,7 @@ function testRuntime(): Runtime {
   return { ...createRuntime({ name: 'test', processMetrics: false, logger: pino({ level: 'silent' }) }), rng: seededRng(5) };
 }
 
-const inst = (id: string): Instance => ({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 2, meta: { zone: 'a' }, tags: [], ttlMs: 10_000, health: 'passing' });
+const inst = (id: string): Instance => ({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 2, protocol: 'http1', meta: { zone: 'a' }, tags: [], ttlMs: 10_000, health: 'passing' });
 
 describe('admin server', () => {
   let admin: AdminServer | undefined;

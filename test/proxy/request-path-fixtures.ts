@@ -11,7 +11,7 @@ export function quietRuntime(seed = 1): Runtime {
 }
 
 export function instance(id: string, port: number, options: Partial<Instance> = {}): Instance {
-  return { id, service: 'greeter', host: '127.0.0.1', port, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing', ...options };
+  return { id, service: 'greeter', host: '127.0.0.1', port, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing', ...options };
 }
 
 export interface SettableSnapshots extends SnapshotSource {

@@ -159,6 +159,32 @@ describe('Registry', () => {
     expect(registry.version()).toBe(1);
   });
 
+  it('reads records stored without a protocol (older versions) or with one it does not know (newer ones) as http1', async () => {
+    const backend = new MemoryBackend();
+    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+    const stored = (id: string, extra: Record<string, unknown> = {}) => ({ id, service: 'greeter', host: '127.0.0.1', port: 8080, weight: 1, meta: {}, tags: [], ttlMs: 1000, health: 'passing', ...extra });
+    await backend.put('instances/old-1', bytes(stored('old-1')));
+    await backend.put('instances/new-1', bytes(stored('new-1', { protocol: 'http3' })));
+    await backend.put('instances/grpc-1', bytes(stored('grpc-1', { protocol: 'grpc' })));
+    const { registry } = await openRegistry({}, backend);
+    expect(registry.get('old-1')).toEqual({ ...stored('old-1'), protocol: 'http1' });
+    expect(registry.get('new-1')?.protocol).toBe('http1');
+    expect(registry.get('grpc-1')?.protocol).toBe('grpc');
+    const seen: WatchEvent[] = [];
+    const sub = registry.watch(undefined, (event) => seen.push(event));
+    cleanups.push(async () => sub.unsubscribe());
+    expect(sub.initial[0]).toMatchObject({ type: 'reset', instances: expect.arrayContaining([expect.objectContaining({ id: 'old-1', protocol: 'http1' })]) });
+    // A write by an older peer on the same store arrives through the backend watch, and reads the same way.
+    await backend.put('instances/old-2', bytes(stored('old-2')));
+    await until(() => registry.get('old-2') !== undefined, 'the older peer\'s write');
+    expect(registry.get('old-2')?.protocol).toBe('http1');
+    expect(seen).toEqual([expect.objectContaining({ type: 'upsert', instance: expect.objectContaining({ id: 'old-2', protocol: 'http1' }) })]);
+    // Its next write keeps the instance as it was read: the record now names its protocol.
+    await registry.heartbeat('old-1', { status: 'critical' });
+    const rewritten = (await backend.list('instances/old-1')).items[0]!;
+    expect(JSON.parse(new TextDecoder().decode(rewritten.value))).toMatchObject({ id: 'old-1', protocol: 'http1', health: 'critical' });
+  });
+
   it('sees writes made by another registry on the same backend', async () => {
     const { registry, backend, runtime } = await openRegistry();
     const other = await Registry.open(backend, runtime, { sweepIntervalMs: 3_600_000 });

@@ -81,7 +81,7 @@ describe('ControlClient with several replicas', () => {
   it('takes 404, 400 and 409 as answers: the other replica is not asked', async () => {
     const first = await fake();
     const second = await fake();
-    second.upsert({ ...instance, weight: 1, meta: {}, tags: [], health: 'passing' });
+    second.upsert({ ...instance, weight: 1, protocol: 'http1', meta: {}, tags: [], health: 'passing' });
     client = new ControlClient([first.url, second.url]);
 
     expect(await client.heartbeat('g1').catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);

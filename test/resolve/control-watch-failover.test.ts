@@ -96,7 +96,7 @@ describe('ControlWatch over several replicas', () => {
     const a = await startFakeControlPlane({ pingIntervalMs: 100 });
     const b = await startFakeControlPlane({ pingIntervalMs: 100 });
     fakes.push(a, b);
-    a.upsert({ ...registration('g1', 9001), weight: 1, meta: {}, tags: [], health: 'passing' });
+    a.upsert({ ...registration('g1', 9001), weight: 1, protocol: 'http1', meta: {}, tags: [], health: 'passing' });
     const runtime = testRuntime();
     watch = new ControlWatch({ url: `${a.url},${b.url}`, runtime, backoff: { baseMs: 20, maxMs: 100 } }).start();
     await watch.ready();
@@ -112,8 +112,8 @@ describe('ControlWatch over several replicas', () => {
     // Only the second comes back (with the same history, as a replica of one store would): the watch finds it and follows it.
     const back = await startFakeControlPlane({ port: bPort, pingIntervalMs: 100 });
     fakes.push(back);
-    back.upsert({ ...registration('g1', 9001), weight: 1, meta: {}, tags: [], health: 'passing' });
-    back.upsert({ ...registration('g7', 9007), weight: 1, meta: {}, tags: [], health: 'passing' });
+    back.upsert({ ...registration('g1', 9001), weight: 1, protocol: 'http1', meta: {}, tags: [], health: 'passing' });
+    back.upsert({ ...registration('g7', 9007), weight: 1, protocol: 'http1', meta: {}, tags: [], health: 'passing' });
     await vi.waitFor(() => expect(watch!.connected()).toBe(true), wait);
     await vi.waitFor(() => expect(ids(watch!.current())).toEqual(['g1', 'g7']), wait);
     expect(watch.currentUrl()).toBe(back.url);

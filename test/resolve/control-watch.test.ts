@@ -18,7 +18,7 @@ function testRuntime(): Runtime {
 }
 
 function instance(id: string, service = 'greeter', port = 9000): Instance {
-  return { id, service, host: '127.0.0.1', port, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' };
+  return { id, service, host: '127.0.0.1', port, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' };
 }
 
 function ids(snapshot: Snapshot, service = 'greeter'): string[] {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Instance, Snapshot } from '../../src/model/index.js';
 import { StaticSnapshotSource } from '../../src/resolve/index.js';
 
-const inst = (id: string, service = 'greeter'): Instance => ({ id, service, host: '127.0.0.1', port: 9000, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+const inst = (id: string, service = 'greeter'): Instance => ({ id, service, host: '127.0.0.1', port: 9000, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
 
 describe('StaticSnapshotSource', () => {
   it('serves its instances grouped by service and republishes on set', () => {

@@ -21,7 +21,7 @@ async function server(): Promise<{ endpoint: Endpoint; connections: () => number
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
-  const endpoint = endpointFromInstance({ id: `e-${port}`, service: 's', host: '127.0.0.1', port, weight: 1, meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
+  const endpoint = endpointFromInstance({ id: `e-${port}`, service: 's', host: '127.0.0.1', port, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
   return { endpoint, connections: () => connections, open: () => open };
 }
 

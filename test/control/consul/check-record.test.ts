@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readCheckRecords } from '../../../src/control/consul/check-record.js';
 import type { Instance } from '../../../src/model/index.js';
 
-const instance = (meta: Record<string, string>): Instance => ({ id: 'web-1', service: 'web', host: '127.0.0.1', port: 80, weight: 1, meta, tags: [], ttlMs: 10_000, health: 'passing' });
+const instance = (meta: Record<string, string>): Instance => ({ id: 'web-1', service: 'web', host: '127.0.0.1', port: 80, weight: 1, protocol: 'http1', meta, tags: [], ttlMs: 10_000, health: 'passing' });
 
 describe('readCheckRecords', () => {
   it('reads a record of any check kind back as its definition', () => {

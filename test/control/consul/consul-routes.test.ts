@@ -206,3 +206,29 @@ describe('Consul checks run from the control plane', () => {
     expect(await forbidden()).toBe(3);
   });
 });
+
+describe('Consul registrations naming a protocol', () => {
+  it('takes it from Meta.protocol, shows it to weft readers and keeps it in Meta; an unknown one is a 400 naming Meta.protocol', async () => {
+    const { plane, consul } = await startFixture();
+    const protocols = ['http1', 'http2', 'grpc', 'tcp'] as const;
+    for (const protocol of protocols) {
+      const reply = await call(plane, 'PUT', '/v1/agent/service/register', { Name: 'web', ID: `web-${protocol}`, Port: 80, Meta: { protocol, zone: 'a' } });
+      expect(reply.status, protocol).toBe(200);
+      expect(plane.registry.get(`web-${protocol}`)?.protocol, protocol).toBe(protocol);
+    }
+    // Without Meta.protocol an instance speaks HTTP/1.1, as every instance did before the field existed.
+    expect((await call(plane, 'PUT', '/v1/agent/service/register', { Name: 'web', ID: 'web-plain', Port: 80 })).status).toBe(200);
+    expect(plane.registry.get('web-plain')?.protocol).toBe('http1');
+    const listed = (await consul.agent.service.list()) as Record<string, { Meta: Record<string, string> }>;
+    expect(listed['web-grpc']?.Meta).toEqual({ protocol: 'grpc', zone: 'a' });
+    const rest = JSON.parse((await call(plane, 'GET', '/api/v1/services/web/instances')).text) as { instances: Array<{ id: string; protocol: string }> };
+    expect(Object.fromEntries(rest.instances.map((i) => [i.id, i.protocol]))).toEqual({ 'web-grpc': 'grpc', 'web-http1': 'http1', 'web-http2': 'http2', 'web-plain': 'http1', 'web-tcp': 'tcp' });
+
+    for (const protocol of ['http3', 'GRPC', '']) {
+      const refused = await call(plane, 'PUT', '/v1/agent/service/register', { Name: 'web', ID: 'web-bad', Port: 80, Meta: { protocol } });
+      expect(refused.status, protocol).toBe(400);
+      expect(refused.text, protocol).toMatch(/^Meta\.protocol: expected one of: http1, http2, grpc, tcp/);
+    }
+    expect(plane.registry.get('web-bad')).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { scrapeTarget } from '../../../src/control/stats/scrape-target.js';
 import { ADMIN_META_KEY, HostPolicy, type Instance } from '../../../src/model/index.js';
 
-const instance = (host: string, admin: string): Instance => ({ id: 'web-1', service: 'web', host, port: 80, weight: 1, meta: { [ADMIN_META_KEY]: admin }, tags: [], ttlMs: 10_000, health: 'passing' });
+const instance = (host: string, admin: string): Instance => ({ id: 'web-1', service: 'web', host, port: 80, weight: 1, protocol: 'http1', meta: { [ADMIN_META_KEY]: admin }, tags: [], ttlMs: 10_000, health: 'passing' });
 const policy = new HostPolicy();
 
 describe('scrapeTarget', () => {
