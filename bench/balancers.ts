@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ConnectFailedError, seededRng, systemClock, type CallContext, type Outcome } from '../src/core/index.js';
-import { endpointFromInstance, type Endpoint } from '../src/model/index.js';
-import { BALANCER_KINDS, createBalancer, hash53, type BalancerKind, type Picker } from '../src/balance/index.js';
+import { BALANCER_KIND_NAMES, endpointFromInstance, type Endpoint } from '../src/model/index.js';
+import { createBalancer, hash53, type BalancerKind, type Picker } from '../src/balance/index.js';
 
 const SIZES = [3, 10, 100];
 const ROUNDS = 5;
@@ -63,7 +63,7 @@ function format(rate: number): string {
 
 function main(): void {
   const pickers = new Map<string, Picker>();
-  for (const kind of BALANCER_KINDS) {
+  for (const kind of BALANCER_KIND_NAMES) {
     for (const n of SIZES) {
       pickers.set(`${kind}/${n}`, createBalancer(kind, seededRng(1), 'bench', { clock: systemClock }).update(endpoints(n)));
     }
@@ -76,7 +76,7 @@ function main(): void {
   const out: string[] = [];
   out.push(`Balancer picks per second (pick + done, median of ${ROUNDS} × ${SLICE_MS} ms, Node ${process.version})`, '');
   out.push(`| algorithm | ${SIZES.map((n) => `${n} endpoints`).join(' | ')} |`, `|---|${SIZES.map(() => '---:').join('|')}|`);
-  for (const kind of BALANCER_KINDS) {
+  for (const kind of BALANCER_KIND_NAMES) {
     out.push(`| ${kind} | ${SIZES.map((n) => format(median(runs.get(`${kind}/${n}`)!))).join(' | ')} |`);
   }
 

@@ -1,7 +1,7 @@
 // Balance: the contract between a load-balancing algorithm and the request path.
 // A Balancer owns state across updates; the request path only touches the immutable Picker it publishes.
 import type { CallContext, Outcome, WeftError } from '../core/index.js';
-import { BALANCER_KIND_NAMES, type BalancerKind, type Endpoint } from '../model/index.js';
+import type { BalancerKind, Endpoint } from '../model/index.js';
 
 export type Pick =
   | { readonly ok: true; readonly endpoint: Endpoint; done(outcome: Outcome): void }
@@ -18,4 +18,3 @@ export interface Balancer {
 }
 
 export type { BalancerKind };
-export const BALANCER_KINDS: readonly BalancerKind[] = BALANCER_KIND_NAMES;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.js';
-import { BALANCER_KIND_NAMES, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema } from '../model/index.js';
+import { balancerKindSchema, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, type BalancerKind } from '../model/index.js';
 import { ADMIN_LISTENER_LIMIT_DEFAULTS, LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, withLimits, type ListenerLimits } from '../listener/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
 
@@ -32,7 +32,6 @@ const limitsFields = {
 const limitsSchema = z.strictObject(limitsFields);
 /** `listeners:` — limits for the inbound and outbound listeners, each overridable per listener (admin only per listener). */
 const listenersSchema = z.strictObject({ ...limitsFields, inbound: limitsSchema.optional(), outbound: limitsSchema.optional(), admin: limitsSchema.optional() });
-const balancerKind = z.enum(BALANCER_KIND_NAMES, { error: `expected one of: ${BALANCER_KIND_NAMES.join(', ')}` });
 const sampleRatio = z.number().min(0, 'expected a ratio from 0 to 1').max(1, 'expected a ratio from 0 to 1');
 const fluentTag = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dot-separated tag prefix such as "weft"');
 /** Checked for shape only; which collector it is and whether it answers is found out at export time. */
@@ -56,7 +55,7 @@ const otlpUrl = z.string({ error: 'expected a full OTLP/HTTP traces URL such as 
 });
 const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
 
-const upstreamSchema = z.strictObject({ lb: balancerKind.optional() });
+const upstreamSchema = z.strictObject({ lb: balancerKindSchema.optional() });
 
 /**
  * Control-plane URLs written as one URL, a comma-separated list (`http://a:8500,http://b:8500`) or a YAML list.
@@ -117,7 +116,7 @@ export const proxyFileSchema = z.strictObject({
     .optional(),
   defaults: z
     .strictObject({
-      lb: balancerKind.optional(),
+      lb: balancerKindSchema.optional(),
       connectTimeoutMs: millis(10, 60_000).optional(),
       responseTimeoutMs: millis(10, 3_600_000).optional(),
       maxAttempts: z.number().int().min(1, 'expected 1-10').max(10, 'expected 1-10').optional(),
@@ -178,8 +177,8 @@ export interface ProxyConfig {
   readonly advertise?: string;
   readonly instance: { readonly id?: string; readonly weight: number; readonly ttlMs: number; readonly meta: Readonly<Record<string, string>> };
   readonly healthCheck: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs: number };
-  readonly defaultBalancer: BalancerKindName;
-  readonly balancers: Readonly<Record<string, BalancerKindName>>;
+  readonly defaultBalancer: BalancerKind;
+  readonly balancers: Readonly<Record<string, BalancerKind>>;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   readonly maxAttempts: number;
@@ -198,7 +197,6 @@ export interface ProxyConfig {
   /** Head, request and idle timeouts and the connection cap of each listener. */
   readonly listeners: { readonly inbound: ListenerLimits; readonly outbound: ListenerLimits; readonly admin: ListenerLimits };
 }
-type BalancerKindName = (typeof BALANCER_KIND_NAMES)[number];
 
 export const PROXY_DEFAULTS = {
   control: 'http://127.0.0.1:8500',
@@ -264,7 +262,7 @@ export interface ProxyFlags {
   meta?: Record<string, string>;
   healthPath?: string;
   healthIntervalMs?: number;
-  lb?: Record<string, BalancerKindName>;
+  lb?: Record<string, BalancerKind>;
   drainMs?: number;
   logLevel?: string;
   accessLog?: string;
@@ -288,7 +286,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
   const fromDefault = (text: string) => parseListenAddress(text) as ListenAddress;
   const lbFromFile = Object.fromEntries(
     Object.entries(file.upstreams ?? {}).flatMap(([name, upstream]) => (upstream.lb ? [[name, upstream.lb]] : [])),
-  ) as Record<string, BalancerKindName>;
+  ) as Record<string, BalancerKind>;
   return {
     service,
     control: resolveControl(flags.control, file.control, env.WEFT_CONTROL),

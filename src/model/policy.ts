@@ -1,5 +1,6 @@
 // Model: a service's traffic policy (balancing, timeouts, retries, breaking, ejection, health checks, routes), its strict schema and the one place its defaults live.
 import { z } from 'zod';
+import { balancerKindSchema } from './balancer-kind.js';
 import { SERVICE_NAME } from './instance.js';
 import { parseOrThrow } from './validate.js';
 
@@ -8,9 +9,6 @@ export const POLICY_KIND = 'ServicePolicy';
 /** strict: mTLS only, plaintext refused; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
 export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
 export type MtlsMode = (typeof MTLS_MODES)[number];
-
-export const LOAD_BALANCER_ALGORITHMS = ['round-robin', 'random', 'least-connections', 'p2c-ewma', 'weighted', 'ring-hash'] as const;
-export type LoadBalancerAlgorithm = (typeof LOAD_BALANCER_ALGORITHMS)[number];
 
 /** Named retry conditions; a retry.on entry may also be an HTTP status code written as a string ("503"). */
 export const RETRY_CONDITIONS = ['connect-failure', 'reset', 'gateway-error'] as const;
@@ -75,7 +73,7 @@ const hashOnSchema = z
 
 const loadBalancerSchema = z
   .strictObject({
-    algorithm: z.enum(LOAD_BALANCER_ALGORITHMS, { error: `expected one of: ${LOAD_BALANCER_ALGORITHMS.join(', ')}` }).default(POLICY_DEFAULTS.loadBalancer.algorithm),
+    algorithm: balancerKindSchema.default(POLICY_DEFAULTS.loadBalancer.algorithm),
     hashOn: hashOnSchema.optional(),
   })
   .superRefine((lb, ctx) => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { seededRng, type CallContext, type Outcome } from '../../src/core/index.js';
-import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
-import { createBalancer, BALANCER_KINDS, type Pick } from '../../src/balance/index.js';
+import { BALANCER_KIND_NAMES, endpointFromInstance, type Endpoint } from '../../src/model/index.js';
+import { createBalancer, type Pick } from '../../src/balance/index.js';
 
 function endpoints(n: number, service = 'greeter'): Endpoint[] {
   return Array.from({ length: n }, (_, i) =>
@@ -93,7 +93,7 @@ describe('least-connections', () => {
   });
 });
 
-describe.each(BALANCER_KINDS)('%s: common contract', (kind) => {
+describe.each(BALANCER_KIND_NAMES)('%s: common contract', (kind) => {
   it('returns NO_ENDPOINTS for an empty list', () => {
     const pick = createBalancer(kind, seededRng(3), 'greeter').update([]).pick(ctx);
     expect(pick.ok).toBe(false);

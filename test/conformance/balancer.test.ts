@@ -1,8 +1,8 @@
 // Conformance: every Balancer kind honours the Picker contract — NO_ENDPOINTS, exclusion, done() once, updates.
 import { describe, it, expect } from 'vitest';
 import { ConnectFailedError, ManualClock, seededRng, type CallContext, type Outcome } from '../../src/core/index.js';
-import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
-import { BALANCER_KINDS, createBalancer, type Balancer, type BalancerKind, type Pick } from '../../src/balance/index.js';
+import { BALANCER_KIND_NAMES, endpointFromInstance, type Endpoint } from '../../src/model/index.js';
+import { createBalancer, type Balancer, type BalancerKind, type Pick } from '../../src/balance/index.js';
 
 function endpoints(n: number, from = 0, service = 'greeter'): Endpoint[] {
   return Array.from({ length: n }, (_, k) => {
@@ -28,7 +28,7 @@ function contexts(count: number): CallContext[] {
   return Array.from({ length: count }, (_, i) => (i % 2 === 0 ? { ...base, hashKey: `user-${i}` } : base));
 }
 
-describe.each(BALANCER_KINDS)('Balancer conformance: %s', (kind) => {
+describe.each(BALANCER_KIND_NAMES)('Balancer conformance: %s', (kind) => {
   it('answers NO_ENDPOINTS, naming the service, for an empty list and after every endpoint left', () => {
     const balancer = open(kind, 'greeter');
     const first = balancer.update([]).pick(base);
