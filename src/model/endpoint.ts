@@ -19,7 +19,7 @@ export interface Endpoint {
   readonly undialable?: string | undefined;
 }
 
-/** Hosts already judged: every snapshot rebuilds every endpoint, and the same few hosts come back each time. */
+/** Hosts already judged: a changed instance (a health flip, a new weight) is rebuilt with the host it had, and the same few hosts come back each time. */
 const judged = new Map<string, boolean>();
 
 function dialableHost(host: string): boolean {
@@ -45,4 +45,33 @@ export function endpointFromInstance(instance: Instance): Endpoint {
     address: formatHostPort(instance.host, instance.port),
     undialable: isValidPort(instance.port) && dialableHost(instance.host) ? undefined : `"${printable(formatHostPort(instance.host, instance.port))}" is not a dialable address`,
   };
+}
+
+/**
+ * Whether `endpoint` is what endpointFromInstance(instance) would build, so a snapshot can keep the object (and its
+ * service's array) instead of a copy. Compares every field the endpoint takes from the instance; tags, ttlMs and
+ * healthReason are not the data plane's and do not count.
+ */
+export function endpointReflects(endpoint: Endpoint, instance: Instance): boolean {
+  return (
+    endpoint.id === instance.id &&
+    endpoint.service === instance.service &&
+    endpoint.host === instance.host &&
+    endpoint.port === instance.port &&
+    endpoint.weight === instance.weight &&
+    endpoint.protocol === instance.protocol &&
+    endpoint.health === instance.health &&
+    sameMeta(endpoint.meta, instance.meta)
+  );
+}
+
+function sameMeta(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  let count = 0;
+  for (const key in a) {
+    if (!Object.hasOwn(b, key) || a[key] !== b[key]) return false;
+    count++;
+  }
+  for (const _key in b) count--;
+  return count === 0;
 }

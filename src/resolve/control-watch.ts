@@ -287,7 +287,8 @@ export class ControlWatch implements SnapshotSource {
   }
 
   private publish(): void {
-    const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies, this.kindPolicies);
+    // Built over the last one, so a service this change did not touch keeps its endpoint array (and its balancer's work).
+    const snapshot = snapshotFromInstances(this.version, this.instances.values(), this.policies, this.kindPolicies, this.channel.current());
     this.metrics.snapshotVersion.set(snapshot.version);
     this.channel.publish(snapshot);
     this.resolveReady();

@@ -181,6 +181,43 @@ describe('ControlWatch protocol edge cases', () => {
     expect(await metric(runtime, 'weft_resolve_events_total', { type: 'reset' })).toBe(1);
   });
 
+  it('keeps the endpoint array of a service no event touched, and gives a touched one a new array', async () => {
+    server = await startFakeControlPlane();
+    server.upsert(instance('a1', 'alpha', 9001));
+    server.upsert(instance('b1', 'beta', 9101));
+    server.upsert(instance('b2', 'beta', 9102));
+    watch = new ControlWatch({ url: server.url, runtime: testRuntime() }).start();
+    await watch.ready();
+    const first = watch.current();
+    const beta = first.services.get('beta');
+    expect(beta?.map((e) => e.id)).toEqual(['b1', 'b2']);
+
+    // Two events, both about alpha: beta's array (and its endpoints) stay the very same objects.
+    server.upsert(instance('a2', 'alpha', 9002));
+    server.upsert({ ...instance('a1', 'alpha', 9001), meta: { version: 'v2' } });
+    await vi.waitFor(() => expect(watch?.current().version).toBe(5), wait);
+    const second = watch.current();
+    expect(second.services.get('beta')).toBe(beta);
+    expect(second.services.get('alpha')).not.toBe(first.services.get('alpha'));
+    expect(ids(second, 'alpha')).toEqual(['a1', 'a2']);
+
+    // A change to any field the data plane reads gives beta a new array; b1's endpoint is kept inside it.
+    for (const [n, change] of ([{ weight: 4 }, { health: 'critical' }, { protocol: 'grpc' }, { meta: { zone: 'b' } }] as const).entries()) {
+      const before = watch.current().services.get('beta');
+      server.upsert({ ...instance('b2', 'beta', 9102), ...change });
+      await vi.waitFor(() => expect(watch?.current().version).toBe(6 + n), wait);
+      const after = watch.current().services.get('beta');
+      expect(after, JSON.stringify(change)).not.toBe(before);
+      expect(after?.[0], JSON.stringify(change)).toBe(beta?.[0]);
+      expect(after?.[1], JSON.stringify(change)).toMatchObject(change);
+    }
+    // A heartbeat that changes nothing the data plane reads (here: the health reason) leaves beta's array alone.
+    const settled = watch.current().services.get('beta');
+    server.upsert({ ...instance('b2', 'beta', 9102), meta: { zone: 'b' }, healthReason: 'noted' });
+    await vi.waitFor(() => expect(watch?.current().version).toBe(10), wait);
+    expect(watch.current().services.get('beta')).toBe(settled);
+  });
+
   it('reassembles events split across chunks, including inside multi-byte characters', async () => {
     server = await startFakeControlPlane();
     server.chunkBytes = 3;

@@ -21,4 +21,15 @@ describe('StaticSnapshotSource', () => {
     expect(seen).toHaveLength(1);
     expect(source.current().version).toBe(8);
   });
+
+  it('keeps the endpoint array of a service whose instances set() gives again, and renews a changed one', () => {
+    const source = new StaticSnapshotSource([inst('a'), inst('b'), inst('x', 'other')]);
+    const before = source.current();
+    source.set([inst('a'), { ...inst('b'), weight: 3 }, inst('x', 'other')]);
+    const after = source.current();
+    expect(after.services.get('other')).toBe(before.services.get('other'));
+    expect(after.services.get('greeter')).not.toBe(before.services.get('greeter'));
+    expect(after.services.get('greeter')?.[0]).toBe(before.services.get('greeter')?.[0]);
+    expect(after.services.get('greeter')?.[1]?.weight).toBe(3);
+  });
 });
