@@ -1,7 +1,8 @@
 // weft's public API for programs that embed a control plane or a sidecar, or talk to the control plane.
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control/index.js';
 export { startSidecar, type Sidecar } from './proxy/index.js';
-export { ControlClient, ControlWatch, StaticSnapshotSource } from './resolve/index.js';
+export { ControlWatch, StaticSnapshotSource } from './resolve/index.js';
+export { ControlClient } from './workload/index.js';
 export { resolveProxyConfig, loadProxyFile, type ProxyConfig, type ProxyFile } from './config/index.js';
 export { createRuntime, type RuntimeOptions } from './telemetry/index.js';
 export { WeftError, type WeftErrorCode, type Runtime } from './core/index.js';

@@ -1,7 +1,7 @@
 // Proxy: the sidecar's certificate and mTLS series — expiry, renewals, trust-bundle roots, failed handshakes and refused plaintext — read from plain counts at scrape time.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { HANDSHAKE_FAILURE_REASONS, type MeshTls } from '../security/tls/index.js';
-import { rootFingerprints, RENEWAL_OUTCOMES, type WorkloadCertificates } from './workload-certificates.js';
+import { rootFingerprints, RENEWAL_OUTCOMES, type WorkloadCertificates } from '../workload/index.js';
 
 /** Counts are kept as totals by their owners; a counter is advanced by what was added since the last scrape. */
 function advance(counter: Counter<string>, labels: Record<string, string>, total: number, last: Map<string, number>): void {

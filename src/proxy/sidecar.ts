@@ -3,19 +3,18 @@ import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/i
 import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
-import { ControlClient, ControlWatch } from '../resolve/index.js';
+import { ControlWatch } from '../resolve/index.js';
 import { MtlsPeers } from '../security/authz/index.js';
 import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } from './app-port.js';
 import type { ProxyServer } from './drain.js';
-import { InboundAdmission } from './inbound-admission.js';
+import { InboundAdmission } from '../inbound/index.js';
 import { createInboundServer, type InboundServer } from './inbound-server.js';
 import { MeshTls } from '../security/tls/index.js';
 import { registerMtlsMetrics } from './mtls-metrics.js';
 import { createOutboundServer } from './outbound-server.js';
-import { Registration } from './registration.js';
-import { WorkloadCertificates } from './workload-certificates.js';
+import { ControlClient, Registration, WorkloadCertificates } from '../workload/index.js';
 
 export interface Sidecar {
   /** The registered instance id; undefined for an outbound-only sidecar. */

@@ -20,8 +20,7 @@ import {
   type WatchEvent,
   STORE_HEADER,
 } from '../model/index.js';
-import type { ControlCredentials } from './control-client.js';
-import { ControlReplicas, type ControlUrls } from './control-replicas.js';
+import { ControlReplicas, type ControlCredentials, type ControlUrls } from '../workload/index.js';
 import { NdjsonLineDecoder } from './ndjson-lines.js';
 import { SnapshotChannel } from './snapshot-channel.js';
 import { watchMetrics, type WatchMetrics } from './watch-metrics.js';

@@ -5,10 +5,11 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Snapshot } from '../../src/model/index.js';
-import { ControlClient, ControlWatch } from '../../src/resolve/index.js';
+import { ControlWatch } from '../../src/resolve/index.js';
+import { ControlClient } from '../../src/workload/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
-import { startReplicaProxy, type ReplicaProxy } from './replica-proxy.js';
+import { startReplicaProxy, type ReplicaProxy } from '../support/replica-proxy.js';
 
 const wait = { timeout: 10_000, interval: 20 };
 

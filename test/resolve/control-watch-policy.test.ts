@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Snapshot } from '../../src/model/index.js';
-import { bearerCredentials, ControlClient, ControlWatch, type ControlCredentials } from '../../src/resolve/index.js';
+import { ControlWatch } from '../../src/resolve/index.js';
+import { bearerCredentials, ControlClient, type ControlCredentials } from '../../src/workload/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 
 const wait = { timeout: 10_000, interval: 20 };

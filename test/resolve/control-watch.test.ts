@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import type { Instance, Snapshot } from '../../src/model/index.js';
-import { bearerCredentials, ControlClient, ControlWatch } from '../../src/resolve/index.js';
+import { ControlWatch } from '../../src/resolve/index.js';
+import { bearerCredentials, ControlClient } from '../../src/workload/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 

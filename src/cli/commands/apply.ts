@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { duplicateError, loadPolicyFile, policyIdentity, type AnyPolicy, type PolicyDocument } from '../../config/index.js';
 import { ConfigError, ValidationError } from '../../core/index.js';
 import { POLICY_KIND } from '../../model/index.js';
-import type { ControlClient } from '../../resolve/index.js';
+import type { ControlClient } from '../../workload/index.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { policyLabel } from '../kind-flag.js';
 

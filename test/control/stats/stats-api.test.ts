@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../src/control/index.js';
 import { ADMIN_META_KEY, type StatsReply } from '../../../src/model/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
-import type { ControlClient } from '../../../src/resolve/index.js';
+import type { ControlClient } from '../../../src/workload/index.js';
 import { pollUntil, runWeft, type HttpClient } from '../../e2e/weft-cli.js';
 import { freePorts } from '../../support/index.js';
 import { startStatsMesh, type StatsMesh } from './stats-mesh.js';

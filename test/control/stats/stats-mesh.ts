@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { resolveProxyConfig } from '../../../src/config/index.js';
 import { startControlPlane, type ControlPlane } from '../../../src/control/index.js';
 import { startSidecar, type Sidecar } from '../../../src/proxy/index.js';
-import { ControlClient } from '../../../src/resolve/index.js';
+import { ControlClient } from '../../../src/workload/index.js';
 import { createRuntime } from '../../../src/telemetry/index.js';
 import { HttpClient } from '../../e2e/weft-cli.js';
 

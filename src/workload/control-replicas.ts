@@ -1,4 +1,4 @@
-// Resolve: the list of control-plane replicas a client may talk to, and which one it currently sticks to.
+// Workload: the list of control-plane replicas a client (REST or watch) may talk to, and which one it currently sticks to.
 import { ValidationError } from '../core/index.js';
 
 /** A control-plane URL list: one URL, a comma-separated string of them, or an array. */

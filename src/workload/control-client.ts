@@ -1,4 +1,4 @@
-// Resolve: typed REST client of the control plane's API, turning every failure into a WeftError.
+// Workload: typed REST client of the control plane's API, turning every failure into a WeftError; shared by the sidecar, the CLI and the watch.
 import http from 'node:http';
 import https from 'node:https';
 import { NotFoundError, ValidationError, WeftError, isWeftError, type WeftErrorCode } from '../core/index.js';

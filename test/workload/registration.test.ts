@@ -1,13 +1,12 @@
-// Tests: the sidecar's registration loop against the real control plane: register, heartbeat, recover, deregister.
+// Tests: the workload's registration loop against the real control plane: register, heartbeat, recover, deregister.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
-import { Registration } from '../../src/proxy/registration.js';
-import { ControlClient } from '../../src/resolve/index.js';
+import { ControlClient, Registration } from '../../src/workload/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
-import { startReplicaProxy, type ReplicaProxy } from '../resolve/replica-proxy.js';
+import { startReplicaProxy, type ReplicaProxy } from '../support/replica-proxy.js';
 
 const wait = { timeout: 10_000, interval: 20 };
 

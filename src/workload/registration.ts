@@ -1,8 +1,8 @@
-// Proxy: keeps the sidecar's instance registered with the control plane — register, heartbeat with app health, re-register, deregister.
+// Workload: keeps this process's instance (a sidecar's app, or an SDK process) registered with the control plane — register, heartbeat with app health, re-register, deregister.
 import { Counter, type Registry } from 'prom-client';
 import { Backoff, NotFoundError, WeftError, isWeftError, type BackoffOptions, type Runtime } from '../core/index.js';
 import { INSTANCE_DEFAULTS, type Health } from '../model/index.js';
-import type { ControlClient, RegistrationRequest } from '../resolve/index.js';
+import type { ControlClient, RegistrationRequest } from './control-client.js';
 
 export interface RegistrationOptions {
   runtime: Runtime;

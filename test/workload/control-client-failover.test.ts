@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control/index.js';
 import { NotFoundError, ValidationError, type WeftError } from '../../src/core/index.js';
-import { ControlClient, ControlUnavailableError } from '../../src/resolve/index.js';
+import { ControlClient, ControlUnavailableError } from '../../src/workload/index.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../support/fake-control-plane.js';
 

@@ -1,16 +1,15 @@
-// Tests: a sidecar's certificate from a real CA — bootstrap, renewal with a new serial, retries while the old one stays, the bundle refreshed, credentials by state.
+// Tests: a workload's certificate from a real CA — bootstrap, renewal with a new serial, retries while the old one stays, the bundle refreshed, credentials by state.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlUnavailableError } from '../../src/resolve/index.js';
 import { NotFoundError, systemClock } from '../../src/core/index.js';
 import type { CertificateReply, CertificateRequest, MeshReply, TrustBundleReply } from '../../src/model/index.js';
 import { CertificateAuthority, FileCaStore } from '../../src/security/ca/index.js';
 import { verifyWorkloadAssertion } from '../../src/security/workload-assertion.js';
 import { MeshTls } from '../../src/security/tls/index.js';
-import { rootFingerprints, WorkloadCertificates, type CertificateClient } from '../../src/proxy/workload-certificates.js';
-import { quietRuntime } from './request-path-fixtures.js';
+import { ControlUnavailableError, rootFingerprints, WorkloadCertificates, type CertificateClient } from '../../src/workload/index.js';
+import { quietRuntime } from '../proxy/request-path-fixtures.js';
 
 const TRUST_DOMAIN = 'mesh.test';
 const dirs: string[] = [];

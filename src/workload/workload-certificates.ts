@@ -1,8 +1,8 @@
-// Proxy: the sidecar's own certificate — bootstrap from the control plane, renewal at 2/3 of its life, the trust bundle kept fresh, and the credentials it shows the control plane.
+// Workload: the process's own certificate (a sidecar's or an SDK process's) — bootstrap from the control plane, renewal at 2/3 of its life, the trust bundle kept fresh, and the credentials it shows the control plane.
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { Backoff, isWeftError, type Runtime } from '../core/index.js';
 import type { CertificateReply, MeshReply } from '../model/index.js';
-import { bearerCredentials, type ControlClient, type ControlCredentials } from '../resolve/index.js';
+import { bearerCredentials, type ControlClient, type ControlCredentials } from './control-client.js';
 import { formatSpiffeId, spiffeId } from '../security/identity.js';
 import { pemCertificateBlocks } from '../security/pem.js';
 import { WorkloadIdentity, type IdentityMaterial } from '../security/tls/index.js';
@@ -20,7 +20,7 @@ export const CERTIFICATE_DEFAULTS = {
 export const RENEWAL_OUTCOMES = ['success', 'failure'] as const;
 export type RenewalOutcome = (typeof RENEWAL_OUTCOMES)[number];
 
-/** The control-plane calls a sidecar's certificate needs. */
+/** The control-plane calls a workload's certificate needs. */
 export type CertificateClient = Pick<ControlClient, 'mesh' | 'trustBundle' | 'requestCertificate'>;
 
 export interface WorkloadCertificatesOptions {
@@ -48,10 +48,10 @@ export interface CertificateInfo {
 }
 
 /**
- * One sidecar's certificate life cycle. `start()` asks the control plane for the mesh, makes a key in-process,
+ * One workload's certificate life cycle (a sidecar's or an SDK process's). `start()` asks the control plane for the mesh, makes a key in-process,
  * sends a CSR and keeps the answer in a WorkloadIdentity whose renewal timer (2/3 of the lifetime) sends the next
  * one with a fresh key. Failures are retried with bounded backoff while the certificate held stays in force: the
- * sidecar keeps serving with it (static stability) until it expires. The trust bundle is fetched every
+ * workload keeps serving with it (static stability) until it expires. The trust bundle is fetched every
  * `trustBundleRefreshMs`, so a root added or dropped by a CA rotation reaches new handshakes without a renewal.
  */
 export class WorkloadCertificates {

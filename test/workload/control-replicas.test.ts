@@ -1,7 +1,7 @@
 // Tests: parsing of control-plane URL lists and the sticky current replica.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/index.js';
-import { ControlReplicas, parseControlUrls } from '../../src/resolve/index.js';
+import { ControlReplicas, parseControlUrls } from '../../src/workload/index.js';
 
 describe('parseControlUrls', () => {
   it('accepts one URL, a comma-separated string and a list, dropping repeats', () => {
