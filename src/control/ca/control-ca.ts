@@ -2,7 +2,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/index.js';
 import type { RegistryBackend } from '../../registry/index.js';
-import { BackendCaStore, CA_DEFAULTS, CertificateAuthority, FileCaStore } from '../../security/ca/index.js';
+import { CA_DEFAULTS, CertificateAuthority, FileCaStore } from '../../security/ca/index.js';
+import { BackendCaStore } from './backend-ca-store.js';
 import { IssuanceLog } from './issuance-log.js';
 
 export const DEFAULT_TRUST_DOMAIN = 'weft.local';

@@ -1,12 +1,13 @@
-// Security CA: one CA shared by control planes through the registry backend — memory and a real etcd; first writer wins.
+// Control CA: one CA shared by control planes through the registry backend — memory and a real etcd; first writer wins.
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/index.js';
 import { MemoryBackend, openEtcdBackend, parseEtcdUrl, type RegistryBackend } from '../../../src/registry/index.js';
-import { BackendCaStore, CA_STATE_KEY, CertificateAuthority, RotationPhaseError } from '../../../src/security/ca/index.js';
+import { BackendCaStore, CA_STATE_KEY } from '../../../src/control/ca/index.js';
+import { CertificateAuthority, RotationPhaseError } from '../../../src/security/ca/index.js';
 import { createRuntime } from '../../../src/telemetry/index.js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../../support/index.js';
-import { OpensslDir, makeCsr } from './pki-fixtures.js';
+import { OpensslDir, makeCsr } from '../../security/ca/pki-fixtures.js';
 
 const TRUST_DOMAIN = 'mesh.test';
 const API_ID = `spiffe://${TRUST_DOMAIN}/service/api`;

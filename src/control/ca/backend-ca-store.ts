@@ -1,7 +1,6 @@
-// Security CA: CA state under the `ca/` prefix of the registry backend, so every control plane on one etcd shares one CA.
+// Control CA: the CA's state under the `ca/` prefix of the registry backend, so every control plane on one etcd shares one CA.
 import { VersionConflictError, type RegistryBackend } from '../../registry/index.js';
-import { decodeState, encodeState, type CaStateDocument } from './ca-state.js';
-import type { CaStore, StoredState } from './ca-store.js';
+import { decodeState, encodeState, type CaStateDocument, type CaStore, type StoredState } from '../../security/ca/index.js';
 
 export const CA_STATE_KEY = 'ca/state';
 
