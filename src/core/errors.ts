@@ -215,6 +215,13 @@ export class CancelledError extends WeftError {
 
 export const CANCELLED = new CancelledError();
 
+/** A conditional write found the key at another version than expected (a registry backend's, or a CA store's). */
+export class VersionConflictError extends WeftError {
+  constructor(key: string, expected: number, actual: number) {
+    super('CONFLICT', `${key} is at version ${actual}, not ${expected}`, { details: { key, expected, actual } });
+  }
+}
+
 export function isWeftError(value: unknown): value is WeftError {
   return value instanceof WeftError;
 }

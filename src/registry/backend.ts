@@ -1,5 +1,5 @@
 // Registry: the storage contract every registry backend (memory, embedded log, etcd) fulfils.
-import { WeftError, type Clock } from '../core/index.js';
+import { VersionConflictError, type Clock } from '../core/index.js';
 import type { Liveness } from './liveness.js';
 
 export interface Versioned {
@@ -47,12 +47,7 @@ export interface RegistryBackend {
   close(): Promise<void>;
 }
 
-/** A conditional write found the key at another version than expected. */
-export class VersionConflictError extends WeftError {
-  constructor(key: string, expected: number, actual: number) {
-    super('CONFLICT', `${key} is at version ${actual}, not ${expected}`, { details: { key, expected, actual } });
-  }
-}
+export { VersionConflictError };
 
 /** Throws VersionConflictError unless the condition holds for a key currently at `actual` (0 = absent). */
 export function checkCondition(key: string, actual: number, condition: WriteCondition | undefined): void {

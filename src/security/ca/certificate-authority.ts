@@ -1,7 +1,6 @@
 // Security CA: the control plane's certificate authority — opens or creates its state, signs workload CSRs, serves the trust bundle, rotates roots.
 import { createHash } from 'node:crypto';
-import { ConfigError, WeftError, type Clock } from '../../core/index.js';
-import { VersionConflictError } from '../../registry/index.js';
+import { ConfigError, VersionConflictError, WeftError, type Clock } from '../../core/index.js';
 import { assertTrustDomain, spiffeId } from '../identity.js';
 import { createRootAuthority, loadExternalAuthority, restoreAuthority, rootOf, type Authority, type ExternalAuthorityFiles } from './authority.js';
 import {

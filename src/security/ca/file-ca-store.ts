@@ -1,7 +1,7 @@
 // Security CA: CA state in the data dir — <data-dir>/ca/state.json and the trust bundle, owner-only (dir 0700, files 0600).
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VersionConflictError } from '../../registry/index.js';
+import { VersionConflictError } from '../../core/index.js';
 import { decodeState, encodeState, type CaStateDocument } from './ca-state.js';
 import type { CaStore, StoredState } from './ca-store.js';
 import { x509 } from './x509-provider.js';
