@@ -8,8 +8,6 @@ export interface CallContext {
   readonly exclude?: ReadonlySet<string> | undefined;
   /** The request's affinity key (a header, cookie or source address) for hashing balancers such as ring-hash. */
   readonly hashKey?: string | undefined;
-  /** Accepted for callers written against the older shape; no balancer reads it. */
-  readonly signal?: AbortSignal;
 }
 
 /** How one attempt against an endpoint ended, reported back to the balancer. */

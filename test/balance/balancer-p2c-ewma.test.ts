@@ -8,7 +8,7 @@ function endpoint(id: string): Endpoint {
   return endpointFromInstance({ id, service: 'greeter', host: '127.0.0.1', port: 9000, weight: 1, protocol: 'http1', meta: {}, tags: [], ttlMs: 10_000, health: 'passing' });
 }
 
-const ctx: CallContext = { signal: new AbortController().signal, attempt: 1 };
+const ctx: CallContext = { attempt: 1 };
 const success = (latencyMs: number): Outcome => ({ kind: 'success', latencyMs, status: 200 });
 
 function id(pick: Pick): string {

@@ -9,7 +9,7 @@ function endpoint(id: string, weight = 1): Endpoint {
   return { ...e, weight };
 }
 
-const base: CallContext = { signal: new AbortController().signal, attempt: 1 };
+const base: CallContext = { attempt: 1 };
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
 function id(pick: Pick): string {

@@ -10,7 +10,7 @@ function endpoint(id: string, weight: number): Endpoint {
   return { ...e, weight };
 }
 
-const ctx: CallContext = { signal: new AbortController().signal, attempt: 1 };
+const ctx: CallContext = { attempt: 1 };
 
 function id(pick: Pick): string {
   if (!pick.ok) throw pick.error;

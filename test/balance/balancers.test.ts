@@ -9,7 +9,7 @@ function endpoints(n: number, service = 'greeter'): Endpoint[] {
   );
 }
 
-const ctx: CallContext = { signal: new AbortController().signal, attempt: 1 };
+const ctx: CallContext = { attempt: 1 };
 const ok: Outcome = { kind: 'success', latencyMs: 1, status: 200 };
 
 function picked(pick: Pick): Endpoint {

@@ -11,7 +11,7 @@ function endpoints(n: number, from = 0, service = 'greeter'): Endpoint[] {
   });
 }
 
-const base: CallContext = { signal: new AbortController().signal, attempt: 1 };
+const base: CallContext = { attempt: 1 };
 const ok: Outcome = { kind: 'success', latencyMs: 5, status: 200 };
 
 function open(kind: BalancerKind, service = ''): Balancer {
