@@ -31,15 +31,17 @@ export class ConcreteStage {
   }
 
   private send(req: MeshRequest, handler: ResponseHandler): void {
-    const pick = this.target.picker.pick(req);
-    if (!pick.ok) {
-      handler.onError(pick.error);
-      return;
-    }
+    // The slot first: a pick counts against its endpoint (in-flight, latency) until its outcome is reported.
     const overflow = this.policy.limits.acquire('connections');
     if (overflow !== null) {
       this.options.policyMetrics.circuitRejected(overflow.code);
       handler.onError(overflow);
+      return;
+    }
+    const pick = this.target.picker.pick(req);
+    if (!pick.ok) {
+      this.policy.limits.release('connections');
+      handler.onError(pick.error);
       return;
     }
     req.endpoint = pick.endpoint;

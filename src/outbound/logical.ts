@@ -140,6 +140,8 @@ class LogicalCall implements ResponseHandler, Cancellable {
     if (this.deadline !== undefined) {
       const left = remaining(this.deadline, this.options.runtime.clock.now());
       if (left === 0) {
+        // Spent before any attempt (a caller with no time left) says nothing about the service: the breaker is not told.
+        if (req.facts.attempts === 0) this.settle('cancel');
         this.fail(this.deadlineError());
         return;
       }
@@ -308,7 +310,7 @@ class LogicalCall implements ResponseHandler, Cancellable {
   }
 
   private fail(error: WeftError): void {
-    this.settle('failure');
+    if (!this.finished) this.settle('failure');
     this.handler.onError(error);
   }
 
