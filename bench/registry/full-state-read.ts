@@ -2,6 +2,7 @@
 import { request } from 'node:http';
 import { Etcd3 } from 'etcd3';
 import { ETCD_PREFIX } from './bench-instances.js';
+import { authHeaders } from './weft-credentials.js';
 import type { Target } from './worker-messages.js';
 
 export interface FullStateRead {
@@ -38,7 +39,11 @@ export async function readFullState(target: Target, timeoutMs: number): Promise<
       resolve({ outcome, ms: performance.now() - started, bytes, ...(detail === undefined ? {} : { detail }) });
     };
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
-    const req = request(`${target.url}/api/v1/watch`, { agent: false }, (res) => {
+    const req = request(`${target.url}/api/v1/watch`, { agent: false, headers: authHeaders(target) }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return finish('error', `watch -> ${res.statusCode}`);
+      }
       res.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         // The first event is the reset with the whole state; its newline is the end of it.

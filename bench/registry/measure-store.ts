@@ -68,6 +68,10 @@ export async function measureStore(store: StoreUnderTest, options: RegistryBench
     `${store.name}: registered ${registration.requests} in ${registration.seconds.toFixed(1)} s = ${registration.requestsPerSec.toFixed(0)}/s, ` +
       `p50 ${registration.latencyMs.p50.toFixed(2)} ms p99 ${registration.latencyMs.p99.toFixed(2)} ms, ${registration.errors} errors`,
   );
+  // Every later figure is of a registry holding N instances; with some refused it would describe a smaller one.
+  if (registration.errors > 0) {
+    throw new Error(`${registration.errors} of ${options.instances} registrations failed; the first: ${registration.firstError ?? 'no message'}`);
+  }
   await sleep(1_000);
   const rssAfterBytes = await residentBytes(store.pid);
   const heapAfterBytes = await store.heapUsed();

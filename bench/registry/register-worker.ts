@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { Etcd3 } from 'etcd3';
 import { etcdKey, instanceId, registration, storedInstance } from './bench-instances.js';
 import { summarize } from './latency-stats.js';
+import { authHeaders } from './weft-credentials.js';
 import type { RegisterRequest, RegistrationResult } from './worker-messages.js';
 
 async function register(job: RegisterRequest): Promise<RegistrationResult> {
@@ -15,7 +16,8 @@ async function register(job: RegisterRequest): Promise<RegistrationResult> {
   if (job.target.kind === 'weft') {
     const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
     const base = job.target.url;
-    put = (i) => putJson(agent, `${base}/api/v1/instances/${instanceId(i)}`, JSON.stringify(registration(i, job.services)));
+    const auth = authHeaders(job.target);
+    put = (i) => putJson(agent, `${base}/api/v1/instances/${instanceId(i)}`, JSON.stringify(registration(i, job.services)), auth);
     close = async () => agent.destroy();
   } else {
     const client = new Etcd3({ hosts: job.target.endpoints.map((h) => `http://${h}`) });
@@ -45,11 +47,11 @@ async function register(job: RegisterRequest): Promise<RegistrationResult> {
   return { requests, errors, ...(firstError === undefined ? {} : { firstError }), seconds, requestsPerSec: requests / seconds, latencyMs: summarize(latencies) };
 }
 
-function putJson(agent: Agent, url: string, body: string): Promise<void> {
+function putJson(agent: Agent, url: string, body: string, auth: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'PUT', agent, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { method: 'PUT', agent, timeout: 30_000, headers: { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

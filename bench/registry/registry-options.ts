@@ -36,7 +36,8 @@ export const REGISTRY_USAGE = `usage: npm run bench -- registry [options]
   --concurrency C        concurrent connections/requests of the registration load and the burst (64)
   --watch-processes P    processes the watchers are spread over (2)
   --etcd-clients E       etcd3 clients per watcher process for the etcd anchor (8)
-  --stores a,b,...       some of ${STORE_NAMES.join(',')} (all)
+  --stores a,b,...       some of ${STORE_NAMES.join(',')} (all); memory is \`weft control --dev\` (authentication
+                         off), embedded and etcd authenticate with the admin token their control plane writes
   --quick                10k instances, 100 services, 100 watchers: a run of about a minute
   --no-save              print only, do not write bench/results/
   --help`;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { freePort, requireEtcd, spawnProcess, startEtcd, stopProcess, waitForHttp, type EtcdCluster } from '../../test/support/index.js';
 import { heapUsedFromMetrics } from './process-memory.js';
 import type { StoreName } from './registry-options.js';
+import { readAdminToken } from './weft-credentials.js';
 import type { Target } from './worker-messages.js';
 
 /** The load (harness, load processes) stays on cpu0; the system under test has cpu1. */
@@ -39,37 +40,65 @@ export class NotAvailable extends Error {}
 
 export async function startStore(name: StoreName, ctx: StartContext): Promise<StoreUnderTest> {
   if (name === 'etcd-anchor') return startEtcdAnchor(ctx);
+  if (name === 'memory') return startControl(name, ctx, ['--dev'], 'weft control --dev (in memory, authentication off)');
   if (name === 'etcd') {
     if (!(await controlSupportsEtcd(ctx.repoRoot))) {
       throw new NotAvailable('`weft control --store etcd://...` is not in this build (see `weft control --help`)');
     }
     const etcd = await startPinnedEtcd(ctx);
     try {
-      return await startControl(name, ctx, ['--store', `etcd://${etcd.endpoints}`], 'weft control --store etcd:// (one local etcd member, both on the server CPU)', etcd);
+      return await startAuthenticated(name, ctx, ['--store', `etcd://${etcd.endpoints}`], 'weft control --store etcd:// (one local etcd member, both on the server CPU), admin token', etcd);
     } catch (error) {
       await etcd.close();
       throw error;
     }
   }
-  if (name === 'memory') return startControl(name, ctx, ['--dev'], 'weft control --dev (in memory)');
+  return startAuthenticated(name, ctx, [], 'weft control, embedded store (append-only log, fdatasync per group commit), admin token');
+}
+
+/**
+ * A control plane with authentication on, given a fresh data dir (the embedded store, or only the admin token file
+ * beside etcd): the token it writes there is then this start's, and nothing lands in the checkout's .weft/data.
+ */
+async function startAuthenticated(name: StoreName, ctx: StartContext, storeArgs: string[], description: string, etcd?: EtcdCluster): Promise<StoreUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), 'weft-bench-registry-'));
   try {
-    const store = await startControl(name, ctx, ['--data-dir', dataDir], 'weft control, embedded store (append-only log, fdatasync per group commit)');
-    return { ...store, stop: async () => (await store.stop(), await rm(dataDir, { recursive: true, force: true })) };
+    const store = await startControl(name, ctx, ['--data-dir', dataDir, ...storeArgs], description, { etcd, tokenDir: dataDir });
+    return {
+      ...store,
+      async stop() {
+        try {
+          await store.stop();
+        } finally {
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      },
+    };
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function startControl(name: StoreName, ctx: StartContext, storeArgs: string[], description: string, etcd?: EtcdCluster): Promise<StoreUnderTest> {
+interface ControlExtras {
+  /** The etcd behind it, closed with it. */
+  etcd?: EtcdCluster | undefined;
+  /** Where it writes its admin token; absent under --dev, which checks no credential. */
+  tokenDir?: string;
+}
+
+async function startControl(name: StoreName, ctx: StartContext, storeArgs: string[], description: string, extras: ControlExtras = {}): Promise<StoreUnderTest> {
+  const { etcd, tokenDir } = extras;
   const port = await freePort();
   const args = [join(ctx.repoRoot, 'bin', 'weft.js'), 'control', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...storeArgs];
   const command = ctx.taskset === undefined ? [process.execPath, ...args] : [ctx.taskset, '-c', String(SERVER_CPU), process.execPath, ...args];
   const proc = spawnProcess(command[0]!, command.slice(1), { name: `weft control (${name})` });
   const url = `http://127.0.0.1:${port}`;
+  let token: string | undefined;
   try {
     await waitForHttp(`${url}/healthz`, 30_000, { process: proc });
+    // Written before the control plane listens, so it is there once /healthz answers.
+    if (tokenDir !== undefined) token = await readAdminToken(tokenDir);
   } catch (error) {
     await stopProcess(proc, 'SIGKILL', 1_000);
     throw error;
@@ -77,7 +106,7 @@ async function startControl(name: StoreName, ctx: StartContext, storeArgs: strin
   return {
     name,
     description,
-    target: { kind: 'weft', url },
+    target: { kind: 'weft', url, ...(token === undefined ? {} : { token }) },
     pid: proc.pid,
     ...(etcd?.members[0]?.process === undefined ? {} : { backingPid: etcd.members[0].process.pid }),
     output: () => `${proc.exit() === undefined ? 'running' : `exited with ${proc.exit()?.signal ?? proc.exit()?.code}`}\n${proc.output().slice(-3000)}`,

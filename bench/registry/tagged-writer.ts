@@ -2,6 +2,7 @@
 import { Agent, request } from 'node:http';
 import { Etcd3 } from 'etcd3';
 import { etcdKey, instanceId, registration, storedInstance, taggedInstance, tagMeta } from './bench-instances.js';
+import { authHeaders } from './weft-credentials.js';
 import type { Target } from './worker-messages.js';
 
 export interface TaggedWriter {
@@ -22,6 +23,7 @@ export function taggedWriter(target: Target, instances: number, services: number
     };
   }
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const auth = authHeaders(target);
   return {
     write(seq) {
       const i = taggedInstance(seq, instances);
@@ -30,7 +32,7 @@ export function taggedWriter(target: Target, instances: number, services: number
       return new Promise((resolve, reject) => {
         const req = request(
           `${target.url}/api/v1/instances/${instanceId(i)}`,
-          { method: 'PUT', agent, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          { method: 'PUT', agent, timeout: 30_000, headers: { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
           (res) => {
             res.resume();
             res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`tagged write ${seq} -> ${res.statusCode}`))));

@@ -15,7 +15,7 @@ process.on('message', (command: WatchCommand) => {
     matrix = new LatencyMatrix(command.capacity, command.watchers);
     const opened =
       command.target.kind === 'weft'
-        ? openWeftWatchers(command.target.url, command.watchers, command.since, matrix, counters)
+        ? openWeftWatchers(command.target, command.watchers, command.since, matrix, counters)
         : openEtcdWatchers(command.target.endpoints, command.watchers, command.etcdClients, matrix, counters);
     opened.then(
       (set) => {

@@ -2,8 +2,11 @@
 import { request, type ClientRequest } from 'node:http';
 import { wallNow } from './bench-instances.js';
 import type { LatencyMatrix } from './latency-matrix.js';
+import { authHeaders } from './weft-credentials.js';
 import { scanWatchLine, takeLines } from './watch-line.js';
-import type { WatchCounters } from './worker-messages.js';
+import type { Target, WatchCounters } from './worker-messages.js';
+
+type WeftTarget = Extract<Target, { kind: 'weft' }>;
 
 /** Connections opened at once: the server's listen backlog (511 by default in Node) must not overflow. */
 const CONNECT_BATCH = 100;
@@ -15,7 +18,7 @@ export interface WatcherSet {
 }
 
 export async function openWeftWatchers(
-  url: string,
+  target: WeftTarget,
   count: number,
   since: number | undefined,
   matrix: LatencyMatrix,
@@ -23,15 +26,16 @@ export async function openWeftWatchers(
 ): Promise<WatcherSet> {
   let closing = false;
   const requests = new Set<ClientRequest>();
+  const headers = authHeaders(target);
 
   const watch = (index: number): Promise<void> => {
     let version = since;
     let store: string | undefined;
     let reconnects = 0;
-    return new Promise<void>((connected) => {
+    return new Promise<void>((connected, refused) => {
       const connect = (): void => {
         const query = version === undefined ? '' : `?since=${version}${store === undefined ? '' : `&store=${encodeURIComponent(store)}`}`;
-        const req = request(`${url}/api/v1/watch${query}`, { agent: false });
+        const req = request(`${target.url}/api/v1/watch${query}`, { agent: false, headers });
         requests.add(req);
         let buffer = '';
         const retry = (why: string): void => {
@@ -44,9 +48,16 @@ export async function openWeftWatchers(
           setTimeout(connect, Math.min(1_000, 50 * reconnects)).unref();
         };
         req.on('response', (res) => {
-          if (res.statusCode !== 200) {
+          const status = res.statusCode ?? 0;
+          if (status === 401 || status === 403) {
+            // A credential the server refuses stays refused: retrying would only delay the failure past every deadline.
+            requests.delete(req);
             res.resume();
-            return retry(`watch -> ${res.statusCode}`);
+            return refused(new Error(`watch -> ${status}: the control plane refused the bench's credential`));
+          }
+          if (status !== 200) {
+            res.resume();
+            return retry(`watch -> ${status}`);
           }
           const header = res.headers['x-weft-store'];
           if (typeof header === 'string') store = header;

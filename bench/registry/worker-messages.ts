@@ -1,8 +1,11 @@
 // Bench (registry): the messages between the harness and its load processes (registration load, watchers).
 import type { LatencySummary } from './latency-stats.js';
 
-/** Where a load process sends its traffic: a weft control plane's HTTP API, or etcd itself. */
-export type Target = { kind: 'weft'; url: string } | { kind: 'etcd'; endpoints: string[] };
+/**
+ * Where a load process sends its traffic: a weft control plane's HTTP API, or etcd itself. `token` is the admin token
+ * every request to weft carries (its API refuses anonymous reads and writes); absent under `weft control --dev`.
+ */
+export type Target = { kind: 'weft'; url: string; token?: string } | { kind: 'etcd'; endpoints: string[] };
 
 export interface RegisterRequest {
   type: 'register';
