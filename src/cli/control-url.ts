@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PROXY_DEFAULTS, parseControlUrlList } from '../config/index.js';
 import { ConfigError } from '../core/index.js';
-import { bearerCredentials, ControlClient } from '../workload/index.js';
+import { bearerCredentials, ControlClient } from '../workload/control-client.js';
 import { controlUrlsFlag } from './flag-parsers.js';
 
 export interface ControlUrlOptions {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bearerCredentials, ControlClient } from '../workload/index.js';
+import { bearerCredentials, ControlClient } from '../workload/control-client.js';
 import { preferredPort } from './free-port.js';
 
 const WEFT_BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseControlUrlList, parseListenAddress, type ListenAddress } from '../config/index.js';
 import { isWeftError } from '../core/index.js';
-import { parseEtcdUrl } from '../registry/index.js';
+import { parseEtcdUrl } from '../registry/backends/etcd/etcd-url.js';
 import { BALANCER_KIND_NAMES, checkHost, parseCidr, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 
 export function addressFlag(value: string): ListenAddress {

@@ -1,6 +1,6 @@
 // CLI: asks the kernel for a free TCP port on a loopback host.
 import { createServer } from 'node:net';
-import { reserveFreePort } from '../proxy/index.js';
+import { reserveFreePort } from '../proxy/app-port.js';
 
 /** Free a moment ago, not held: only for ports handed to other processes, which must bind them themselves. */
 export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {

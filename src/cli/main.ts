@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../core/index.js';
-import { installProcessFailurePolicy } from '../telemetry/index.js';
+import { installProcessFailurePolicy } from '../telemetry/process-failures.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerCertsCommand } from './commands/certs.js';

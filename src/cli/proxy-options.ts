@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
 import type { Runtime } from '../core/index.js';
 import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
-import { AppPortConflictError, startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
+import type { Sidecar, SidecarOptions } from '../proxy/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
 import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
@@ -129,6 +129,8 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
 
 /** Starts the sidecar; an app port that is one of the sidecar's own is a usage error (exit 2), as a bad flag is. */
 export async function startSidecarFor(command: Command, config: ProxyConfig, runtime: Runtime, options: SidecarOptions = {}): Promise<Sidecar> {
+  // Loaded here, not with the CLI: `weft --help` and the API commands never pay for the sidecar's code.
+  const { AppPortConflictError, startSidecar } = await import('../proxy/index.js');
   try {
     return await startSidecar(config, runtime, options);
   } catch (error) {

@@ -5,7 +5,7 @@ import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
 import { ControlWatch } from '../resolve/index.js';
 import { MtlsPeers } from '../security/authz/index.js';
-import { createAccessLog, createFluentForward, createIstioMetrics, createTracing, withFluentLogs } from '../telemetry/index.js';
+import { createAccessLog, createIstioMetrics } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } from './app-port.js';
 import type { ProxyServer } from './drain.js';
@@ -44,9 +44,11 @@ export interface SidecarOptions {
 export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, options: SidecarOptions = {}): Promise<Sidecar> {
   // Before anything starts, against the ports that are fixed; listeners on port 0 are checked once bound.
   if (config.appPort !== undefined) refuseOwnAppPort(config.appHost, config.appPort, ownListeners(config.inbound, config.outbound, config.admin));
-  const fluent = config.fluent && createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
+  // Fluent and OpenTelemetry are loaded only when configured: a sidecar without them does not carry their code.
+  const fluentForward = config.fluent ? await import('../telemetry/fluent-forward.js') : null;
+  const fluent = config.fluent && fluentForward!.createFluentForward({ ...config.fluent, registry: baseRuntime.metrics, clock: baseRuntime.clock });
   // With Fluent configured, the sidecar's own logs are shipped too (tag `TAG.log`), beside their usual destination.
-  const runtime = fluent ? withFluentLogs(baseRuntime, fluent) : baseRuntime;
+  const runtime = fluent ? fluentForward!.withFluentLogs(baseRuntime, fluent) : baseRuntime;
   const mesh = new MeshTls({ connectTimeoutMs: config.connectTimeoutMs });
   let instanceId: string | undefined;
   const certificates = new WorkloadCertificates({
@@ -79,7 +81,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
     ...(fluent ? { forward: (record) => fluent.emit('access', record) } : {}),
   });
   const tracing = config.tracing
-    ? createTracing({ otlpUrl: config.tracing.otlp, sample: config.tracing.sample, service: config.service, registry: runtime.metrics, logger: runtime.logger.child({ component: 'tracing' }) })
+    ? (await import('../telemetry/tracing/index.js')).createTracing({ otlpUrl: config.tracing.otlp, sample: config.tracing.sample, service: config.service, registry: runtime.metrics, logger: runtime.logger.child({ component: 'tracing' }) })
     : null;
   const hops = tracing?.hops ?? null;
   const istio = config.metrics.istio

@@ -2,10 +2,11 @@
 import { WeftError } from '../core/index.js';
 import { SERVICE_NAME } from '../model/index.js';
 import { x509 } from './ca/x509-provider.js';
+import { TRUST_DOMAIN, trustDomainProblem } from './trust-domain.js';
+
+export { TRUST_DOMAIN, trustDomainProblem };
 
 /** SPIFFE trust domain: lowercase letters, digits, dots, dashes and underscores (SPIFFE-ID spec, section 2.1). */
-export const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
-const MAX_TRUST_DOMAIN_LENGTH = 255;
 const SPIFFE_SCHEME = 'spiffe://';
 const SERVICE_PATH = '/service/';
 
@@ -26,13 +27,6 @@ export class IdentityMismatchError extends WeftError {
   constructor(expected: string, actual: string) {
     super('IDENTITY_MISMATCH', `expected identity ${expected}, got ${actual}`, { details: { expected, actual } });
   }
-}
-
-/** Why `text` is not a trust domain, or undefined when it is one; for config validation that reports its own errors. */
-export function trustDomainProblem(text: string): string | undefined {
-  if (text.length === 0 || text.length > MAX_TRUST_DOMAIN_LENGTH) return `expected a trust domain of 1-${MAX_TRUST_DOMAIN_LENGTH} characters`;
-  if (!TRUST_DOMAIN.test(text)) return `expected a trust domain of lowercase letters, digits, ".", "-" and "_", got "${text}"`;
-  return undefined;
 }
 
 export function assertTrustDomain(trustDomain: string): void {

@@ -4,7 +4,6 @@ import { statusOf, type Dispatch, type FlowControl, type Layer, type MeshRequest
 import type { AccessLog } from './access-log.js';
 import { istioResponseFlag, type IstioPeerMetrics } from './istio-metrics.js';
 import { CLIENT_CLOSED_STATUS, type InFlightGauge, type ProxyDirection, type UpstreamMetrics } from './proxy-metrics.js';
-import { withTraceHeaders } from './tracing/propagation.js';
 import type { HopSpan, HopSpans } from './tracing/hop-span.js';
 
 /** Where one request's figures go: bound per destination service (outbound) or per calling service (inbound). */
@@ -74,7 +73,7 @@ class ObservedCall implements ResponseHandler {
     } else {
       const span = (this.span = spans.start(req.downstream, req.method, req.path, req.facts.source));
       // The next hop's parent is this hop's span, in place of the caller's.
-      req.headers = withTraceHeaders(req.headers, span.headers);
+      req.headers = span.forwarded(req.headers);
       req.facts.retries = span;
     }
     this.logged = options.accessLog !== null && options.accessLog.sampled();

@@ -1,6 +1,10 @@
 // Telemetry: what a weft process does with a promise rejection nobody handled and with an exception nothing caught.
-import { Counter, type Registry } from 'prom-client';
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import type { Counter, Registry } from 'prom-client';
+
+// pino and prom-client are loaded when first needed (a failure, a runtime's registry): installing the policy costs a command nothing.
+const require = createRequire(import.meta.url);
 
 /**
  * A rejection nobody handled is a bug in a background task (a timer, a refresh, a probe), not in the state of a
@@ -13,17 +17,26 @@ const counters = new Set<Counter>();
 let installed = false;
 let log: Logger | undefined;
 
-export function installProcessFailurePolicy(logger: Logger = pino({ name: 'weft' }, pino.destination(2))): void {
-  log = logger;
+/** The logger failures go to: the one given, else pino on stderr, made at the first failure. */
+function failureLog(): Logger {
+  if (log === undefined) {
+    const { pino } = require('pino') as typeof import('pino');
+    log = pino({ name: 'weft' }, pino.destination(2));
+  }
+  return log;
+}
+
+export function installProcessFailurePolicy(logger?: Logger): void {
+  if (logger !== undefined) log = logger;
   if (installed) return;
   installed = true;
   process.on('unhandledRejection', (reason: unknown) => {
     unhandledRejections++;
     for (const counter of counters) counter.inc();
-    log?.error({ err: reason instanceof Error ? reason : new Error(String(reason)) }, 'unhandled promise rejection; the process keeps serving');
+    failureLog().error({ err: reason instanceof Error ? reason : new Error(String(reason)) }, 'unhandled promise rejection; the process keeps serving');
   });
   process.on('uncaughtExceptionMonitor', (error: Error) => {
-    log?.fatal({ err: error }, 'uncaught exception; the process exits');
+    failureLog().fatal({ err: error }, 'uncaught exception; the process exits');
   });
 }
 
@@ -35,7 +48,8 @@ export function unhandledRejectionCount(): number {
 export function registerProcessFailureMetrics(registry: Registry): void {
   const name = 'weft_unhandled_rejections_total';
   if (registry.getSingleMetric(name) !== undefined) return;
-  const counter = new Counter({
+  const { Counter: CounterClass } = require('prom-client') as typeof import('prom-client');
+  const counter: Counter = new CounterClass({
     name,
     help: 'Promise rejections no code handled since the process started (each is logged with its stack; the process keeps serving).',
     registers: [registry],

@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, it, expect } from 'vitest';
 import { seededRng, systemClock } from '../../src/core/index.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
-import { createAccessLog, createFluentForward, withFluentLogs, type FluentForward, type FluentForwardOptions } from '../../src/telemetry/index.js';
+import { createAccessLog } from '../../src/telemetry/index.js';
+import { createFluentForward, withFluentLogs, type FluentForward, type FluentForwardOptions } from '../../src/telemetry/fluent-forward.js';
 import { startFluentReceiver, type FluentEvent, type FluentReceiver } from '../support/index.js';
 import { closedPort, instance, namedUpstream, quietRuntime, send, snapshotsOf, until } from '../proxy/request-path-fixtures.js';
 

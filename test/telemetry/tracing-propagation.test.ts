@@ -1,7 +1,7 @@
 // Telemetry: reading W3C and B3 trace context from request headers and replacing it on forwarded ones.
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { B3Form, extractIncoming, traceHeaders, withTraceHeaders } from '../../src/telemetry/index.js';
+import { B3Form, extractIncoming, traceHeaders, withTraceHeaders } from '../../src/telemetry/tracing/index.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';

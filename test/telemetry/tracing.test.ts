@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { seededRng, systemClock } from '../../src/core/index.js';
 import { createInboundServer } from '../../src/proxy/inbound-server.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
-import { createAccessLog, createTracing, type AccessRecord, type Tracing } from '../../src/telemetry/index.js';
+import { createAccessLog, type AccessRecord } from '../../src/telemetry/index.js';
+import { createTracing, type Tracing } from '../../src/telemetry/tracing/index.js';
 import { OTLP_SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/index.js';
 import { closedPort, instance, quietRuntime, send, snapshotsOf, startServer, until, type TestServer } from '../proxy/request-path-fixtures.js';
 

@@ -1,10 +1,8 @@
 // CLI: `weft control` runs the control plane until a signal stops it.
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatAddress, type ListenAddress } from '../../config/index.js';
-import { startControlPlane } from '../../control/index.js';
 import { isWeftError } from '../../core/index.js';
-import { trustDomainProblem } from '../../security/identity.js';
-import { createRuntime } from '../../telemetry/index.js';
+import { trustDomainProblem } from '../../security/trust-domain.js';
 import { addressFlag, cidrListFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from '../listener-options.js';
 import { onShutdownSignal } from '../process-signals.js';
@@ -64,7 +62,10 @@ export function registerControlCommand(program: Command): void {
       if ((options.caCert === undefined) !== (options.caKey === undefined)) {
         command.error(`error: ${options.caCert === undefined ? '--ca-key needs --ca-cert' : '--ca-cert needs --ca-key'}`, { exitCode: 2 });
       }
+      const { createRuntime } = await import('../../telemetry/runtime.js');
       const runtime = createRuntime({ name: 'control', logLevel: options.logLevel });
+      // Loaded here, not with the CLI: other commands never pay for the control plane's code.
+      const { startControlPlane } = await import('../../control/index.js');
       const control = await startControlPlane({
         listen: options.listen,
         dataDir: options.dataDir,

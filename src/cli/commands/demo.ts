@@ -1,6 +1,5 @@
 // CLI: `weft demo` (what `npm start` runs): a whole mesh on this machine with bounded background traffic.
 import type { Command } from 'commander';
-import { runDemo } from '../demo-mesh.js';
 import { integerFlag } from '../flag-parsers.js';
 
 export function registerDemoCommand(program: Command): void {
@@ -11,6 +10,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--rate <rps>', 'background requests per second', integerFlag(1, 200), 5)
     .option('--data-dir <dir>', 'data directory of the demo control plane', '.weft/demo')
     .action(async (options: { duration?: number; rate: number; dataDir: string }) => {
+      const { runDemo } = await import('../demo-mesh.js');
       const code = await runDemo({ dataDir: options.dataDir, durationSeconds: options.duration, rate: options.rate, out: process.stdout });
       process.exit(code);
     });

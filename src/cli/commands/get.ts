@@ -1,6 +1,5 @@
 // CLI: `weft get policies [--kind K]` lists policies of every kind as a table; `weft get policy NAME [--kind K] -o yaml|json` prints one in full.
 import { InvalidArgumentError, type Command } from 'commander';
-import { stringify } from 'yaml';
 import type { AnyPolicy } from '../../config/index.js';
 import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type KindPolicy, type ServicePolicy } from '../../model/index.js';
 import { renderTable } from '../table.js';
@@ -36,23 +35,27 @@ export function registerGetCommand(program: Command): void {
         if (name !== undefined) {
           const kind = options.kind ?? POLICY_KIND;
           const { policy } = isPolicyKind(kind) ? await client.kindPolicy(kind, name) : await client.policy(name);
-          process.stdout.write(render([policy], options.json ? 'json' : (options.output ?? 'yaml'), true));
+          process.stdout.write(await render([policy], options.json ? 'json' : (options.output ?? 'yaml'), true));
           return;
         }
         const policies: AnyPolicy[] = [];
         if (options.kind === undefined || options.kind === POLICY_KIND) policies.push(...(await client.policies()).policies);
         for (const kind of POLICY_KINDS) if (options.kind === undefined || options.kind === kind) policies.push(...(await client.kindPolicies(kind)).policies);
-        process.stdout.write(render(policies, options.json ? 'json' : (options.output ?? 'table'), false));
+        process.stdout.write(await render(policies, options.json ? 'json' : (options.output ?? 'table'), false));
       } finally {
         client.close();
       }
     });
 }
 
-function render(policies: readonly AnyPolicy[], format: Format, single: boolean): string {
+async function render(policies: readonly AnyPolicy[], format: Format, single: boolean): Promise<string> {
   if (format === 'json') return JSON.stringify(single ? policies[0] : policies, null, 2) + '\n';
-  // Several policies as YAML documents: the output can be fed back to `weft apply -f -`.
-  if (format === 'yaml') return policies.map((p) => stringify(p)).join('---\n');
+  if (format === 'yaml') {
+    // The YAML library is loaded only to print YAML.
+    const { stringify } = await import('yaml');
+    // Several policies as YAML documents: the output can be fed back to `weft apply -f -`.
+    return policies.map((p) => stringify(p)).join('---\n');
+  }
   return renderTable(['KIND', 'SERVICE', 'LB', 'RETRY', 'TIMEOUT', 'ROUTES', 'RULES'], policies.map(row));
 }
 

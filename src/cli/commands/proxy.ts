@@ -1,7 +1,6 @@
 // CLI: `weft proxy` runs a sidecar until a signal stops it; then it deregisters and drains.
 import type { Command } from 'commander';
 import { formatAddress } from '../../config/index.js';
-import { createRuntime } from '../../telemetry/index.js';
 import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 import { onShutdownSignal } from '../process-signals.js';
 
@@ -10,6 +9,7 @@ export function registerProxyCommand(program: Command): void {
     .description('run a sidecar: outbound listener for the app, inbound listener in front of it, admin listener')
     .action(async (options: ProxyCommandOptions, command: Command) => {
       const config = await proxyConfigFromOptions(options);
+      const { createRuntime } = await import('../../telemetry/runtime.js');
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
       const sidecar = await startSidecarFor(command, config, runtime);
       const inbound = sidecar.inbound ? `, inbound ${formatAddress(sidecar.inbound)} -> app :${config.appPort}` : ' (outbound only)';

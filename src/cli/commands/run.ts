@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { formatAddress } from '../../config/index.js';
-import { createRuntime } from '../../telemetry/index.js';
 import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 
 export function registerRunCommand(program: Command): void {
@@ -11,6 +10,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<command...>', 'the app command and its arguments, after --')
     .action(async (commandLine: string[], options: ProxyCommandOptions, run: Command) => {
       const config = await proxyConfigFromOptions(options);
+      const { createRuntime } = await import('../../telemetry/runtime.js');
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
       // Without --app-port the sidecar picks the app's port once its own listeners hold theirs, so it is never one of them.
       const sidecar = await startSidecarFor(run, config, runtime, { chooseAppPort: true });

@@ -12,7 +12,7 @@ import {
 import type { Downstream, RetryListener } from '../../http/index.js';
 import type { ProxyDirection } from '../proxy-metrics.js';
 import { validSource } from '../source-table.js';
-import { extractIncoming, traceHeaders } from './propagation.js';
+import { extractIncoming, traceHeaders, withTraceHeaders } from './propagation.js';
 
 /** The mesh's own span attributes; docs/observability.md lists them. */
 export const WEFT_ATTRIBUTES = {
@@ -59,6 +59,11 @@ export class HopSpan implements RetryListener {
     this.traceId = span.spanContext().traceId;
     this.headers = headers;
     this.recording = span.isRecording();
+  }
+
+  /** The headers to forward: the request's own, with this hop's trace context in place of the caller's. */
+  forwarded(raw: readonly string[]): string[] {
+    return withTraceHeaders(raw, this.headers);
   }
 
   /** An attempt failed and the request goes on to another endpoint: a span event, so the hop stays one span. */
