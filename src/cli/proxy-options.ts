@@ -130,7 +130,7 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
 /** Starts the sidecar; an app port that is one of the sidecar's own is a usage error (exit 2), as a bad flag is. */
 export async function startSidecarFor(command: Command, config: ProxyConfig, runtime: Runtime, options: SidecarOptions = {}): Promise<Sidecar> {
   // Loaded here, not with the CLI: `weft --help` and the API commands never pay for the sidecar's code.
-  const { AppPortConflictError, startSidecar } = await import('../proxy/index.js');
+  const [{ startSidecar }, { AppPortConflictError }] = await Promise.all([import('../proxy/sidecar.js'), import('../proxy/app-port.js')]);
   try {
     return await startSidecar(config, runtime, options);
   } catch (error) {

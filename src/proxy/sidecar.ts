@@ -9,8 +9,7 @@ import { createAccessLog, createIstioMetrics } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } from './app-port.js';
 import type { ProxyServer } from './drain.js';
-import { InboundAdmission } from '../inbound/index.js';
-import { createInboundServer, type InboundServer } from './inbound-server.js';
+import type { InboundServer } from './inbound-server.js';
 import { MeshTls } from '../security/tls/index.js';
 import { registerMtlsMetrics } from './mtls-metrics.js';
 import { createOutboundServer } from './outbound-server.js';
@@ -124,6 +123,8 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
         appPortReservation = await reserveAppPort(config.appHost, [outbound, admin, config.inbound]);
         appPort = appPortReservation.port;
       }
+      // The inbound side (and the JWT library its admission uses) is loaded only by a sidecar that fronts an app.
+      const [{ createInboundServer }, { InboundAdmission }] = await Promise.all([import('./inbound-server.js'), import('../inbound/admission-policy.js')]);
       const ownServer = createInboundServer({
         runtime,
         appHost: config.appHost,

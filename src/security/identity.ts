@@ -1,7 +1,6 @@
-// Security: workload identities as SPIFFE ids (spiffe://<trust-domain>/service/<name>) and reading one from a certificate.
+// Security: workload identities as SPIFFE ids (spiffe://<trust-domain>/service/<name>); reading one from a certificate is certificate-identity.ts.
 import { WeftError } from '../core/index.js';
 import { SERVICE_NAME } from '../model/index.js';
-import { x509 } from './ca/x509-provider.js';
 import { TRUST_DOMAIN, trustDomainProblem } from './trust-domain.js';
 
 export { TRUST_DOMAIN, trustDomainProblem };
@@ -67,21 +66,4 @@ export function sameSpiffeId(a: SpiffeId, b: SpiffeId): boolean {
 /** The URIs of a SAN extension that claim to be SPIFFE ids (the scheme compared without case, so "SPIFFE://" cannot slip past). */
 export function spiffeUris(names: readonly { readonly type: string; readonly value: string }[]): string[] {
   return names.filter((name) => name.type === 'url' && name.value.toLowerCase().startsWith(SPIFFE_SCHEME)).map((name) => name.value);
-}
-
-/**
- * The workload identity of a certificate (PEM text, DER bytes, e.g. a TLS socket's `getPeerCertificate().raw`, or a parsed
- * certificate). Exactly one SPIFFE URI must be present: none or several make the certificate's identity unknowable.
- */
-export function spiffeIdOfCertificate(certificate: string | Uint8Array | x509.X509Certificate): SpiffeId {
-  let parsed: x509.X509Certificate;
-  try {
-    parsed = certificate instanceof x509.X509Certificate ? certificate : new x509.X509Certificate(typeof certificate === 'string' ? certificate : new Uint8Array(certificate));
-  } catch (error) {
-    throw new IdentityInvalidError(`not a readable X.509 certificate: ${(error as Error).message}`);
-  }
-  const names = parsed.getExtensions(x509.SubjectAlternativeNameExtension).flatMap((extension) => extension.names.items);
-  const uris = spiffeUris(names);
-  if (uris.length !== 1) throw new IdentityInvalidError(`expected exactly one SPIFFE URI in the certificate's subject alternative names, found ${uris.length}`, { found: uris });
-  return parseSpiffeId(uris[0] as string);
 }

@@ -1,8 +1,6 @@
 // Security: a workload proves to the control plane that it holds its current certificate — a short JWS signed with the workload key, the chain in `x5c`.
 import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { compactVerify, errors as joseErrors } from 'jose';
 import { WeftError } from '../core/index.js';
-import { formatSpiffeId, spiffeIdOfCertificate } from './identity.js';
 import { pemCertificateBlocks } from './pem.js';
 
 /** The `Authorization` scheme: `Authorization: WeftCert <compact JWS>`. */
@@ -18,8 +16,6 @@ export const WORKLOAD_ASSERTION_DEFAULTS = {
   /** Longest chain accepted in `x5c` (leaf + intermediates). */
   maxChainLength: 5,
 } as const;
-
-const ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'RS256'];
 
 /** A workload assertion that does not prove what it claims; `reason` is fixed text, never the token. */
 export class WorkloadAssertionError extends WeftError {
@@ -44,7 +40,7 @@ export interface AssertionRequest {
   readonly lifetimeMs?: number;
 }
 
-interface AssertionClaims {
+export interface AssertionClaims {
   readonly htm: string;
   readonly htp: string;
   readonly iat: number;
@@ -93,126 +89,10 @@ function preparedSigner(signer: AssertionSigner): PreparedSigner {
   return lastSigner;
 }
 
-// The CA hands out the same roots array until its bundle changes: parse it once per bundle, not per request.
-let lastRoots: { readonly pems: readonly string[]; readonly parsed: readonly X509Certificate[] } | undefined;
-
-function parsedRoots(pems: readonly string[]): readonly X509Certificate[] {
-  if (lastRoots?.pems === pems) return lastRoots.parsed;
-  const parsed = pems.map((pem) => new X509Certificate(pem));
-  lastRoots = { pems, parsed };
-  return parsed;
-}
-
 function base64url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
-export interface AssertionCheck {
-  readonly method: string;
-  readonly path: string;
-  readonly nowMs: number;
-  /** The roots the CA currently trusts, PEM each. */
-  readonly trustBundle: readonly string[];
-  readonly trustDomain: string;
-  readonly clockSkewMs?: number;
-}
-
-export interface AssertedWorkload {
-  readonly spiffeId: string;
-  readonly service: string;
-  /** Serial number of the leaf, lower-case hex. */
-  readonly serial: string;
-  readonly notAfterMs: number;
-}
-
-/** Verifies an assertion (the JWS, without the scheme) for this request; throws WorkloadAssertionError. */
-export async function verifyWorkloadAssertion(jws: string, check: AssertionCheck): Promise<AssertedWorkload> {
-  const skewMs = check.clockSkewMs ?? WORKLOAD_ASSERTION_DEFAULTS.clockSkewMs;
-  let leaf: X509Certificate | undefined;
-  let payload: Uint8Array;
-  try {
-    const verified = await compactVerify(
-      jws,
-      (header) => {
-        if (header.typ !== WORKLOAD_ASSERTION_TYPE) throw new WorkloadAssertionError('not a workload assertion');
-        leaf = verifiedLeaf(header.x5c, check, skewMs);
-        return leaf.publicKey;
-      },
-      { algorithms: ALGORITHMS },
-    );
-    payload = verified.payload;
-  } catch (error) {
-    if (error instanceof WorkloadAssertionError) throw error;
-    if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw new WorkloadAssertionError('the assertion signature does not verify');
-    if (error instanceof joseErrors.JOSEAlgNotAllowed) throw new WorkloadAssertionError('the assertion algorithm is not allowed');
-    throw new WorkloadAssertionError('the assertion is malformed');
-  }
-  const claims = parseClaims(payload);
-  if (claims.htm !== check.method.toUpperCase() || claims.htp !== check.path) throw new WorkloadAssertionError('the assertion was made for another request');
-  const nowS = check.nowMs / 1000;
-  if (claims.iat * 1000 > check.nowMs + skewMs) throw new WorkloadAssertionError('the assertion is from the future');
-  if (claims.exp < nowS - skewMs / 1000 || claims.exp - claims.iat > WORKLOAD_ASSERTION_DEFAULTS.lifetimeMs / 1000 * 5) {
-    throw new WorkloadAssertionError('the assertion has expired');
-  }
-  const cert = leaf!;
-  const id = spiffeIdOfCertificate(cert.raw);
-  const spiffeId = formatSpiffeId(id);
-  if (id.trustDomain !== check.trustDomain) throw new WorkloadAssertionError('the certificate is of another trust domain');
-  // Lower case, as the CA reports serials (node prints them in upper case).
-  return { spiffeId, service: id.service, serial: cert.serialNumber.toLowerCase(), notAfterMs: Date.parse(cert.validTo) };
-}
-
-/** The leaf of `x5c`, once its chain is proven to end at a trusted root and every link is valid now. */
-function verifiedLeaf(x5c: unknown, check: AssertionCheck, skewMs: number): X509Certificate {
-  if (!Array.isArray(x5c) || x5c.length === 0 || x5c.length > WORKLOAD_ASSERTION_DEFAULTS.maxChainLength || !x5c.every((c) => typeof c === 'string')) {
-    throw new WorkloadAssertionError('the assertion carries no certificate chain');
-  }
-  let chain: X509Certificate[];
-  let roots: readonly X509Certificate[];
-  try {
-    chain = (x5c as string[]).map((der) => new X509Certificate(Buffer.from(der, 'base64')));
-    roots = parsedRoots(check.trustBundle);
-  } catch {
-    throw new WorkloadAssertionError('the certificate chain does not parse');
-  }
-  const leaf = chain[0]!;
-  if (leaf.ca) throw new WorkloadAssertionError('the certificate is a CA certificate');
-  for (const cert of chain) {
-    if (Date.parse(cert.validFrom) > check.nowMs + skewMs || Date.parse(cert.validTo) < check.nowMs - skewMs) {
-      throw new WorkloadAssertionError('the certificate is expired or not yet valid');
-    }
-  }
-  for (let i = 0; i < chain.length; i++) {
-    const cert = chain[i]!;
-    const next = chain[i + 1];
-    if (next !== undefined) {
-      if (!next.ca || !cert.checkIssued(next) || !cert.verify(next.publicKey)) throw new WorkloadAssertionError('the certificate chain is broken');
-      continue;
-    }
-    const root = roots.find((r) => cert.checkIssued(r) && cert.verify(r.publicKey));
-    if (!root) throw new WorkloadAssertionError('the certificate is not signed by a trusted root');
-    if (Date.parse(root.validTo) < check.nowMs - skewMs) throw new WorkloadAssertionError('the trusted root has expired');
-  }
-  return leaf;
-}
-
-function parseClaims(payload: Uint8Array): AssertionClaims {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    throw new WorkloadAssertionError('the assertion is malformed');
-  }
-  const c = value as Partial<Record<keyof AssertionClaims, unknown>> | null;
-  if (
-    c === null || typeof c !== 'object' ||
-    typeof c.htm !== 'string' || typeof c.htp !== 'string' || typeof c.jti !== 'string' ||
-    typeof c.iat !== 'number' || typeof c.exp !== 'number' || !Number.isFinite(c.iat) || !Number.isFinite(c.exp)
-  ) {
-    throw new WorkloadAssertionError('the assertion is malformed');
-  }
-  return c as AssertionClaims;
-}
 
 function algorithmOf(key: KeyObject): { alg: string; digest: string | null } {
   const type = key.asymmetricKeyType;

@@ -1,8 +1,12 @@
 // Security: the sidecar's own key (ECDSA P-256, made in-process and never sent anywhere) and the CSR naming its SPIFFE id.
 import { webcrypto } from 'node:crypto';
 import { ValidationError } from '../core/index.js';
-import { x509 } from './ca/x509-provider.js';
 import { IdentityInvalidError, parseSpiffeId, type SpiffeId } from './identity.js';
+
+/** The X.509 library (and reflect-metadata) is loaded when a key or CSR is first made, not when a workload starts. */
+function loadX509(): Promise<typeof import('./ca/x509-provider.js')> {
+  return import('./ca/x509-provider.js');
+}
 
 const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
@@ -17,6 +21,7 @@ export async function generateWorkloadKey(): Promise<WorkloadKey> {
   // Extractable only so that node:tls, which takes PEM, can use it; the PEM never leaves this process.
   const keys = (await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const { x509 } = await loadX509();
   return { keys, privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
 }
 
@@ -26,6 +31,7 @@ export async function generateWorkloadKey(): Promise<WorkloadKey> {
  */
 export async function createWorkloadCsr(key: WorkloadKey, spiffeId: string): Promise<string> {
   const parsed = parsedSpiffeId(spiffeId);
+  const { x509 } = await loadX509();
   const request = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: [{ CN: [parsed.service] }],

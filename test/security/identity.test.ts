@@ -1,7 +1,8 @@
 // Security: SPIFFE ids — format, parse, trust-domain rules, and reading the one SPIFFE URI from a certificate.
 import { webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IdentityInvalidError, formatSpiffeId, parseSpiffeId, spiffeId, spiffeIdOfCertificate, trustDomainProblem } from '../../src/security/identity.js';
+import { IdentityInvalidError, formatSpiffeId, parseSpiffeId, spiffeId, trustDomainProblem } from '../../src/security/identity.js';
+import { spiffeIdOfCertificate } from '../../src/security/certificate-identity.js';
 import { x509 } from '../../src/security/ca/x509-provider.js';
 
 async function certificateWithUris(uris: readonly string[]): Promise<x509.X509Certificate> {

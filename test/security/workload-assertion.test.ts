@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createWorkloadAssertion, verifyWorkloadAssertion, WORKLOAD_ASSERTION_SCHEME } from '../../src/security/workload-assertion.js';
+import { createWorkloadAssertion, WORKLOAD_ASSERTION_SCHEME } from '../../src/security/workload-assertion.js';
+import { verifyWorkloadAssertion } from '../../src/security/workload-assertion-verify.js';
 import { createRoot, issueLeaf } from './tls/test-pki.js';
 
 const TD = 'weft.test';

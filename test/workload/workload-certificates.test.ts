@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, systemClock } from '../../src/core/index.js';
 import type { CertificateReply, CertificateRequest, MeshReply, TrustBundleReply } from '../../src/model/index.js';
 import { CertificateAuthority, FileCaStore } from '../../src/security/ca/index.js';
-import { verifyWorkloadAssertion } from '../../src/security/workload-assertion.js';
+import { verifyWorkloadAssertion } from '../../src/security/workload-assertion-verify.js';
 import { MeshTls } from '../../src/security/tls/index.js';
 import { ControlUnavailableError, rootFingerprints, WorkloadCertificates, type CertificateClient } from '../../src/workload/index.js';
 import { quietRuntime } from '../proxy/request-path-fixtures.js';

@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry as MetricsRegistry } from 'prom-client';
 import { isWeftError, type Clock } from '../../core/index.js';
-import { verifyWorkloadAssertion, WORKLOAD_ASSERTION_SCHEME } from '../../security/workload-assertion.js';
+import { WORKLOAD_ASSERTION_SCHEME } from '../../security/workload-assertion.js';
+import { verifyWorkloadAssertion } from '../../security/workload-assertion-verify.js';
 import { ANONYMOUS_PRINCIPAL, ApiUnauthenticatedError, AUTH_DISABLED_PRINCIPAL, CONTROL_AUTH_REALM, type Principal } from '../http/index.js';
 import { accessClass } from './access.js';
 import type { TokenStore } from './token-store.js';

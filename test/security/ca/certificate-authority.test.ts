@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../../src/core/index.js';
 import { BUNDLE_FILE, CA_DIR, CertificateAuthority, CsrRejectedError, FileCaStore, STATE_FILE } from '../../../src/security/ca/index.js';
-import { IdentityInvalidError, IdentityMismatchError, spiffeIdOfCertificate } from '../../../src/security/identity.js';
+import { IdentityInvalidError, IdentityMismatchError } from '../../../src/security/identity.js';
+import { spiffeIdOfCertificate } from '../../../src/security/certificate-identity.js';
 import { x509 } from '../../../src/security/ca/x509-provider.js';
 import { OpensslDir, keyPair, makeCsr } from './pki-fixtures.js';
 
