@@ -1,5 +1,6 @@
 // Telemetry: Istio's standard request metrics and labels (istio_requests_total, ..._duration_milliseconds, ..._request_bytes, ..._response_bytes), for Istio's dashboards.
-import { Counter, Histogram, type MetricType, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { BucketCounts, PrecountedHistogram } from './precounted-histogram.js';
 import { UNKNOWN_SERVICE } from './proxy-metrics.js';
 
 /** Envoy's default histogram buckets, which Istio keeps for all four families (milliseconds and bytes alike). */
@@ -104,27 +105,12 @@ export interface IstioMetrics {
 /** Distinct versions bound per destination before the rest count as unknown. */
 const MAX_VERSIONS = 32;
 
-/** Counts between bucket bounds (not cumulative), the last one past every bound; cumulated when scraped. */
-class Buckets {
-  readonly counts = new Float64Array(ISTIO_BUCKETS.length + 1);
-  sum = 0;
-  count = 0;
-
-  observe(value: number): void {
-    let i = 0;
-    while (i < ISTIO_BUCKETS.length && value > ISTIO_BUCKETS[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
-  }
-}
-
 /** One label set: a peer with one response code and flag. */
 class Series {
   requests = 0;
-  readonly duration = new Buckets();
-  readonly requestBytes = new Buckets();
-  readonly responseBytes = new Buckets();
+  readonly duration = new BucketCounts(ISTIO_BUCKETS);
+  readonly requestBytes = new BucketCounts(ISTIO_BUCKETS);
+  readonly responseBytes = new BucketCounts(ISTIO_BUCKETS);
   constructor(readonly labels: Readonly<IstioLabels>) {}
 }
 
@@ -174,47 +160,6 @@ class PrecountedCounter extends Counter<IstioLabel> {
   }
 }
 
-/** Histogram whose values come from the series' own bucket counts when scraped. */
-class PrecountedHistogram extends Histogram<IstioLabel> {
-  constructor(
-    private readonly metricName: string,
-    private readonly metricHelp: string,
-    registry: Registry,
-    private readonly store: Set<Series>,
-    private readonly pick: (series: Series) => Buckets,
-  ) {
-    super({ name: metricName, help: metricHelp, labelNames: ISTIO_LABELS, buckets: [...ISTIO_BUCKETS], registers: [registry] });
-  }
-
-  override async get(): Promise<Awaited<ReturnType<Histogram<IstioLabel>['get']>>> {
-    return this.snapshot();
-  }
-
-  /** What prom-client's registry asks a histogram for when it writes the text format. */
-  async getForPromString(): Promise<Awaited<ReturnType<Histogram<IstioLabel>['get']>>> {
-    return this.snapshot();
-  }
-
-  private snapshot(): Awaited<ReturnType<Histogram<IstioLabel>['get']>> {
-    const name = this.metricName;
-    const values: SeriesValue[] = [];
-    for (const series of this.store) {
-      const buckets = this.pick(series);
-      let cumulative = 0;
-      for (let i = 0; i < ISTIO_BUCKETS.length; i++) {
-        cumulative += buckets.counts[i]!;
-        values.push({ labels: { ...series.labels, le: String(ISTIO_BUCKETS[i]) }, value: cumulative, metricName: `${name}_bucket` });
-      }
-      values.push({ labels: { ...series.labels, le: '+Inf' }, value: buckets.count, metricName: `${name}_bucket` });
-      values.push({ labels: series.labels, value: buckets.sum, metricName: `${name}_sum` });
-      values.push({ labels: series.labels, value: buckets.count, metricName: `${name}_count` });
-    }
-    // prom-client's typings declare MetricType as a numeric enum; at run time the type is the text-format word.
-    const type = 'histogram' as unknown as MetricType;
-    return { name, help: this.metricHelp, type, aggregator: 'sum', collect: () => undefined, values };
-  }
-}
-
 /** Every series on a registry: the outbound and inbound servers of one sidecar share the families. */
 const stores = new WeakMap<Registry, Set<Series>>();
 
@@ -224,9 +169,14 @@ function seriesOf(registry: Registry): Set<Series> {
     store = new Set();
     stores.set(registry, store);
     new PrecountedCounter('istio_requests_total', 'Requests handled, with Istio standard labels.', registry, store);
-    new PrecountedHistogram('istio_request_duration_milliseconds', 'Request duration in milliseconds, with Istio standard labels.', registry, store, (s) => s.duration);
-    new PrecountedHistogram('istio_request_bytes', 'Request body bytes received, with Istio standard labels.', registry, store, (s) => s.requestBytes);
-    new PrecountedHistogram('istio_response_bytes', 'Response bytes sent to the client, with Istio standard labels.', registry, store, (s) => s.responseBytes);
+    const histogram = (name: string, help: string, pick: (series: Series) => BucketCounts): void => {
+      new PrecountedHistogram(name, help, registry, ISTIO_LABELS, ISTIO_BUCKETS, function* () {
+        for (const series of store!) yield { labels: series.labels, buckets: pick(series) };
+      });
+    };
+    histogram('istio_request_duration_milliseconds', 'Request duration in milliseconds, with Istio standard labels.', (s) => s.duration);
+    histogram('istio_request_bytes', 'Request body bytes received, with Istio standard labels.', (s) => s.requestBytes);
+    histogram('istio_response_bytes', 'Response bytes sent to the client, with Istio standard labels.', (s) => s.responseBytes);
   }
   return store;
 }

@@ -1,7 +1,8 @@
 // Telemetry: the sidecar's golden metrics (requests, latency, retries, errors, in-flight, endpoints), bound per source and destination once.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { WeftErrorCode } from '../core/index.js';
 import { classify } from '../model/index.js';
+import { BucketCounts, PrecountedHistogram, type PrecountedSeries } from './precounted-histogram.js';
 
 export type ProxyDirection = 'outbound' | 'inbound';
 
@@ -48,7 +49,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 interface Families {
   requests: Counter<'direction' | 'source' | 'destination' | 'code' | 'classification'>;
-  duration: Histogram<'direction' | 'source' | 'destination'>;
+  /** The request-duration series of the registry, counted here and handed over when scraped. */
+  duration: Set<PrecountedSeries<DurationLabel>>;
   retries: Counter<'service' | 'reason'>;
   errors: Counter<'direction' | 'source' | 'destination' | 'code'>;
   inFlight: Gauge<'direction'>;
@@ -60,6 +62,21 @@ interface Families {
   circuitRejections: Counter<'service' | 'code'>;
   faults: Counter<'service' | 'kind'>;
   endpointHealth: Gauge<'service' | 'state'>;
+}
+
+type DurationLabel = 'direction' | 'source' | 'destination';
+const DURATION_LABELS: readonly DurationLabel[] = ['direction', 'source', 'destination'];
+const durationStores = new WeakMap<Registry, Set<PrecountedSeries<DurationLabel>>>();
+
+/** The duration family of a registry, registered with its first server; later servers add their series to it. */
+function durationSeries(registry: Registry): Set<PrecountedSeries<DurationLabel>> {
+  let store = durationStores.get(registry);
+  if (store === undefined) {
+    const series = (store = new Set());
+    durationStores.set(registry, series);
+    new PrecountedHistogram('weft_proxy_request_duration_seconds', 'Time from request arrival to the end of the response.', registry, DURATION_LABELS, LATENCY_BUCKETS, () => series);
+  }
+  return store;
 }
 
 /** The same registry may serve the outbound and the inbound server: a family is registered once and then reused. */
@@ -105,9 +122,7 @@ function families(registry: Registry): Families {
     requests: family(registry, 'weft_proxy_requests_total', () =>
       new Counter({ name: 'weft_proxy_requests_total', help: 'Requests handled by the sidecar, by HTTP status code sent to the client (499: the client left, 0: broken response) and its classification.', labelNames: ['direction', 'source', 'destination', 'code', 'classification'] as const, registers, collect: collectFlushed }),
     ),
-    duration: family(registry, 'weft_proxy_request_duration_seconds', () =>
-      new Histogram({ name: 'weft_proxy_request_duration_seconds', help: 'Time from request arrival to the end of the response.', labelNames: ['direction', 'source', 'destination'] as const, buckets: LATENCY_BUCKETS, registers }),
-    ),
+    duration: durationSeries(registry),
     retries: family(registry, 'weft_proxy_retries_total', () =>
       new Counter({ name: 'weft_proxy_retries_total', help: 'Attempts sent again to another endpoint, by reason.', labelNames: ['service', 'reason'] as const, registers }),
     ),
@@ -153,7 +168,7 @@ class BoundUpstream implements UpstreamMetrics {
   private readonly touched: number[] = [];
   private readonly byError = new Map<string, CounterChild>();
   private readonly byReason = new Map<string, CounterChild>();
-  private readonly duration: ReturnType<Histogram<string>['labels']>;
+  private readonly duration = new BucketCounts(LATENCY_BUCKETS);
   private readonly passing: ReturnType<Gauge<string>['labels']>;
   private readonly critical: ReturnType<Gauge<string>['labels']>;
 
@@ -163,7 +178,7 @@ class BoundUpstream implements UpstreamMetrics {
     private readonly source: string,
     private readonly destination: string,
   ) {
-    this.duration = f.duration.labels(direction, source, destination);
+    f.duration.add({ labels: { direction, source, destination }, buckets: this.duration });
     flushers(f.requests).add(() => this.flush());
     this.passing = f.endpoints.labels(destination, 'passing');
     this.critical = f.endpoints.labels(destination, 'critical');
