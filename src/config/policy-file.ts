@@ -1,6 +1,6 @@
 // Config: YAML policy files (one or several `---` documents of any policy kind) -> validated policies; errors name file, document, path and expectation.
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError } from '../core/index.js';
 import type { z } from 'zod';
 import {
@@ -27,6 +27,12 @@ export interface PolicyDocument {
 
 /** The name that stands for standard input in `-f -`. */
 export const STDIN_FILE = '-';
+
+// The YAML parser is loaded when a policy file is first read, not by every process that imports the config module.
+const require = createRequire(import.meta.url);
+function parseAllDocuments(text: string, options: { prettyErrors: boolean; uniqueKeys: boolean }): ReturnType<typeof import('yaml').parseAllDocuments> {
+  return (require('yaml') as typeof import('yaml')).parseAllDocuments(text, options);
+}
 
 /** Reads a policy file (or standard input for "-") and validates every document in it. */
 export async function loadPolicyFile(file: string, readStdin: () => Promise<string> = readAllStdin): Promise<PolicyDocument[]> {

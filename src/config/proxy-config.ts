@@ -1,6 +1,5 @@
 // Config: the sidecar's settings from its YAML file, flags and environment, validated in one place.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.js';
 import { balancerKindSchema, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, type BalancerKind } from '../model/index.js';
@@ -227,6 +226,8 @@ export async function loadProxyFile(file: string): Promise<ProxyFile> {
   } catch (error) {
     throw new ConfigError(file, '', `cannot read file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  // The YAML parser is loaded only by a sidecar that reads a config file.
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const yamlError = doc.errors[0];
   if (yamlError) {
