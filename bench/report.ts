@@ -20,6 +20,16 @@ const num = (value: number | undefined, digits: number): string =>
 const ratio = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`);
 const signed = (value: number | undefined): string =>
   value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+const mib = (bytes: number | undefined): string => num(bytes === undefined ? undefined : bytes / 1024 / 1024, 1);
+
+/** Cells padded into a Markdown table: the first column left-aligned, the figures right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
 
 /** The results as a Markdown table; contenders with errors carry a "!" and a footnote. */
 export function resultsTable(report: BenchReport): string {
@@ -27,19 +37,16 @@ export function resultsTable(report: BenchReport): string {
   const paced = p.rate > 0;
   const header = ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx'];
   if (paced) header.push(`paced p50 ms`, `paced p99 ms`, 'added p99 ms');
-  header.push('errors');
+  header.push('CPU µs/req', 'peak RSS MiB', 'errors');
   const rows = report.contenders.map((c) => {
     const flagged = c.non2xx + c.socketErrors > 0;
     const row = [flagged ? `${c.name} !` : c.name, num(c.requestsPerSec, 0), num(c.p50Ms, 2), num(c.p99Ms, 2), ratio(c.vsDirect), ratio(c.vsNginx)];
     if (paced) row.push(num(c.pacedP50Ms, 2), num(c.pacedP99Ms, 2), c.name === 'direct' ? '–' : signed(c.addedP99Ms));
+    row.push(num(c.cpuUsPerRequest, 1), mib(c.peakRssBytes));
     row.push(flagged ? `${c.non2xx} non-2xx, ${c.socketErrors} socket` : '0');
     return row;
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
+  return table(header, rows);
 }
 
 export function markdownReport(report: BenchReport): string {
@@ -52,6 +59,8 @@ ${resultsTable(report)}
 
 Medians of ${p.rounds} interleaved rounds of ${p.duration} s, wrk -t1 -c${p.connections}, ${p.warmup} s warm-up per contender${paced}.
 req/s, p50 and p99 come from the throughput runs (the proxy saturated); "added p99" is the paced p99 minus direct's.
+"CPU µs/req" is the user + system CPU time of the contender's processes (workers included; control planes not) during a throughput run over the requests wrk completed, median of the rounds;
+"peak RSS" the largest sum of their VmRSS sampled during any measured run. Direct's are the upstream nginx's own.
 ${p.rate > 0 ? '' : 'Paced runs were skipped (--rate 0).\n'}
 CPU pinning: ${m.pinned ? `wrk and the upstream on cpu${p.wrkCpu}, the proxy under test alone on cpu${p.proxyCpu}` : 'none (taskset missing): figures are noisier'}.
 

@@ -8,15 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { stopAll, type Exit } from '../test/support/index.js';
 import { runWrk } from './load/wrk.js';
 import { takeBenchLock } from './lock.js';
-import type { WrkResult } from './load/wrk-output.js';
+import { startUsageMeter } from './load/usage-meter.js';
 import { machineInfo } from './machine.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { runRegistryBench } from './registry/run-registry.js';
 import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstream, type PeerContext, type RunningPeer } from './peers/index.js';
 import { resultsTable, saveReport, type BenchReport } from './report.js';
-import { summarise, type ContenderRuns } from './stats.js';
+import { summarise, type ContenderRuns, type MeasuredRun } from './stats.js';
 import { findTools, type Tools } from './tools.js';
 
+/** Share of a paced rate a contender must reach for its paced latencies to count as taken below saturation. */
+const SUSTAINED = 0.95;
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string): boolean => process.stderr.write(`bench: ${line}\n`);
 
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'weft-bench-'));
   cleanupDir = workDir;
   const upstream = await startUpstream({ tools, workDir, repoRoot });
-  const ctx: PeerContext = { tools, workDir, repoRoot, upstreamPort: Number(new URL(upstream.url).port) };
+  const ctx: PeerContext = { tools, workDir, repoRoot, upstreamPort: Number(new URL(upstream.url).port), upstreamProcesses: upstream.processes };
   log(`upstream nginx on ${upstream.url}; work dir ${workDir}`);
 
   const entries: Entry[] = [];
@@ -73,18 +75,28 @@ async function main(): Promise<number> {
     entries.push({ runs: { name, description: contender.description, throughput: [], paced: [] }, peer });
   }
 
-  const measure = async (entry: Entry, label: string, durationSec: number, paced: boolean): Promise<WrkResult | undefined> => {
+  /** One wrk run against the entry, saturated (rate 0) or paced at `rate`, with its processes' CPU and memory measured meanwhile. */
+  const measure = async (entry: Entry, label: string, durationSec: number, rate: number): Promise<MeasuredRun | undefined> => {
     if (entry.failed !== undefined || aborting) return undefined;
     try {
-      const result = await runWrk(tools, LOAD_CPU, {
+      const meter = await startUsageMeter(entry.peer.measured.map((proc) => proc.pid));
+      const wrk = await runWrk(tools, LOAD_CPU, {
         url: entry.peer.url,
         headers: entry.peer.headers,
-        connections: paced ? options.pacedConnections : options.connections,
+        connections: rate > 0 ? options.pacedConnections : options.connections,
         durationSec,
-        ...(paced ? { rate: { requestsPerSec: options.rate, script: join(repoRoot, 'bench', 'paced.lua') } } : {}),
-      });
+        ...(rate > 0 ? { rate: { requestsPerSec: rate, script: join(repoRoot, 'bench', 'paced.lua') } } : {}),
+      }).finally(() => meter.stop());
+      const usage = await meter.stop();
+      const result: MeasuredRun = {
+        ...wrk,
+        ...(wrk.requests > 0 && !Number.isNaN(usage.cpuSeconds) ? { cpuUsPerRequest: (usage.cpuSeconds * 1e6) / wrk.requests } : {}),
+        ...(Number.isNaN(usage.peakRssBytes) ? {} : { peakRssBytes: usage.peakRssBytes }),
+      };
       const errors = result.non2xx + result.socketErrors > 0 ? `  ! ${result.non2xx} non-2xx, ${result.socketErrors} socket errors` : '';
-      log(`${label} ${entry.runs.name.padEnd(11)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${errors}`);
+      const cpu = result.cpuUsPerRequest === undefined ? '' : `  ${result.cpuUsPerRequest.toFixed(1)} CPU µs/req`;
+      const rss = result.peakRssBytes === undefined ? '' : `  RSS ${(result.peakRssBytes / 1024 / 1024).toFixed(1)} MiB`;
+      log(`${label} ${entry.runs.name.padEnd(13)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${cpu}${rss}${errors}`);
       return result;
     } catch (error) {
       if (aborting) return undefined;
@@ -97,16 +109,17 @@ async function main(): Promise<number> {
     }
   };
 
-  if (options.warmup > 0) for (const entry of entries) await measure(entry, 'warm-up ', options.warmup, false);
+  if (options.warmup > 0) for (const entry of entries) await measure(entry, 'warm-up ', options.warmup, 0);
   for (let round = 1; round <= options.rounds && !aborting; round++) {
     for (const entry of entries) {
-      const result = await measure(entry, `round ${round} `, options.duration, false);
+      const result = await measure(entry, `round ${round} `, options.duration, 0);
       if (result !== undefined) entry.runs.throughput.push(result);
     }
-    if (options.rate === 0) continue;
-    for (const entry of entries) {
-      const result = await measure(entry, `paced ${round} `, options.duration, true);
-      if (result !== undefined) entry.runs.paced.push(result);
+    if (options.rate > 0) {
+      for (const entry of entries) {
+        const result = await measure(entry, `paced ${round} `, options.duration, options.rate);
+        if (result !== undefined) entry.runs.paced.push(result);
+      }
     }
   }
 
@@ -131,6 +144,13 @@ async function main(): Promise<number> {
     contenders: summarise(entries.map((entry) => entry.runs)),
     notes,
   };
+  for (const c of report.contenders) {
+    // A paced run the contender could not keep up with measured it saturated: say so beside its latencies.
+    const achieved = c.pacedRequestsPerSec;
+    if (options.rate > 0 && achieved !== undefined && achieved < options.rate * SUSTAINED) {
+      notes.push(`${c.name} did not sustain the paced rate (--rate ${options.rate}: ${achieved.toFixed(0)} req/s): those latencies were taken saturated.`);
+    }
+  }
   process.stdout.write(`\n${resultsTable(report)}\n\n`);
   for (const note of notes) process.stdout.write(`note: ${note}\n`);
   if (options.resultsDir !== undefined) {

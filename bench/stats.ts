@@ -1,11 +1,19 @@
-// Bench stats: medians per contender over the interleaved rounds, and ratios to the baselines.
+// Bench stats: medians per contender over the interleaved rounds (latency, CPU per request), peak RSS, and ratios to the baselines.
 import type { WrkResult } from './load/wrk-output.js';
+
+/** One wrk run and what the contender's processes used meanwhile (absent where /proc could not say). */
+export interface MeasuredRun extends WrkResult {
+  /** user + system CPU of the contender's process trees during the run, per request wrk completed, in µs. */
+  cpuUsPerRequest?: number;
+  /** Largest sum of the contender's processes' VmRSS at one sample during the run, in bytes. */
+  peakRssBytes?: number;
+}
 
 export interface ContenderRuns {
   name: string;
   description: string;
-  throughput: WrkResult[];
-  paced: WrkResult[];
+  throughput: MeasuredRun[];
+  paced: MeasuredRun[];
 }
 
 export interface ContenderSummary {
@@ -24,11 +32,15 @@ export interface ContenderSummary {
   pacedP99Ms: number | undefined;
   /** Paced p99 minus direct's paced p99: the latency the proxy adds at a rate every contender sustains. */
   addedP99Ms: number | undefined;
+  /** Median over the throughput runs of CPU µs per request (for direct: the upstream's own). */
+  cpuUsPerRequest: number | undefined;
+  /** The largest peak RSS of any measured run (a peak, so the maximum rather than a median). */
+  peakRssBytes: number | undefined;
   /** Totals over every measured run; any error flags the contender in the report. */
   non2xx: number;
   socketErrors: number;
-  throughput: WrkResult[];
-  paced: WrkResult[];
+  throughput: MeasuredRun[];
+  paced: MeasuredRun[];
 }
 
 export function median(values: readonly number[]): number {
@@ -43,6 +55,12 @@ function medianOf(runs: readonly WrkResult[], pick: (run: WrkResult) => number):
   return runs.length === 0 ? undefined : median(runs.map(pick));
 }
 
+/** The median of the figures the runs have; undefined when none has one. */
+function medianKnown(values: readonly (number | undefined)[]): number | undefined {
+  const known = values.filter((value): value is number => value !== undefined && !Number.isNaN(value));
+  return known.length === 0 ? undefined : median(known);
+}
+
 export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
   const base = all.map((runs) => ({
     runs,
@@ -53,6 +71,7 @@ export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
   const nginx = base.find((b) => b.runs.name === 'nginx-proxy');
   return base.map(({ runs, rps, pacedP99 }) => {
     const every = [...runs.throughput, ...runs.paced];
+    const peaks = every.map((r) => r.peakRssBytes).filter((bytes): bytes is number => bytes !== undefined && !Number.isNaN(bytes));
     return {
       name: runs.name,
       description: runs.description,
@@ -65,6 +84,8 @@ export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
       pacedP50Ms: medianOf(runs.paced, (r) => r.p50Ms),
       pacedP99Ms: pacedP99,
       addedP99Ms: pacedP99 === undefined || direct?.pacedP99 === undefined ? undefined : pacedP99 - direct.pacedP99,
+      cpuUsPerRequest: medianKnown(runs.throughput.map((r) => r.cpuUsPerRequest)),
+      peakRssBytes: peaks.length === 0 ? undefined : Math.max(...peaks),
       non2xx: every.reduce((sum, r) => sum + r.non2xx, 0),
       socketErrors: every.reduce((sum, r) => sum + r.socketErrors, 0),
       throughput: runs.throughput,

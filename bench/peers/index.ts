@@ -9,11 +9,11 @@ import { weft, weftBaseline } from './weft.js';
 export { startUpstream };
 export { LOAD_CPU, PROXY_CPU, type Contender, type PeerContext, type RunningPeer } from './peer.js';
 
-/** No proxy: wrk talks to the upstream itself; the baseline of every ratio. */
+/** No proxy: wrk talks to the upstream itself; the baseline of every ratio. Its CPU and memory are the upstream's. */
 const direct: Contender = {
   name: 'direct',
-  description: 'wrk straight to the upstream, no proxy',
-  start: (ctx) => Promise.resolve(runningPeer(`http://127.0.0.1:${ctx.upstreamPort}/`, [])),
+  description: 'wrk straight to the upstream, no proxy (CPU and RSS: the upstream nginx itself)',
+  start: (ctx) => Promise.resolve(runningPeer(`http://127.0.0.1:${ctx.upstreamPort}/`, [], { measured: ctx.upstreamProcesses })),
 };
 
 export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {

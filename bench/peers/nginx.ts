@@ -40,12 +40,12 @@ async function startNginx(ctx: PeerContext, name: string, cpu: number, config: s
 }
 
 /** The upstream: a static reply, so that the proxy, not the upstream, is what limits throughput. */
-export async function startUpstream(ctx: Omit<PeerContext, 'upstreamPort'>): Promise<RunningPeer> {
+export async function startUpstream(ctx: Omit<PeerContext, 'upstreamPort' | 'upstreamProcesses'>): Promise<RunningPeer> {
   const port = await freePort();
   const dir = join(ctx.workDir, 'upstream');
   const config = nginxConfig(dir, 'upstream', `    listen 127.0.0.1:${port} backlog=4096;
     location / { return 200 "hello world!\\n"; }`);
-  return startNginx({ ...ctx, upstreamPort: port }, 'upstream', LOAD_CPU, config, port);
+  return startNginx({ ...ctx, upstreamPort: port, upstreamProcesses: [] }, 'upstream', LOAD_CPU, config, port);
 }
 
 export const nginxProxy: Contender = {

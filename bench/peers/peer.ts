@@ -13,6 +13,8 @@ export interface PeerContext {
   repoRoot: string;
   /** Port of the static nginx upstream on 127.0.0.1. */
   upstreamPort: number;
+  /** The upstream's processes: what direct measures, since with no proxy the upstream is all that serves. */
+  upstreamProcesses: readonly ManagedProcess[];
 }
 
 export interface RunningPeer {
@@ -22,7 +24,20 @@ export interface RunningPeer {
   headers: Readonly<Record<string, string>>;
   /** The processes, for diagnostics when a run fails. */
   processes: readonly ManagedProcess[];
+  /**
+   * The processes whose trees' CPU and memory are the contender's figures: those on the request path.
+   * A weft control plane is left out: no request passes through it, and it idles during the runs.
+   */
+  measured: readonly ManagedProcess[];
   stop(): Promise<void>;
+}
+
+export interface PeerExtras {
+  headers?: Readonly<Record<string, string>>;
+  /** Called first by stop(), before any process is stopped. */
+  onStop?: () => void;
+  /** Default: every process. */
+  measured?: readonly ManagedProcess[];
 }
 
 export interface Contender {
@@ -65,13 +80,14 @@ export async function awaitReady(
 }
 
 /** A RunningPeer whose stop() stops its processes in order (the proxy before what it depends on). */
-export function runningPeer(url: string, processes: readonly ManagedProcess[], headers: Readonly<Record<string, string>> = {}, onStop?: () => void): RunningPeer {
+export function runningPeer(url: string, processes: readonly ManagedProcess[], extras: PeerExtras = {}): RunningPeer {
   return {
     url,
-    headers,
+    headers: extras.headers ?? {},
     processes,
+    measured: extras.measured ?? processes,
     async stop() {
-      onStop?.();
+      extras.onStop?.();
       for (const proc of processes) await stopProcess(proc, 'SIGTERM', 5_000);
     },
   };

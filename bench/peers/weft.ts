@@ -73,7 +73,7 @@ function weftContender(name: string, rootOf: (ctx: PeerContext) => string, which
         await stopProcess(control, 'SIGKILL', 1_000);
         throw error;
       }
-      return runningPeer(url, [proxy, control], headers, () => clearInterval(heartbeat));
+      return runningPeer(url, [proxy, control], { headers, measured: [proxy], onStop: () => clearInterval(heartbeat) });
     },
   };
 }
