@@ -29,6 +29,8 @@ export interface RegistryBackend {
   delete(key: string, condition?: WriteCondition): Promise<number>;
   /** All live keys under the prefix, with the store revision they were read at. */
   list(prefix: string): Promise<{ readonly revision: number; readonly items: readonly Versioned[] }>;
+  /** One key, or undefined when it does not exist: a lookup, not a scan (an API token is read per request). */
+  get(key: string): Promise<Versioned | undefined>;
   /** Changes under the prefix with version > fromVersion, in order, until the signal aborts. */
   watch(prefix: string, fromVersion: number, signal: AbortSignal): AsyncIterable<BackendEvent>;
   /**

@@ -99,6 +99,18 @@ describe.each(fixtures)('RegistryBackend conformance: $name', (fixture) => {
     expect(backend.revision() - base).toBe(4);
   });
 
+  it('get reads one key exactly — not a longer key it prefixes — and nothing once deleted', async () => {
+    backend = await open();
+    await backend.put('tokens/ab', bytes('short'));
+    await backend.put('tokens/abc', bytes('long'));
+    const got = await backend.get('tokens/ab');
+    expect(got === undefined ? undefined : [got.key, text(got.value), got.version - base]).toEqual(['tokens/ab', 'short', 1]);
+    expect(await backend.get('tokens/a')).toBeUndefined();
+    await backend.delete('tokens/ab');
+    expect(await backend.get('tokens/ab')).toBeUndefined();
+    expect(text((await backend.get('tokens/abc'))!.value)).toBe('long');
+  });
+
   it('delete bumps the revision, and of a missing key returns the current revision', async () => {
     backend = await open();
     await backend.put('k', bytes('v'));

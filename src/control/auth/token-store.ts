@@ -104,9 +104,7 @@ export class TokenStore {
   }
 
   private async read(id: string): Promise<StoredToken | undefined> {
-    const key = tokenKey(id);
-    const { items } = await this.backend.list(key);
-    const item = items.find((entry) => entry.key === key);
+    const item = await this.backend.get(tokenKey(id));
     return item ? decodeToken(item.value) : undefined;
   }
 

@@ -40,6 +40,11 @@ export class MemoryBackend implements RegistryBackend {
     return { revision: this.rev, items };
   }
 
+  async get(key: string): Promise<Versioned | undefined> {
+    this.assertOpen();
+    return this.entries.get(key);
+  }
+
   watch(prefix: string, fromVersion: number, signal: AbortSignal): AsyncIterable<BackendEvent> {
     this.assertOpen();
     return this.feed.watch(prefix, fromVersion, signal);

@@ -145,6 +145,12 @@ export class EmbeddedBackend implements RegistryBackend {
     return { revision: this.revisionApplied, items };
   }
 
+  async get(key: string): Promise<Versioned | undefined> {
+    this.assertOpen();
+    const entry = this.entries.get(key);
+    return entry === undefined ? undefined : { key, value: entry.value, version: entry.version };
+  }
+
   watch(prefix: string, fromVersion: number, signal: AbortSignal): AsyncIterable<BackendEvent> {
     this.assertOpen();
     return this.feed.watch(prefix, fromVersion, signal);

@@ -85,6 +85,18 @@ export class EtcdBackend implements RegistryBackend {
     }
   }
 
+  async get(key: string): Promise<Versioned | undefined> {
+    this.assertOpen();
+    try {
+      const reply = await this.client.get(this.prefix + key).exec();
+      const kv = reply.kvs[0];
+      this.observe(Number(reply.header.revision));
+      return kv === undefined ? undefined : { key, value: new Uint8Array(kv.value), version: Number(kv.mod_revision) };
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
   /**
    * Follows etcd's watch from fromVersion + 1. The client library reconnects and resumes by itself across
    * member failures; a watch that etcd ends (e.g. the start revision was compacted) ends this iterable with
