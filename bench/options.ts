@@ -1,7 +1,7 @@
 // Bench: command-line flags of `npm run bench` and the parameters they resolve to.
 import { parseArgs } from 'node:util';
 
-export const CONTENDER_NAMES = ['direct', 'weft', 'weft-baseline', 'nginx-proxy', 'haproxy', 'http-proxy'] as const;
+export const CONTENDER_NAMES = ['direct', 'weft', 'weft-baseline', 'weft-pair', 'nginx-proxy', 'haproxy', 'http-proxy'] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];
 
 export interface BenchOptions {
@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** Requests/s of the paced latency run; 0 skips it. */
   rate: number;
   pacedConnections: number;
+  /** Requests/s of the paced runs of weft-pair and direct (the pair's latency goal is set at 1k req/s); 0 skips them. */
+  pairRate: number;
   contenders: ContenderName[];
   /** Where results are saved; undefined with --no-save. */
   resultsDir: string | undefined;
@@ -27,8 +29,10 @@ export const USAGE = `usage: npm run bench -- [options]        (the HTTP proxy b
   --warmup S             seconds of the discarded warm-up run per contender (2)
   --rate R               requests/s of the paced latency run, 0 to skip it (5000)
   --paced-connections C  wrk connections of the paced run (20)
+  --pair-rate R          requests/s of the extra paced run of weft-pair and direct, 0 to skip it (1000)
   --contenders a,b,...   subset of ${CONTENDER_NAMES.join(',')} (all; direct is always included);
-                         weft-baseline runs the built checkout in $WEFT_BENCH_BASELINE, to compare two commits in one run
+                         weft-baseline runs the built checkout in $WEFT_BENCH_BASELINE, to compare two commits in one run;
+                         weft-pair is a client sidecar and a server sidecar talking mTLS
   --quick                2 rounds of 3 s, 1 s warm-up
   --no-save              print only, do not write bench/results/
   --help`;
@@ -44,6 +48,7 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
       warmup: { type: 'string' },
       rate: { type: 'string' },
       'paced-connections': { type: 'string' },
+      'pair-rate': { type: 'string' },
       contenders: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-save': { type: 'boolean', default: false },
@@ -62,6 +67,7 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     warmup: int('--warmup', values.warmup, quick ? 1 : 2, 0, 60),
     rate: int('--rate', values.rate, 5000, 0, 1_000_000),
     pacedConnections: int('--paced-connections', values['paced-connections'], 20, 1, 10_000),
+    pairRate: int('--pair-rate', values['pair-rate'], 1000, 0, 1_000_000),
     contenders,
     resultsDir: values['no-save'] ? undefined : defaultResultsDir,
   };

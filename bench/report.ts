@@ -9,7 +9,8 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   machine: MachineInfo;
-  parameters: Omit<BenchOptions, 'resultsDir'> & { threads: 1; wrkCpu: number; upstreamCpu: number; proxyCpu: number };
+  /** pairRate is optional: reports saved before the pair contender have none. */
+  parameters: Omit<BenchOptions, 'resultsDir' | 'pairRate'> & { pairRate?: number; threads: 1; wrkCpu: number; upstreamCpu: number; proxyCpu: number };
   /** What each contender is, exactly. */
   contenders: ContenderSummary[];
   notes: string[];
@@ -21,6 +22,9 @@ const ratio = (value: number | undefined): string => (value === undefined || Num
 const signed = (value: number | undefined): string =>
   value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
 const mib = (bytes: number | undefined): string => num(bytes === undefined ? undefined : bytes / 1024 / 1024, 1);
+
+/** The pair's goal at 1k req/s: Istio publishes +2.88 ms p99 for its sidecar pair there. */
+export const PAIR_GOAL_ADDED_P99_MS = 1;
 
 /** Cells padded into a Markdown table: the first column left-aligned, the figures right-aligned. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -49,10 +53,33 @@ export function resultsTable(report: BenchReport): string {
   return table(header, rows);
 }
 
+/** The paced runs at the pair's rate, against its goal; empty when none ran. */
+export function pairTable(report: BenchReport): string {
+  const rate = report.parameters.pairRate ?? 0;
+  const ran = report.contenders.filter((c) => c.pairRateP99Ms !== undefined);
+  if (rate === 0 || !ran.some((c) => c.name === 'weft-pair')) return '';
+  const header = [`at ${rate} req/s`, 'p50 ms', 'p99 ms', 'added p99 ms', `goal: added p99 ≤ ${PAIR_GOAL_ADDED_P99_MS} ms`];
+  const rows = ran.map((c) => {
+    const added = c.pairRateAddedP99Ms;
+    const verdict = c.name === 'direct' || added === undefined || Number.isNaN(added) ? '–' : added <= PAIR_GOAL_ADDED_P99_MS ? 'met' : 'missed';
+    return [c.name, num(c.pairRateP50Ms, 2), num(c.pairRateP99Ms, 2), c.name === 'direct' ? '–' : signed(added), verdict];
+  });
+  return table(header, rows);
+}
+
 export function markdownReport(report: BenchReport): string {
   const p = report.parameters;
   const m = report.machine;
   const paced = p.rate > 0 ? `; paced latency runs at ~${p.rate} req/s with ${p.pacedConnections} connections (bench/paced.lua)` : '';
+  const pair = pairTable(report);
+  const pairSection = pair === '' ? '' : `
+## The sidecar pair at ${p.pairRate ?? 0} req/s
+
+${pair}
+
+weft-pair (client sidecar → mTLS → server sidecar → upstream) and direct, paced at ${p.pairRate ?? 0} req/s with ${p.pacedConnections} connections, medians of the rounds.
+The goal: at most ${PAIR_GOAL_ADDED_P99_MS} ms added p99; Istio publishes +2.88 ms p99 for its sidecar pair at 1k req/s.
+`;
   return `# weft bench — ${report.startedAt}
 
 ${resultsTable(report)}
@@ -61,7 +88,7 @@ Medians of ${p.rounds} interleaved rounds of ${p.duration} s, wrk -t1 -c${p.conn
 req/s, p50 and p99 come from the throughput runs (the proxy saturated); "added p99" is the paced p99 minus direct's.
 "CPU µs/req" is the user + system CPU time of the contender's processes (workers included; control planes not) during a throughput run over the requests wrk completed, median of the rounds;
 "peak RSS" the largest sum of their VmRSS sampled during any measured run. Direct's are the upstream nginx's own.
-${p.rate > 0 ? '' : 'Paced runs were skipped (--rate 0).\n'}
+${pairSection}${p.rate > 0 ? '' : 'Paced runs were skipped (--rate 0).\n'}
 CPU pinning: ${m.pinned ? `wrk and the upstream on cpu${p.wrkCpu}, the proxy under test alone on cpu${p.proxyCpu}` : 'none (taskset missing): figures are noisier'}.
 
 ## Contenders

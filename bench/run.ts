@@ -1,4 +1,4 @@
-// Bench: `npm run bench` — weft's sidecar against direct, nginx, HAProxy and http-proxy on loopback, interleaved rounds, medians.
+// Bench: `npm run bench` — weft's sidecar (and a sidecar pair over mTLS) against direct, nginx, HAProxy and http-proxy on loopback, interleaved rounds, medians.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { machineInfo } from './machine.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { runRegistryBench } from './registry/run-registry.js';
 import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstream, type PeerContext, type RunningPeer } from './peers/index.js';
-import { resultsTable, saveReport, type BenchReport } from './report.js';
+import { pairTable, resultsTable, saveReport, type BenchReport } from './report.js';
 import { summarise, type ContenderRuns, type MeasuredRun } from './stats.js';
 import { findTools, type Tools } from './tools.js';
 
@@ -42,7 +42,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (options.contenders.includes('weft') && !existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
+  if (options.contenders.some((name) => name.startsWith('weft')) && !existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
     log('dist/ is missing: run `npm run build` first (`npm run bench` does)');
     return 1;
   }
@@ -56,7 +56,8 @@ async function main(): Promise<number> {
   if (machine.cpuCount < 2) notes.push(`only ${machine.cpuCount} CPU: wrk, upstream and proxy share it.`);
 
   // A watchdog bounds the whole run even if a peer hangs in a way the per-run limits miss.
-  const perRound = options.contenders.length * (options.duration + (options.rate > 0 ? options.duration : 0) + 35);
+  const pairRuns = pairRateRuns(options) ? 2 : 0;
+  const perRound = options.contenders.length * (options.duration + (options.rate > 0 ? options.duration : 0) + 35) + pairRuns * (options.duration + 35);
   const budgetSec = 180 + options.contenders.length * (options.warmup + 60) + options.rounds * perRound;
   const watchdog = setTimeout(() => void abort(`exceeded its time budget of ${budgetSec} s`, 1), budgetSec * 1000);
   watchdog.unref();
@@ -109,6 +110,8 @@ async function main(): Promise<number> {
     }
   };
 
+  // The pair's goal is set at its own rate (1k req/s): direct and weft-pair take one more paced run per round at it.
+  const pairEntries = pairRateRuns(options) ? entries.filter((entry) => entry.runs.name === 'direct' || entry.runs.name === 'weft-pair') : [];
   if (options.warmup > 0) for (const entry of entries) await measure(entry, 'warm-up ', options.warmup, 0);
   for (let round = 1; round <= options.rounds && !aborting; round++) {
     for (const entry of entries) {
@@ -120,6 +123,10 @@ async function main(): Promise<number> {
         const result = await measure(entry, `paced ${round} `, options.duration, options.rate);
         if (result !== undefined) entry.runs.paced.push(result);
       }
+    }
+    for (const entry of pairEntries) {
+      const result = await measure(entry, `pair ${round}  `, options.duration, options.pairRate);
+      if (result !== undefined) (entry.runs.pairPaced ??= []).push(result);
     }
   }
 
@@ -135,6 +142,7 @@ async function main(): Promise<number> {
       warmup: options.warmup,
       rate: options.rate,
       pacedConnections: options.pacedConnections,
+      pairRate: pairRateRuns(options) ? options.pairRate : 0,
       contenders: options.contenders,
       threads: 1,
       wrkCpu: LOAD_CPU,
@@ -146,12 +154,15 @@ async function main(): Promise<number> {
   };
   for (const c of report.contenders) {
     // A paced run the contender could not keep up with measured it saturated: say so beside its latencies.
-    const achieved = c.pacedRequestsPerSec;
-    if (options.rate > 0 && achieved !== undefined && achieved < options.rate * SUSTAINED) {
-      notes.push(`${c.name} did not sustain the paced rate (--rate ${options.rate}: ${achieved.toFixed(0)} req/s): those latencies were taken saturated.`);
+    for (const [rate, achieved, which] of [[options.rate, c.pacedRequestsPerSec, '--rate'], [report.parameters.pairRate ?? 0, c.pairRatePacedRequestsPerSec, '--pair-rate']] as const) {
+      if (rate > 0 && achieved !== undefined && achieved < rate * SUSTAINED) {
+        notes.push(`${c.name} did not sustain the paced rate (${which} ${rate}: ${achieved.toFixed(0)} req/s): those latencies were taken saturated.`);
+      }
     }
   }
   process.stdout.write(`\n${resultsTable(report)}\n\n`);
+  const pair = pairTable(report);
+  if (pair !== '') process.stdout.write(`${pair}\n\n`);
   for (const note of notes) process.stdout.write(`note: ${note}\n`);
   if (options.resultsDir !== undefined) {
     const written = await saveReport(options.resultsDir, report);
@@ -159,6 +170,11 @@ async function main(): Promise<number> {
   }
   clearTimeout(watchdog);
   return entries.some((entry) => entry.failed !== undefined) ? 1 : 0;
+}
+
+/** Whether the paced runs at the pair's rate happen: only with weft-pair among the contenders. */
+function pairRateRuns(options: BenchOptions): boolean {
+  return options.pairRate > 0 && options.contenders.includes('weft-pair');
 }
 
 /** Keeps the harness itself (heartbeats, bookkeeping) off the proxy's CPU. */

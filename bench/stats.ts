@@ -1,4 +1,4 @@
-// Bench stats: medians per contender over the interleaved rounds (latency, CPU per request), peak RSS, and ratios to the baselines.
+// Bench stats: medians per contender over the interleaved rounds (latency, CPU per request), peak RSS, and ratios and added latency against the baselines.
 import type { WrkResult } from './load/wrk-output.js';
 
 /** One wrk run and what the contender's processes used meanwhile (absent where /proc could not say). */
@@ -14,6 +14,8 @@ export interface ContenderRuns {
   description: string;
   throughput: MeasuredRun[];
   paced: MeasuredRun[];
+  /** Paced runs at the pair's rate (--pair-rate): only direct and weft-pair take them. */
+  pairPaced?: MeasuredRun[];
 }
 
 export interface ContenderSummary {
@@ -36,11 +38,17 @@ export interface ContenderSummary {
   cpuUsPerRequest: number | undefined;
   /** The largest peak RSS of any measured run (a peak, so the maximum rather than a median). */
   peakRssBytes: number | undefined;
+  /** Medians of the paced runs at the pair's rate, and the p99 added to direct's at that rate. */
+  pairRatePacedRequestsPerSec: number | undefined;
+  pairRateP50Ms: number | undefined;
+  pairRateP99Ms: number | undefined;
+  pairRateAddedP99Ms: number | undefined;
   /** Totals over every measured run; any error flags the contender in the report. */
   non2xx: number;
   socketErrors: number;
   throughput: MeasuredRun[];
   paced: MeasuredRun[];
+  pairPaced: MeasuredRun[];
 }
 
 export function median(values: readonly number[]): number {
@@ -66,11 +74,14 @@ export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
     runs,
     rps: medianOf(runs.throughput, (r) => r.requestsPerSec) ?? Number.NaN,
     pacedP99: medianOf(runs.paced, (r) => r.p99Ms),
+    pairPaced: runs.pairPaced ?? [],
   }));
   const direct = base.find((b) => b.runs.name === 'direct');
   const nginx = base.find((b) => b.runs.name === 'nginx-proxy');
-  return base.map(({ runs, rps, pacedP99 }) => {
-    const every = [...runs.throughput, ...runs.paced];
+  const directPairP99 = medianOf(direct?.pairPaced ?? [], (r) => r.p99Ms);
+  return base.map(({ runs, rps, pacedP99, pairPaced }) => {
+    const every = [...runs.throughput, ...runs.paced, ...pairPaced];
+    const pairP99 = medianOf(pairPaced, (r) => r.p99Ms);
     const peaks = every.map((r) => r.peakRssBytes).filter((bytes): bytes is number => bytes !== undefined && !Number.isNaN(bytes));
     return {
       name: runs.name,
@@ -86,10 +97,15 @@ export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
       addedP99Ms: pacedP99 === undefined || direct?.pacedP99 === undefined ? undefined : pacedP99 - direct.pacedP99,
       cpuUsPerRequest: medianKnown(runs.throughput.map((r) => r.cpuUsPerRequest)),
       peakRssBytes: peaks.length === 0 ? undefined : Math.max(...peaks),
+      pairRatePacedRequestsPerSec: medianOf(pairPaced, (r) => r.requestsPerSec),
+      pairRateP50Ms: medianOf(pairPaced, (r) => r.p50Ms),
+      pairRateP99Ms: pairP99,
+      pairRateAddedP99Ms: pairP99 === undefined || directPairP99 === undefined ? undefined : pairP99 - directPairP99,
       non2xx: every.reduce((sum, r) => sum + r.non2xx, 0),
       socketErrors: every.reduce((sum, r) => sum + r.socketErrors, 0),
       throughput: runs.throughput,
       paced: runs.paced,
+      pairPaced,
     };
   });
 }

@@ -5,6 +5,7 @@ import { haproxy } from './haproxy.js';
 import { nginxProxy, startUpstream } from './nginx.js';
 import { runningPeer, type Contender } from './peer.js';
 import { weft, weftBaseline } from './weft.js';
+import { weftPair } from './weft-pair.js';
 
 export { startUpstream };
 export { LOAD_CPU, PROXY_CPU, type Contender, type PeerContext, type RunningPeer } from './peer.js';
@@ -20,6 +21,7 @@ export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
   direct,
   weft,
   'weft-baseline': weftBaseline,
+  'weft-pair': weftPair,
   'nginx-proxy': nginxProxy,
   haproxy,
   'http-proxy': nodeHttpProxy,

@@ -1,8 +1,7 @@
 // Bench peer: the weft contender — a dev control plane with the upstream registered, and one outbound-only sidecar.
-import { request } from 'node:http';
-import { join } from 'node:path';
 import { freePorts, stopProcess } from '../../test/support/index.js';
-import { awaitReady, launchPinned, LOAD_CPU, PROXY_CPU, runningPeer, type Contender, type PeerContext } from './peer.js';
+import { awaitReady, runningPeer, type Contender, type PeerContext } from './peer.js';
+import { launchSidecar, put, startDevControl, weftCli } from './weft-control.js';
 
 const SERVICE = 'bench-upstream';
 const INSTANCE_ID = 'bench-upstream-1';
@@ -31,15 +30,8 @@ function weftContender(name: string, rootOf: (ctx: PeerContext) => string, which
     description: `weft proxy of ${which} (outbound listener, Host: ${SERVICE}) on Node ${process.version}, upstream registered in a weft control --dev`,
     async start(ctx) {
       const [controlPort, outboundPort, adminPort] = await freePorts(3);
-      const cli = join(rootOf(ctx), 'bin', 'weft.js');
-      const env = { WEFT_LOG_LEVEL: 'warn' };
-      const control = launchPinned(ctx.tools, LOAD_CPU, process.execPath, [cli, 'control', '--dev', '--listen', `127.0.0.1:${controlPort}`], {
-        name: 'weft control',
-        cwd: ctx.workDir,
-        env,
-      });
-      const controlUrl = `http://127.0.0.1:${controlPort}`;
-      await awaitReady(control, `${controlUrl}/healthz`);
+      const cli = weftCli(rootOf(ctx));
+      const { proc: control, url: controlUrl } = await startDevControl(ctx, cli, controlPort);
 
       const register = (): Promise<void> =>
         put(`${controlUrl}/api/v1/instances/${INSTANCE_ID}`, { service: SERVICE, host: '127.0.0.1', port: ctx.upstreamPort, ttlMs: TTL_MS });
@@ -55,13 +47,9 @@ function weftContender(name: string, rootOf: (ctx: PeerContext) => string, which
       }, HEARTBEAT_MS);
       heartbeat.unref();
 
-      const proxy = launchPinned(
-        ctx.tools,
-        PROXY_CPU,
-        process.execPath,
-        [cli, 'proxy', '--service', 'bench-client', '--outbound', `127.0.0.1:${outboundPort}`, '--admin', `127.0.0.1:${adminPort}`, '--control', controlUrl],
-        { name: 'weft proxy', cwd: ctx.workDir, env },
-      );
+      const proxy = launchSidecar(ctx, cli, 'weft proxy', [
+        '--service', 'bench-client', '--outbound', `127.0.0.1:${outboundPort}`, '--admin', `127.0.0.1:${adminPort}`, '--control', controlUrl,
+      ]);
       const url = `http://127.0.0.1:${outboundPort}/`;
       // Capitalised: wrk adds its own Host header unless one spelled exactly "Host" is given.
       const headers = { Host: SERVICE };
@@ -76,28 +64,4 @@ function weftContender(name: string, rootOf: (ctx: PeerContext) => string, which
       return runningPeer(url, [proxy, control], { headers, measured: [proxy], onStop: () => clearInterval(heartbeat) });
     },
   };
-}
-
-/** PUT a JSON body; rejects with the reply on any status but 2xx. */
-function put(url: string, body: unknown): Promise<void> {
-  const json = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'PUT', agent: false, timeout: 5_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve();
-          else reject(new Error(`PUT ${url} -> ${status} ${text}`));
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`PUT ${url}: no reply within 5 s`)));
-    req.on('error', reject);
-    req.end(json);
-  });
 }
