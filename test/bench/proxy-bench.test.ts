@@ -7,9 +7,9 @@ import { FIGURE, requireDist, resultsTable, runBench } from './run-bench.js';
 const SMALLEST = ['--quick', '--rounds', '1', '--duration', '1', '--warmup', '0', '--rate', '200', '--contenders', 'weft', '--no-save'];
 /** direct always runs: the ratios are relative to it. */
 const CONTENDERS = ['direct', 'weft'];
-const COLUMNS = ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'paced p50 ms', 'paced p99 ms', 'added p99 ms', 'errors'];
+const COLUMNS = ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'paced p50 ms', 'paced p99 ms', 'added p99 ms', 'CPU µs/req', 'peak RSS MiB', 'errors'];
 /** vs nginx has no nginx-proxy to compare with here, and direct adds nothing to itself. */
-const FIGURES = ['req/s', 'p50 ms', 'p99 ms', 'vs direct', 'paced p50 ms', 'paced p99 ms'];
+const FIGURES = ['req/s', 'p50 ms', 'p99 ms', 'vs direct', 'paced p50 ms', 'paced p99 ms', 'CPU µs/req', 'peak RSS MiB'];
 
 // The bench looks for all three whichever contenders run (bench/tools.ts).
 const wrk = await requireBinary('wrk', { aptPackage: 'wrk', purpose: 'the proxy bench smoke run (load generator)' });
