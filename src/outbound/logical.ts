@@ -136,9 +136,11 @@ class LogicalCall implements ResponseHandler, Cancellable {
   /** One more attempt, bounded by what is left of the deadline. */
   private next(): void {
     const req = this.req;
+    // One reading for the check and the header: read twice, the clock could pass the deadline in between.
+    const now = this.options.runtime.clock.now();
     let tryMs = this.policy.perTryMs;
     if (this.deadline !== undefined) {
-      const left = remaining(this.deadline, this.options.runtime.clock.now());
+      const left = remaining(this.deadline, now);
       if (left === 0) {
         // Spent before any attempt (a caller with no time left) says nothing about the service: the breaker is not told.
         if (req.facts.attempts === 0) this.settle('cancel');
@@ -151,17 +153,17 @@ class LogicalCall implements ResponseHandler, Cancellable {
     req.attempt = req.facts.attempts + 1;
     req.exclude = this.exclude ?? undefined;
     req.attemptTimeoutMs = tryMs;
-    req.headers = this.attemptHeaders();
+    req.headers = this.attemptHeaders(now);
     this.target.dispatch(req, this);
   }
 
   /** The caller's deadline and retry count are replaced by this hop's, never passed on beside them. */
-  private attemptHeaders(): RawHeaders {
+  private attemptHeaders(now: number): RawHeaders {
     const attempt = this.req.attempt;
     if (this.deadline === undefined && attempt <= 1) return this.base;
     const headers = (this.forwarded ??= withoutPerHopMeshHeaders(this.base)).slice();
-    // next() has just seen time left, so the header always has a value.
-    if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, this.options.runtime.clock.now())!);
+    // next() has just seen time left at this same `now`, so the header always has a value.
+    if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, now)!);
     if (attempt > 1) headers.push(RETRY_ATTEMPT_HEADER, String(attempt - 1));
     return headers;
   }

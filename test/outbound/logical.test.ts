@@ -1,6 +1,6 @@
 // Outbound: the logical stage over a scripted concrete stage and a ManualClock — retries, budget, backoff, deadlines, split, faults, the breaker, and one answer per request.
 import { describe, expect, it } from 'vitest';
-import { ConnectFailedError, UpstreamResetError, UpstreamTimeoutError, type Rng } from '../../src/core/index.js';
+import { ConnectFailedError, ManualClock, UpstreamResetError, UpstreamTimeoutError, type Clock, type Rng } from '../../src/core/index.js';
 import { statusOf } from '../../src/http/index.js';
 import { LogicalStage } from '../../src/outbound/index.js';
 import { createProxyMetrics } from '../../src/telemetry/index.js';
@@ -28,8 +28,9 @@ const NO_PAUSE = { baseMs: 1, maxMs: 1 };
 const DEADLINE = 'x-weft-deadline-ms';
 const RETRY = 'x-weft-retry-attempt';
 
-function harness(policy: PolicyInput | undefined, steps: Step[], options: { rng?: Rng } = {}) {
-  const runtime = manualRuntime(options.rng === undefined ? {} : { rng: options.rng });
+function harness(policy: PolicyInput | undefined, steps: Step[], options: { rng?: Rng; clock?: Clock } = {}) {
+  const manual = manualRuntime(options.rng === undefined ? {} : { rng: options.rng });
+  const runtime = options.clock === undefined ? manual : { ...manual, clock: options.clock };
   const metrics = createProxyMetrics(runtime.metrics);
   const inner = new ScriptedDispatch(steps, { endpoints: ['greeter-a', 'greeter-b', 'greeter-c'].map((id) => fakeEndpoint(id)) });
   const upstream = compilePolicy(runtime, metrics, policy, (target) => inner.dispatchAs(subsetLabel(target)));
@@ -48,7 +49,7 @@ function harness(policy: PolicyInput | undefined, steps: Step[], options: { rng?
     return { req, handler };
   };
   const metric = (name: string, labels: Record<string, string>) => seriesValue(runtime.metrics, name, labels);
-  return { runtime, clock: runtime.clock, inner, upstream, send, metric };
+  return { runtime, clock: manual.clock, inner, upstream, send, metric };
 }
 
 /** The client leaves (twice) while its request waits on a timer: one CANCELLED, the timer gone, nothing sent after. */
@@ -159,6 +160,27 @@ describe('logical stage: retries', () => {
 });
 
 describe('logical stage: deadlines', () => {
+  it('reads the clock once for the deadline check and the header, so a deadline passing in between cannot throw', () => {
+    // A clock that moves 0.01 ms at every reading, as performance.now() may between two calls.
+    const base = new ManualClock(1_000);
+    const ticking: Clock = {
+      now: () => {
+        base.advance(0.01);
+        return base.now();
+      },
+      wallNow: () => base.wallNow(),
+      setTimer: (callback, ms, arg) => base.setTimer(callback, ms, arg),
+      clearTimer: (handle) => base.clearTimer(handle),
+    };
+    for (const sliver of ['0.015', '0.025', '0.035']) {
+      const { send, inner } = harness(undefined, [answer(200)], { clock: ticking });
+      const { handler } = send({ headers: { [DEADLINE]: sliver } });
+      // Either time was left at the check (the attempt goes with a deadline of 1 ms) or it was not (504): never a throw.
+      if (inner.calls.length === 1) expect(headerValues(inner.calls[0]!.req.headers, DEADLINE)).toEqual(['1']);
+      else expect(handler.trace).toEqual(['error DEADLINE_EXCEEDED']);
+    }
+  });
+
   it("replaces a caller's x-weft-deadline-ms with the time left, smaller on each attempt", () => {
     const { send, inner, clock } = harness({ timeout: { requestMs: 2_000 }, retry: { backoff: NO_PAUSE } }, [hold, answer(200)]);
     const { handler } = send({ headers: { 'X-Weft-Deadline-Ms': '700' } });

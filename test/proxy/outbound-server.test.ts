@@ -434,6 +434,35 @@ describe('outbound server: failures and retries', () => {
     expect(JSON.parse(parsed.body)).toMatchObject({ code: 'UPSTREAM_PROTOCOL_ERROR' });
   });
 
+  it('answers 502 UPSTREAM_PROTOCOL_ERROR to a head the client side cannot be given (a control byte in the reason or a header name)', async () => {
+    const net = await import('node:net');
+    const heads = ['HTTP/1.1 200 O\x01K\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nx\x7f: 1\r\ncontent-length: 2\r\n\r\nok'];
+    for (const head of heads) {
+      const bad = net.createServer((socket) => {
+        socket.once('data', () => socket.end(head, 'latin1'));
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+      cleanups.push(() => new Promise<void>((r) => bad.close(() => r())));
+      const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', (bad.address() as { port: number }).port)]), maxAttempts: 1 });
+      const reply = await send(port);
+      expect(reply.status, JSON.stringify(head)).toBe(502);
+      expect(JSON.parse(reply.body)).toMatchObject({ code: 'UPSTREAM_PROTOCOL_ERROR' });
+    }
+  });
+
+  it('passes over an interim 103 Early Hints and forwards the final response', async () => {
+    const net = await import('node:net');
+    const hinting = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => hinting.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => hinting.close(() => r())));
+    const { port } = await outbound({ snapshots: snapshotsOf([instance('greeter-a', (hinting.address() as { port: number }).port)]) });
+    expect(await send(port)).toMatchObject({ status: 200, body: 'final' });
+  });
+
   it('breaks the client response when the upstream fails after headers', async () => {
     const half = await upstream(
       startServer((_req, res) => {

@@ -24,13 +24,15 @@ function headerStrings(raw: readonly (Buffer | string)[]): string[] {
   return out;
 }
 
-/** Characters Node's response writer refuses in a header value, which undici's parser may let through. */
+/** Characters Node's response writer refuses in a header value or reason phrase, which undici's parser may let through. */
 const UNWRITABLE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A header name Node's writer accepts: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Whether node:http can write this head on to a client: a status it takes and header values it allows. */
-function writableHead(status: number, headers: readonly string[]): boolean {
-  if (status < 100 || status > 999) return false;
-  for (let i = 1; i < headers.length; i += 2) if (UNWRITABLE_VALUE.test(headers[i]!)) return false;
+/** Whether node:http can write this head on to a client: a status, reason phrase, header names and values it takes. */
+function writableHead(status: number, reason: string, headers: readonly string[]): boolean {
+  if (status < 100 || status > 999 || UNWRITABLE_VALUE.test(reason)) return false;
+  for (let i = 0; i < headers.length; i += 2) if (!TOKEN.test(headers[i]!) || UNWRITABLE_VALUE.test(headers[i + 1]!)) return false;
   return true;
 }
 
@@ -91,10 +93,12 @@ export class Http1Attempt implements Dispatcher.DispatchHandler, FlowControl, Ca
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string): boolean {
     if (this.done) return true;
+    // An interim response (100 Continue, 103 Early Hints) is not the answer: the final one is still owed, in the same time.
+    if (status >= 100 && status < 200 && status !== 101) return true;
     this.clearTimer();
     this.resumeResponse = resume;
     const headers = headerStrings(raw);
-    if (!writableHead(status, headers)) {
+    if (!writableHead(status, reason, headers)) {
       this.fail(new UpstreamProtocolError(this.pool.address, new Error(`a response head the client side cannot be given (status ${status})`)));
       this.abort();
       return true;
