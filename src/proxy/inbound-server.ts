@@ -123,6 +123,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     sinkOf: (req: MeshRequest) => callers.of(req.facts.source),
   });
   const stack: Dispatch = observe.dispatch;
+  const onBug = (error: unknown): void => logger.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
   const edge: ServerEdge = {
     get draining() {
       return drain.draining;
@@ -153,7 +154,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
       observe.refuse(request, exchange, refusal);
       return;
     }
-    stack(request, exchange);
+    exchange.dispatchTo(stack, onBug);
   }
 
   return {

@@ -100,6 +100,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     };
     return (unknown = new ObserveStage(() => {}, { direction: 'outbound', clock: runtime.clock, inFlight, accessLog, sinkOf: () => sink }));
   }
+  const onBug = (error: unknown): void => logger.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
   const edge: ServerEdge = {
     get draining() {
       return drain.draining;
@@ -141,7 +142,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       return;
     }
     request.facts.destination = stack.service;
-    stack.dispatch(request, exchange);
+    exchange.dispatchTo(stack.dispatch, onBug);
   });
 
   return {

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { WeftError } from '../../core/index.js';
-import { errorReply, MeshRequest, RequestFacts, type BodyState, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
+import { asWeftError, errorReply, MeshRequest, type Dispatch, RequestFacts, type BodyState, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
 import { AttemptBody, type BodySource } from './attempt-body.js';
 import { onClientClose, onClientData, onClientDrain, onClientEnd, tag } from './exchange-events.js';
 import { forwardRequestHeaders } from './hop-by-hop.js';
@@ -116,6 +116,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
   }
 
   onEnd(trailers: RawHeaders | null): void {
+    if (this.answered) return;
     this.answered = true;
     if (this.closed) return;
     if (trailers !== null && trailers.length > 0) addTrailers(this.res, trailers);
@@ -123,6 +124,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
   }
 
   onError(error: WeftError): void {
+    if (this.answered) return;
     this.answered = true;
     if (this.closed) return;
     const res = this.res;
@@ -217,6 +219,19 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
   onClientDrain(): void {
     this.waitingDrain = false;
     this.flow?.resume();
+  }
+
+  /**
+   * Runs the stack on this request. A stage that throws is a bug, not the client's doing: the request is answered
+   * INTERNAL and the listener keeps serving, instead of the exception taking the process down.
+   */
+  dispatchTo(stack: Dispatch, onBug: (error: unknown) => void): void {
+    try {
+      stack(this.request, this);
+    } catch (error) {
+      onBug(error);
+      this.onError(asWeftError(error));
+    }
   }
 
   /** @internal the response finished, was broken off, or the client left. */
