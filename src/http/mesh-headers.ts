@@ -10,15 +10,21 @@ export const RETRY_ATTEMPT_HEADER = 'x-weft-retry-attempt';
 /** The code of an answer the mesh made itself rather than the application. */
 export const ERROR_HEADER = 'x-weft-error';
 
-/** Whether a raw header name is `lower` (already lower case); lengths are compared first, so most names are never lowercased. */
-export function isHeader(name: string, lower: string): boolean {
-  return name.length === lower.length && name.toLowerCase() === lower;
+/** Whether `name` (any case) equals `lower` (already lowercase), compared code by code: nothing is allocated. */
+export function sameHeaderName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let code = name.charCodeAt(i);
+    if (code >= 65 && code <= 90) code += 32;
+    if (code !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** The first value of a header in a raw list; undefined when absent. */
 export function headerValue(raw: readonly string[], lower: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (isHeader(raw[i]!, lower)) return raw[i + 1];
+    if (sameHeaderName(raw[i]!, lower)) return raw[i + 1];
   }
   return undefined;
 }
@@ -28,7 +34,7 @@ export function withoutHeaders(raw: readonly string[], lower: readonly string[])
   const out: RawHeaders = [];
   outer: for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    for (const drop of lower) if (isHeader(name, drop)) continue outer;
+    for (const drop of lower) if (sameHeaderName(name, drop)) continue outer;
     out.push(name, raw[i + 1]!);
   }
   return out;

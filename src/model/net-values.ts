@@ -136,10 +136,22 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node's HTTP writer accepts in a field value: no control characters but tab, nothing past U+00FF (so no CR, LF or NUL). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** A field name Node's HTTP writer takes, whatever its length. */
+export function isHeaderToken(text: string): boolean {
+  return HEADER_NAME.test(text);
+}
+
+/** A field value (or reason phrase) Node's HTTP writer takes, whatever its length. */
+export function isWritableHeaderValue(text: string): boolean {
+  return HEADER_VALUE.test(text);
+}
+
+/** A header name a stored record may hold: a token of bounded length. */
 export function isHeaderName(text: string): boolean {
   return text.length <= 256 && HEADER_NAME.test(text);
 }
 
+/** A header value a stored record may hold: what the writer takes, of bounded length. */
 export function isHeaderValue(text: string): boolean {
   return text.length <= 8192 && HEADER_VALUE.test(text);
 }

@@ -1,11 +1,10 @@
 // Outbound: the stack of one target service — observe → logical → concrete (per subset) → endpoint — built once and kept fresh from the snapshot.
 import type { Runtime } from '../core/index.js';
-import type { Dispatch, MeshRequest, ResponseHandler } from '../http/index.js';
+import type { Dispatch, RequestFacts } from '../http/index.js';
 import type { Endpoint, ServicePolicy, Snapshot } from '../model/index.js';
 import type { MeshTls } from '../security/tls/index.js';
-import { ObserveStage, type AccessLog, type HopSink, type HopSpans, type InFlightGauge, type IstioDestination, type PolicyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
+import { ObserveStage, type AccessLog, type HopSink, type HopSpans, type InFlightGauge, type IstioDestination, type IstioPeerMetrics, type PolicyMetrics, type UpstreamMetrics } from '../telemetry/index.js';
 import type { PoolOptions } from '../transport/index.js';
-import type { WeftError } from '../core/index.js';
 import { ConcreteStage } from './concrete.js';
 import { EndpointStage } from './endpoint.js';
 import { LogicalStage } from './logical.js';
@@ -116,13 +115,8 @@ export class OutboundStack implements HopSink {
     return this.options.istio !== null;
   }
 
-  istio(facts: MeshRequest['facts']): ReturnType<IstioDestination['version']> | null {
+  istio(facts: RequestFacts): IstioPeerMetrics | null {
     return this.options.istio?.version(facts.endpoint?.meta['version'] ?? '') ?? null;
-  }
-
-  /** Answers a request for this service with an error before any stage runs, observed like the rest. */
-  refuse(req: MeshRequest, handler: ResponseHandler, error: WeftError): void {
-    this.observe.refuse(req, handler, error);
   }
 
   /** Applies the snapshot: a new policy when the service's changed, new pickers when its endpoints did. */

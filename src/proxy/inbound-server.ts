@@ -21,7 +21,7 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1ServerExchange, screenRequest, type PoolOptions, type ServerEdge } from '../transport/index.js';
+import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1ServerExchange, screenRequest, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { AdmissionStage, AppEndpointStage, createAdmissionMetrics, type InboundAdmission } from '../inbound/index.js';
@@ -123,13 +123,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     sinkOf: (req: MeshRequest) => callers.of(req.facts.source),
   });
   const stack: Dispatch = observe.dispatch;
-  const onBug = (error: unknown): void => logger.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
-  const edge: ServerEdge = {
-    get draining() {
-      return drain.draining;
-    },
-    exchangeClosed: () => drain.end(),
-  };
+
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const screened = screenRequest(req, res);
@@ -137,8 +131,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
       answerOptionsAsterisk(res);
       return;
     }
-    drain.begin();
-    const exchange = new Http1ServerExchange(req, res, edge, req.headers.host ?? '', 0, options.runtime.clock.now());
+    const exchange = new Http1ServerExchange(req, res, drain, req.headers.host ?? '', 0, options.runtime.clock.now());
     const request = exchange.request;
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(request.headers);
@@ -154,7 +147,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
       observe.refuse(request, exchange, refusal);
       return;
     }
-    exchange.dispatchTo(stack, onBug);
+    exchange.dispatchTo(stack, logger);
   }
 
   return {

@@ -5,7 +5,7 @@ import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, createTcpMetrics, ObserveStage, UNKNOWN_SERVICE, type AccessLog, type HopSink, type HopTracer, type IstioMetrics } from '../telemetry/index.js';
-import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions, type ServerEdge } from '../transport/index.js';
+import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import type { MeshTls } from '../security/tls/index.js';
 import { OutboundStack, UpstreamRoutes } from '../outbound/index.js';
@@ -100,13 +100,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     };
     return (unknown = new ObserveStage(() => {}, { direction: 'outbound', clock: runtime.clock, inFlight, accessLog, sinkOf: () => sink }));
   }
-  const onBug = (error: unknown): void => logger.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
-  const edge: ServerEdge = {
-    get draining() {
-      return drain.draining;
-    },
-    exchangeClosed: () => drain.end(),
-  };
+
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const screened = screenRequest(req, res);
@@ -117,8 +111,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     // An absolute-form target names the service itself, and takes precedence over Host (RFC 9112 3.2.2).
     const url = req.url ?? '/';
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
-    drain.begin();
-    const exchange = new Http1ServerExchange(req, res, edge, host ?? '', REPLAY_BUFFER_BYTES, runtime.clock.now());
+    const exchange = new Http1ServerExchange(req, res, drain, host ?? '', REPLAY_BUFFER_BYTES, runtime.clock.now());
     const request = exchange.request;
     request.facts.source = localService;
     if (screened !== 'forward') {
@@ -142,7 +135,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       return;
     }
     request.facts.destination = stack.service;
-    exchange.dispatchTo(stack.dispatch, onBug);
+    exchange.dispatchTo(stack.dispatch, logger);
   });
 
   return {

@@ -1,7 +1,7 @@
 // Telemetry: the calling service a request announces in x-weft-source, and the per-caller metric children of an inbound server, capped.
 import { SERVICE_NAME } from '../model/index.js';
 import { UNKNOWN_SERVICE } from './proxy-metrics.js';
-import { headerValue, isHeader, SOURCE_HEADER } from '../http/index.js';
+import { headerValue, sameHeaderName, SOURCE_HEADER } from '../http/index.js';
 
 export { SOURCE_HEADER };
 
@@ -16,7 +16,7 @@ export function announceSource(headers: string[], source: string): void {
   let to = 0;
   for (let from = 0; from < headers.length; from += 2) {
     const name = headers[from]!;
-    if (isHeader(name, SOURCE_HEADER)) continue;
+    if (sameHeaderName(name, SOURCE_HEADER)) continue;
     if (to !== from) {
       headers[to] = name;
       headers[to + 1] = headers[from + 1]!;

@@ -61,7 +61,7 @@ describe('one outbound stack, two front doors', () => {
     const inFlight = () => seriesValue(runtime.metrics, 'weft_proxy_in_flight', { direction: 'outbound' });
 
     // (a) A node:http server whose requests enter the stack through the HTTP/1.1 server adapter.
-    const edge: ServerEdge = { draining: false, exchangeClosed: () => {} };
+    const edge: ServerEdge = { draining: false, begin: () => {}, end: () => {} };
     const front = await startServer((req, res) => {
       const exchange = new Http1ServerExchange(req, res, edge, req.headers.host ?? '', 64 * 1024, runtime.clock.now());
       exchange.request.facts.source = 'web';

@@ -26,7 +26,7 @@ describe('HTTP/1.1 server adapter', () => {
   it('answers INTERNAL when a stage throws, tells the listener, and keeps serving; a second answer is ignored', async () => {
     const bugs: unknown[] = [];
     let closed = 0;
-    const edge: ServerEdge = { draining: false, exchangeClosed: () => closed++ };
+    const edge: ServerEdge = { draining: false, begin: () => {}, end: () => closed++ };
     let calls = 0;
     const stack: Dispatch = (_req, handler) => {
       calls++;
@@ -37,7 +37,7 @@ describe('HTTP/1.1 server adapter', () => {
       // A stage that answers twice must not write twice.
       handler.onError(new WeftError('INTERNAL', 'late'));
     };
-    const server = http.createServer((req, res) => new Http1ServerExchange(req, res, edge, 'greeter', 0, 0).dispatchTo(stack, (error) => bugs.push(error)));
+    const server = http.createServer((req, res) => new Http1ServerExchange(req, res, edge, 'greeter', 0, 0).dispatchTo(stack, { error: (record) => bugs.push(record) }));
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;

@@ -1,15 +1,7 @@
 // Security: header conditions of authorization rules, read from raw [name, value, ...] headers without allocating.
+import { sameHeaderName } from '../../http/index.js';
 
-/** Whether `name` (any case) equals `lower` (already lowercase), compared code by code. */
-export function sameHeaderName(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) {
-    let code = name.charCodeAt(i);
-    if (code >= 65 && code <= 90) code += 32;
-    if (code !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
+export { sameHeaderName };
 
 /**
  * How repeated headers count. `every`: present, and every copy has the value — for allow rules, so a second copy

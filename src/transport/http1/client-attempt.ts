@@ -11,6 +11,7 @@ import {
   type TimerHandle,
 } from '../../core/index.js';
 import type { Cancellable, FlowControl, MeshRequest, ResponseHandler } from '../../http/index.js';
+import { isHeaderToken, isWritableHeaderValue } from '../../model/index.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardResponseHeaders } from './hop-by-hop.js';
 
@@ -24,15 +25,10 @@ function headerStrings(raw: readonly (Buffer | string)[]): string[] {
   return out;
 }
 
-/** Characters Node's response writer refuses in a header value or reason phrase, which undici's parser may let through. */
-const UNWRITABLE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-/** A header name Node's writer accepts: an RFC 9110 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Whether node:http can write this head on to a client: a status, reason phrase, header names and values it takes. */
+/** Whether node:http can write this head on to a client (undici's parser lets through some it refuses). */
 function writableHead(status: number, reason: string, headers: readonly string[]): boolean {
-  if (status < 100 || status > 999 || UNWRITABLE_VALUE.test(reason)) return false;
-  for (let i = 0; i < headers.length; i += 2) if (!TOKEN.test(headers[i]!) || UNWRITABLE_VALUE.test(headers[i + 1]!)) return false;
+  if (status < 100 || status > 999 || !isWritableHeaderValue(reason)) return false;
+  for (let i = 0; i < headers.length; i += 2) if (!isHeaderToken(headers[i]!) || !isWritableHeaderValue(headers[i + 1]!)) return false;
   return true;
 }
 

@@ -8,12 +8,19 @@ import { onClientClose, onClientData, onClientDrain, onClientEnd, tag } from './
 import { forwardRequestHeaders } from './hop-by-hop.js';
 import { originForm, withTargetHost } from './request-target.js';
 
-/** What the server an exchange belongs to tells it and hears from it. */
+/** What the server an exchange belongs to tells it and hears from it (the server's Drain). */
 export interface ServerEdge {
   /** While true, responses ask the client to close its connection. */
   readonly draining: boolean;
+  /** An exchange began. */
+  begin(): void;
   /** The exchange is over: its response ended, was broken off, or the client left. Called once per exchange. */
-  exchangeClosed(): void;
+  end(): void;
+}
+
+/** Where a stage that threw is reported. */
+export interface BugLog {
+  error(record: object, message: string): void;
 }
 
 /**
@@ -59,6 +66,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
     tag(req, this);
     tag(res, this);
     res.on('close', onClientClose);
+    edge.begin();
   }
 
   // Downstream
@@ -225,11 +233,11 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
    * Runs the stack on this request. A stage that throws is a bug, not the client's doing: the request is answered
    * INTERNAL and the listener keeps serving, instead of the exception taking the process down.
    */
-  dispatchTo(stack: Dispatch, onBug: (error: unknown) => void): void {
+  dispatchTo(stack: Dispatch, log: BugLog): void {
     try {
       stack(this.request, this);
     } catch (error) {
-      onBug(error);
+      log.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
       this.onError(asWeftError(error));
     }
   }
@@ -240,7 +248,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
     this.closed = true;
     // Nobody is left to answer: whatever the request still waits on stops, and the stages let go of what they hold.
     if (!this.answered) this.request.cancel();
-    this.edge.exchangeClosed();
+    this.edge.end();
   }
 
   private detachBody(): void {
