@@ -46,9 +46,13 @@ export async function createRootAuthority(trustDomain: string, lifetimeMs: numbe
   return { id, certificate, chain: [], key };
 }
 
-/** Serial numbers are 128 random bits (the library keeps them positive), as CA/Browser Forum practice asks for at least 64. */
+/** Serial numbers are 16 bytes with 126 random bits, as CA/Browser Forum practice asks for at least 64. */
 export function randomSerial(): string {
-  return randomBytes(16).toString('hex');
+  // A positive DER INTEGER with no leading zero octet keeps all 16 bytes (RFC 5280 4.1.2.2), so the
+  // serial reads back as the same 32 hex digits instead of losing or gaining a byte at random.
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x3f) | 0x40;
+  return bytes.toString('hex');
 }
 
 /** Rebuilds a stored authority; `where` names the storage for errors. */
