@@ -7,7 +7,9 @@ import { MeshTls } from '../../src/security/tls/index.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
 import { formatSpiffeId, spiffeId } from '../../src/security/identity.js';
 import { MtlsListener, mtlsConnector, peerSpiffeId, WorkloadIdentity, type MtlsMode } from '../../src/security/tls/index.js';
+import { systemClock } from '../../src/core/index.js';
 import { EndpointPool } from '../../src/transport/index.js';
+import { meshRequest, RecordingHandler } from '../support/request-path-kit.js';
 import { closeListener } from '../security/tls/mtls-fixture.js';
 import { createRoot, issueLeaf, materialOf, type TestRoot } from '../security/tls/test-pki.js';
 import { instance, quietRuntime, send, snapshotsOf } from './request-path-fixtures.js';
@@ -67,20 +69,11 @@ describe('endpoint pool with an mTLS connector', () => {
     const endpoint = endpointFromInstance(instance('greeter-0', port));
     const pool = new EndpointPool(endpoint, { connect: mtlsConnector({ identity: frontend, expectedSpiffeId: id('greeter') }), onSocket: (socket) => seen.push(socket) });
     cleanups.push(async () => pool.destroy());
-    const body = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      pool.dispatcher.dispatch(
-        { path: '/', method: 'GET', headers: ['host', 'greeter'] },
-        {
-          onConnect: () => {},
-          onHeaders: () => true,
-          onData: (chunk: Buffer) => ((text += chunk.toString()), true),
-          onComplete: () => resolve(text),
-          onError: reject,
-        },
-      );
-    });
-    expect(body).toBe(`greeter ${id('frontend')}`);
+    const handler = new RecordingHandler();
+    pool.dispatch(meshRequest({ clock: systemClock, headers: { host: 'greeter' } }), handler);
+    await handler.done;
+    expect(handler.trace).toEqual(['start 200', 'data', 'end']);
+    expect(handler.body).toBe(`greeter ${id('frontend')}`);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toBeInstanceOf(TLSSocket);
     expect((seen[0] as TLSSocket).getProtocol()).toBe('TLSv1.3');

@@ -1,7 +1,9 @@
 // Tests for the sidecar's outbound path against endpoints no registry should have accepted: their attempts fail, the sidecar stays up.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
+import { systemClock } from '../../src/core/index.js';
 import { EndpointPool, UndialableEndpointError } from '../../src/transport/index.js';
+import { meshRequest, RecordingHandler } from '../support/request-path-kit.js';
 import { instance, namedUpstream, quietRuntime, send, snapshotsOf, type TestServer } from './request-path-fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -50,13 +52,12 @@ describe('endpoint pool: an undialable address', () => {
   it('fails every dispatch before connecting, with the reason, instead of throwing', async () => {
     const seen: string[] = [];
     const pool = new EndpointPool({ host: '127.0.0.1:9/x', port: 80, address: '127.0.0.1:9/x:80' }, { onUndialable: (address, reason) => seen.push(`${address} ${reason}`) });
-    const error = await new Promise<Error>((resolve) => {
-      pool.dispatcher.dispatch(
-        { path: '/', method: 'GET' },
-        { onConnect: () => resolve(new Error('connected')), onHeaders: () => true, onData: () => true, onComplete: () => resolve(new Error('completed')), onError: resolve },
-      );
-    });
+    const handler = new RecordingHandler();
+    pool.dispatch(meshRequest({ clock: systemClock }), handler);
+    await handler.done;
     pool.destroy();
+    expect(handler.trace).toEqual(['error CONNECT_FAILED']);
+    const error = handler.lastError!.cause as Error;
     expect(error).toBeInstanceOf(UndialableEndpointError);
     expect(error.message).toContain('not a dialable address');
     expect(seen).toHaveLength(1);

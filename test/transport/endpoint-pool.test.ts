@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it, expect } from 'vitest';
 import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
+import { systemClock } from '../../src/core/index.js';
 import { EndpointPools, type EndpointPool } from '../../src/transport/index.js';
+import { meshRequest, RecordingHandler } from '../support/request-path-kit.js';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -25,21 +27,13 @@ async function server(): Promise<{ endpoint: Endpoint; connections: () => number
   return { endpoint, connections: () => connections, open: () => open };
 }
 
-/** One GET through a pool, with a raw dispatch handler as the exchange uses. */
-function get(pool: EndpointPool): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    pool.dispatcher.dispatch(
-      { path: '/', method: 'GET', headers: ['host', 's'] },
-      {
-        onConnect: () => {},
-        onHeaders: (code) => ((status = code), true),
-        onData: () => true,
-        onComplete: () => setImmediate(() => resolve(status)),
-        onError: reject,
-      },
-    );
-  });
+/** One GET through a pool, as the endpoint stage sends it: the status, or the error code it failed with. */
+async function get(pool: EndpointPool): Promise<number> {
+  const handler = new RecordingHandler();
+  pool.dispatch(meshRequest({ clock: systemClock, headers: { host: 's' } }), handler);
+  await handler.done;
+  if (handler.lastError !== null) throw handler.lastError;
+  return handler.status!;
 }
 
 async function settled(check: () => boolean): Promise<void> {
@@ -53,8 +47,7 @@ describe('endpoint pools', () => {
     const pool = pools.get(a.endpoint);
     for (let i = 0; i < 10; i++) {
       expect(await get(pool)).toBe(200);
-      // A socket is reused one event-loop turn after its response, so that a server closing it is seen first.
-      await settled(() => pool.sockets()[1] === 1);
+      expect(pool.sockets()).toEqual([0, 1]);
     }
     expect(a.connections()).toBe(1);
     expect(pools.get(a.endpoint).sockets()).toEqual([0, 1]);
@@ -85,7 +78,7 @@ describe('endpoint pools', () => {
     const pools = new EndpointPools();
     const pool = pools.get(a.endpoint);
     pools.retain([]);
-    await expect(get(pool)).rejects.toMatchObject({ code: 'UND_ERR_CLOSED' });
+    await expect(get(pool)).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
     expect(a.connections()).toBe(0);
     pools.destroy();
   });

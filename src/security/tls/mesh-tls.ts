@@ -1,6 +1,6 @@
 // Security/TLS: what a workload's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
-import type { buildConnector } from 'undici';
 import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../../model/index.js';
+import type { Connector } from '../../transport/connector.js';
 import { formatSpiffeId } from '../identity.js';
 import { mtlsConnector } from './mtls-connector.js';
 import type { MtlsRefusals } from './mtls-listener.js';
@@ -65,7 +65,7 @@ export class MeshTls {
   }
 
   /** The connector of one endpoint's pool: mTLS with our identity, expecting the endpoint's service's SPIFFE id. */
-  connectorFor(endpoint: Endpoint): buildConnector.connector {
+  connectorFor(endpoint: Endpoint): Connector {
     const identity = this.identity;
     if (identity === null) throw new Error('MeshTls.connectorFor needs an identity');
     const connect = mtlsConnector({

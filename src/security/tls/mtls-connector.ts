@@ -1,7 +1,8 @@
 // Security/TLS: outbound mTLS to a peer sidecar: our identity, the bundle's roots, and the SPIFFE id the snapshot expects there.
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
-import type { buildConnector } from 'undici';
 import { isWeftError } from '../../core/index.js';
+import type { Connector } from '../../transport/connector.js';
+import { formatHostPort } from '../../model/index.js';
 import { MTLS_ALPN } from './mtls-listener.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import { PeerIdentityMismatchError, PeerUntrustedError } from './tls-errors.js';
@@ -46,16 +47,15 @@ export function mtlsConnectionOptions(identity: WorkloadIdentity, peer: MtlsPeer
 }
 
 /**
- * An undici connector (the `connect` option of a Pool) for one peer instance. Failures are typed: a
+ * A connector (the `connect` option of an endpoint pool) for one peer instance. Failures are typed: a
  * wrong SPIFFE id is PeerIdentityMismatchError, a chain the bundle does not vouch for (another CA,
  * expired) is PeerUntrustedError; socket errors pass through as they are.
  */
-export function mtlsConnector(options: MtlsConnectorOptions): buildConnector.connector {
+export function mtlsConnector(options: MtlsConnectorOptions): Connector {
   const timeoutMs = options.timeoutMs ?? MTLS_CONNECT_DEFAULTS.timeoutMs;
   return (target, callback) => {
-    const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-    const port = Number(target.port);
-    const address = `${target.hostname}:${target.port}`;
+    const { host, port } = target;
+    const address = formatHostPort(host, port);
     let settled = false;
     const socket: TLSSocket = connect({ ...mtlsConnectionOptions(options.identity, options), host, port });
     const timer = setTimeout(() => fail(new Error(`TLS handshake with ${address} took over ${timeoutMs} ms`)), timeoutMs);

@@ -1,4 +1,4 @@
-// Transport/http1: the request body of one attempt, a stream that undici pulls only once its connection is up.
+// Transport/http1: the request body of one attempt, a stream the client connection pulls only once its connection is up.
 import { Readable } from 'node:stream';
 
 /** Where an attempt's body comes from: the server exchange that reads the client. */
@@ -8,9 +8,9 @@ export interface BodySource {
 }
 
 /**
- * Stands between the client's request and undici: undici destroys the body of a failed request, and
- * the client's own stream must outlive an attempt. Nothing is read from the client until undici asks,
- * so a request whose connection never came up keeps its body untouched for another endpoint.
+ * Stands between the client's request and an attempt: a failed attempt's connection destroys the body it was
+ * sending, and the client's own stream must outlive an attempt. Nothing is read from the client until the
+ * connection reads the body, so a request whose connection never came up keeps its body untouched for another endpoint.
  */
 export class AttemptBody extends Readable {
   constructor(private readonly source: BodySource) {

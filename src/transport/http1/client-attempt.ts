@@ -1,50 +1,22 @@
-// Transport/http1: one attempt of a request on an endpoint's undici pool — undici's callbacks in, the contract's handler calls out.
-import type { Dispatcher } from 'undici';
+// Transport/http1: one attempt of a request on an endpoint's connection — the connection's events in, the contract's handler calls out.
 import {
   CANCELLED,
   ConnectFailedError,
   UpstreamProtocolError,
   UpstreamResetError,
-  UpstreamTimeoutError,
   WeftError,
   isWeftError,
+  UpstreamTimeoutError,
   type TimerHandle,
 } from '../../core/index.js';
 import type { Cancellable, FlowControl, MeshRequest, ResponseHandler } from '../../http/index.js';
-import { isHeaderToken, isWritableHeaderValue } from '../../model/index.js';
+import type { Http1ClientConnection } from './client-connection.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { forwardResponseHeaders } from './hop-by-hop.js';
 
-/** Header bytes as strings; latin1 keeps every byte as it came, as Node's own parser does. */
-function headerStrings(raw: readonly (Buffer | string)[]): string[] {
-  const out = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const item = raw[i]!;
-    out[i] = typeof item === 'string' ? item : item.toString('latin1');
-  }
-  return out;
-}
-
-/** Whether node:http can write this head on to a client (undici's parser lets through some it refuses). */
-function writableHead(status: number, reason: string, headers: readonly string[]): boolean {
-  if (status < 100 || status > 999 || !isWritableHeaderValue(reason)) return false;
-  for (let i = 0; i < headers.length; i += 2) if (!isHeaderToken(headers[i]!) || !isWritableHeaderValue(headers[i + 1]!)) return false;
-  return true;
-}
-
 /** The connector's typed refusal of the peer's certificate (mTLS): kept as it is, so it is answered and counted by its own code. */
-function isPeerRefusal(err: NodeJS.ErrnoException): err is NodeJS.ErrnoException & WeftError {
+function isPeerRefusal(err: Error): err is WeftError {
   return isWeftError(err) && (err.code === 'PEER_IDENTITY_MISMATCH' || err.code === 'PEER_UNTRUSTED');
-}
-
-/** Errors undici raises before anything is sent because it refuses the request itself, not the endpoint. */
-function isRefusedRequest(err: NodeJS.ErrnoException): boolean {
-  return err.code === 'UND_ERR_INVALID_ARG' || err.code === 'UND_ERR_NOT_SUPPORTED';
-}
-
-/** Bytes that are no HTTP response; undici's parser leaves the code unset for some of them. */
-function isParseError(err: NodeJS.ErrnoException): boolean {
-  return err.name === 'HTTPParserError' || (typeof err.code === 'string' && err.code.startsWith('HPE_'));
 }
 
 function onResponseTimeout(attempt: Http1Attempt): void {
@@ -52,93 +24,105 @@ function onResponseTimeout(attempt: Http1Attempt): void {
 }
 
 /**
- * A small object per attempt rather than the request as the handler: callbacks of an attempt that was given up
+ * A small object per attempt rather than the request as the handler: calls about an attempt that was given up
  * (dropped for a retry, timed out, cancelled) must be told apart from the current one's, and are ignored.
  */
-export class Http1Attempt implements Dispatcher.DispatchHandler, FlowControl, Cancellable {
-  /** Set once undici writes the request on a connected socket: from then on it may have reached the endpoint. */
-  private connected = false;
-  private abortRequest: ((err?: Error) => void) | null = null;
-  private resumeResponse: (() => void) | null = null;
+export class Http1Attempt implements FlowControl, Cancellable {
+  /** The connection writing the request; from then on it may have reached the endpoint. */
+  private connection: Http1ClientConnection | null = null;
   private started = false;
   /** The handler has had its last call (end or error), or the attempt was dropped. */
   private done = false;
   private timer: TimerHandle | null = null;
 
   constructor(
-    private readonly req: MeshRequest,
+    readonly request: MeshRequest,
     private readonly handler: ResponseHandler,
     private readonly pool: EndpointPool,
   ) {}
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.connected = true;
-    this.abortRequest = abort;
-    // Cancelled while it waited for a connection: it has nobody to answer.
-    if (this.done) this.abort();
+  /** Finished, dropped or cancelled: a connection that comes up for it goes back to the pool unused. */
+  get isDone(): boolean {
+    return this.done;
   }
 
-  /** Called by undici once the whole request (head and body) is written; absent from its typings. */
+  // What the pool and the connection tell it.
+
+  /** No connection could be had: the request never left. */
+  onConnectFailed(error: Error): void {
+    if (this.done) return;
+    this.fail(isPeerRefusal(error) ? error : new ConnectFailedError(this.pool.address, error));
+  }
+
+  /** The request could not be written as it stands (nothing was sent). */
+  onUnwritable(error: Error): void {
+    if (this.done) return;
+    this.fail(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: error }));
+  }
+
+  onWriting(connection: Http1ClientConnection): void {
+    this.connection = connection;
+  }
+
+  /** The whole request (head and body) is written. */
   onRequestSent(): void {
     // An endpoint may answer before it has read the whole body; then nothing is owed any more.
     if (this.done || this.started) return;
-    const ms = this.req.attemptTimeoutMs;
+    const ms = this.request.attemptTimeoutMs;
     // From now on the endpoint owes a response within the timeout (as Envoy counts it): a long upload is not cut short.
     if (ms > 0) this.timer = this.pool.clock.setTimer(onResponseTimeout, ms, this);
   }
 
-  onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string): boolean {
-    if (this.done) return true;
+  onHead(status: number, reason: string, headers: string[]): void {
+    if (this.done) return;
     // An interim response (100 Continue, 103 Early Hints) is not the answer: the final one is still owed, in the same time.
-    if (status >= 100 && status < 200 && status !== 101) return true;
+    if (status < 200 && status !== 101) return;
     this.clearTimer();
-    this.resumeResponse = resume;
-    const headers = headerStrings(raw);
-    if (!writableHead(status, reason, headers)) {
-      this.fail(new UpstreamProtocolError(this.pool.address, new Error(`a response head the client side cannot be given (status ${status})`)));
+    if (status === 101) {
+      this.fail(new UpstreamProtocolError(this.pool.address, new Error('the upstream switched protocols, which this request did not ask for')));
       this.abort();
-      return true;
+      return;
     }
+    // The parser lets through only heads Node's writer takes (status 100–999, tokens, values without controls).
     this.started = true;
     this.handler.onStart(status, forwardResponseHeaders(headers), this, reason);
-    return true;
   }
 
+  /** A body chunk; false pauses the connection until `resume()`. */
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
     return this.handler.onData(chunk);
   }
 
-  onComplete(trailers: readonly (Buffer | string)[] | null): void {
+  onComplete(trailers: string[] | null): void {
     if (this.done) return;
     this.finish();
-    this.handler.onEnd(trailers === null || trailers.length === 0 ? null : headerStrings(trailers));
+    this.handler.onEnd(trailers === null || trailers.length === 0 ? null : trailers);
   }
 
-  onError(err: Error): void {
+  /** The connection broke: bytes that are no HTTP response (`protocol`), or a close or reset. */
+  onConnectionFailed(error: Error, protocol: boolean): void {
     if (this.done) return;
     const target = this.pool.address;
-    const e = err as NodeJS.ErrnoException;
-    if (this.started) this.fail(new UpstreamResetError(target, e));
-    else if (isRefusedRequest(e)) this.fail(new WeftError('INTERNAL', 'the request could not be forwarded', { cause: e }));
-    else if (!this.connected) this.fail(isPeerRefusal(e) ? e : new ConnectFailedError(target, e));
-    else if (isParseError(e)) this.fail(new UpstreamProtocolError(target, e));
-    else this.fail(new UpstreamResetError(target, e));
+    this.connection = null;
+    if (protocol && !this.started) this.fail(new UpstreamProtocolError(target, error));
+    else this.fail(new UpstreamResetError(target, error as NodeJS.ErrnoException));
   }
 
   // FlowControl
 
   resume(): void {
-    const resume = this.resumeResponse;
-    if (resume !== null && !this.done) resume();
+    if (!this.done) this.connection?.resumeReading();
   }
 
   drop(): void {
     if (this.done) return;
     this.finish();
-    this.req.body?.release();
+    const body = this.request.body;
+    body?.release();
     // A request still waiting for its body would hold its socket forever; a finished one reads the dropped response to its end and keeps the connection.
-    if (!(this.req.body === null || this.req.body.complete)) this.abort();
+    if (body === null || body.complete) this.connection?.discardResponse();
+    else this.abort();
   }
 
   // Cancellable
@@ -146,7 +130,7 @@ export class Http1Attempt implements Dispatcher.DispatchHandler, FlowControl, Ca
   cancel(): void {
     if (this.done) return;
     this.finish();
-    this.req.body?.release();
+    this.request.body?.release();
     this.abort();
     this.handler.onError(CANCELLED);
   }
@@ -155,15 +139,14 @@ export class Http1Attempt implements Dispatcher.DispatchHandler, FlowControl, Ca
   onTimeout(): void {
     this.timer = null;
     if (this.done || this.started) return;
-    const ms = this.req.attemptTimeoutMs;
-    this.fail(new UpstreamTimeoutError(this.pool.address, ms));
+    this.fail(new UpstreamTimeoutError(this.pool.address, this.request.attemptTimeoutMs));
     this.abort();
   }
 
   /** Ends the attempt without (the rest of) a response; the body is let go so another attempt starts clean. */
   private fail(error: WeftError): void {
     this.finish();
-    this.req.body?.release();
+    this.request.body?.release();
     this.handler.onError(error);
   }
 
@@ -171,14 +154,14 @@ export class Http1Attempt implements Dispatcher.DispatchHandler, FlowControl, Ca
   private finish(): void {
     this.done = true;
     this.clearTimer();
-    if (this.req.pending === this) this.req.pending = null;
+    if (this.request.pending === this) this.request.pending = null;
   }
 
-  /** Stops the request and closes its connection; a no-op before it was written (it then fails or is ignored). */
+  /** Closes its connection; before one was assigned there is nothing to stop (a connection that comes up goes back idle). */
   private abort(): void {
-    const abort = this.abortRequest;
-    this.abortRequest = null;
-    if (abort !== null) abort();
+    const connection = this.connection;
+    this.connection = null;
+    connection?.abort();
   }
 
   private clearTimer(): void {

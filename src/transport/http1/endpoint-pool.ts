@@ -1,10 +1,12 @@
-// Transport/http1: keep-alive connection pools (undici), one per endpoint address, retired when the endpoint leaves.
+// Transport/http1: keep-alive connections to one endpoint address (the client side of the request path), retired when the endpoint leaves.
 import type { Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
+import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/index.js';
 import type { MeshRequest, ResponseHandler } from '../../http/index.js';
 import { formatHostPort, isValidHost, isValidPort, printable, type Endpoint } from '../../model/index.js';
+import { tcpConnector, type Connector } from '../connector.js';
 import { Http1Attempt } from './client-attempt.js';
+import { Http1ClientConnection, type ConnectionOwner } from './client-connection.js';
 
 export interface PoolOptions {
   /**
@@ -18,10 +20,10 @@ export interface PoolOptions {
   /** Called with every connection the pool opens, once it is up (for connection and byte metrics). */
   onSocket?: (socket: Socket) => void;
   /**
-   * Opens the pool's connections instead of undici's plain TCP connector, e.g. mTLS to a peer sidecar
-   * (`mtlsConnector`); it keeps its own handshake timeout. `onSocket` still hears of each connection.
+   * Opens the pool's connections instead of plain TCP, e.g. mTLS to a peer sidecar (`mtlsConnector`); it keeps
+   * its own handshake timeout. `onSocket` still hears of each connection.
    */
-  connect?: buildConnector.connector;
+  connect?: Connector;
   /** Told once per pool whose endpoint cannot be dialled at all (its every attempt then fails as a connect failure). */
   onUndialable?: (address: string, reason: string) => void;
   /** Times each attempt's wait for response headers; the system clock unless told. */
@@ -33,18 +35,39 @@ export class UndialableEndpointError extends Error {
   readonly code = 'ERR_WEFT_UNDIALABLE';
 }
 
+/** The pool was closed while a connection was being opened for it. */
+class PoolClosedError extends Error {
+  readonly code = 'ERR_WEFT_POOL_CLOSED';
+}
+
 export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
 
+/** How often idle connections are looked over; a connection is closed up to this much before its idle time is up, never after. */
+const IDLE_SWEEP_MS = 250;
+/** Taken off a server's Keep-Alive hint, so a connection is closed here before the server closes it. */
+const KEEP_ALIVE_HINT_MARGIN_MS = 1_000;
+
+function sweepIdle(pool: EndpointPool): void {
+  pool.sweep();
+}
+
 /**
- * One endpoint's connections: the HTTP/1.1 client adapter of the request path. Requests go out through undici's
- * `dispatch()` with a raw handler: no ClientRequest, no agent queue, and the head goes out with its body in one write.
+ * One endpoint's connections: the HTTP/1.1 client adapter of the request path. A request takes the most recently used
+ * idle connection or opens one (the concrete stage bounds how many); the head goes out with a small body in one write.
  */
-export class EndpointPool {
-  readonly dispatcher: Pool;
+export class EndpointPool implements ConnectionOwner {
   readonly clock: Clock;
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  readonly defaultHost: string;
+  private readonly connect: Connector;
+  private readonly onSocket: ((socket: Socket) => void) | undefined;
+  private readonly idleTimeoutMs: number;
+  private readonly connections = new Set<Http1ClientConnection>();
+  /** Idle connections, the most recently used last. */
+  private readonly idle: Http1ClientConnection[] = [];
+  private sweepTimer: NodeJS.Timeout | null = null;
   private retired = false;
 
   constructor(endpoint: Pick<Endpoint, 'host' | 'port' | 'address'>, options: PoolOptions = {}) {
@@ -52,32 +75,27 @@ export class EndpointPool {
     this.port = endpoint.port;
     this.address = endpoint.address;
     this.clock = options.clock ?? systemClock;
-    const connectTimeout = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs;
+    this.onSocket = options.onSocket;
     const dialable = isValidHost(endpoint.host) && isValidPort(endpoint.port);
-    if (!dialable) {
+    this.defaultHost = dialable ? formatHostPort(endpoint.host, endpoint.port) : 'undialable.invalid';
+    if (dialable) {
+      this.connect = options.connect ?? tcpConnector(options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs);
+    } else {
       const reason = `"${printable(formatHostPort(endpoint.host, endpoint.port))}" is not a dialable address`;
       options.onUndialable?.(endpoint.address, reason);
       // A pool that never dials: each attempt fails before it connects, so it is retried elsewhere like a refused connection.
-      options = { ...options, connect: (_options, callback) => queueMicrotask(() => callback(new UndialableEndpointError(reason), null)) };
+      this.connect = (_target, callback) => queueMicrotask(() => callback(new UndialableEndpointError(reason), null));
     }
-    this.dispatcher = new Pool(dialable ? `http://${formatHostPort(endpoint.host, endpoint.port)}` : 'http://undialable.invalid', {
-      // One request per connection at a time: a slow response never holds back another request.
-      pipelining: 1,
-      keepAliveTimeout: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
-      ...connectOptions(connectTimeout, options),
-      // The exchange times responses itself (from the end of the request body); bodies may stream for long.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
   }
 
   /** Sends one attempt of the request; its answer, or its failure as a WeftError, reaches the handler. */
   dispatch(req: MeshRequest, handler: ResponseHandler): void {
     const attempt = new Http1Attempt(req, handler, this);
     req.pending = attempt;
-    const body = req.body === null ? null : req.body.open();
-    // Errors, even those undici raises at once, arrive through the attempt's onError.
-    this.dispatcher.dispatch({ path: req.path, method: req.method, headers: req.headers, body }, attempt);
+    const idle = this.idle.pop();
+    if (idle !== undefined) idle.send(attempt);
+    else this.open(attempt);
   }
 
   get isRetired(): boolean {
@@ -88,34 +106,77 @@ export class EndpointPool {
   retire(): void {
     if (this.retired) return;
     this.retired = true;
-    this.dispatcher.close().catch(() => {});
+    for (const connection of this.idle.splice(0)) connection.abort();
+    this.stopSweeping();
   }
 
   /** Every socket now, busy ones included. */
   destroy(): void {
-    this.retired = true;
-    this.dispatcher.destroy().catch(() => {});
+    this.retire();
+    for (const connection of [...this.connections]) connection.abort();
   }
 
   /** Sockets open to the endpoint: [busy, idle]. */
   sockets(): [number, number] {
-    const stats = this.dispatcher.stats;
-    return [stats.connected - stats.free, stats.free];
+    return [this.connections.size - this.idle.length, this.idle.length];
   }
-}
 
-function connectOptions(timeout: number, options: PoolOptions): { connect: buildConnector.connector } | { connectTimeout: number } {
-  if (options.connect) return { connect: options.onSocket ? observed(options.connect, options.onSocket) : options.connect };
-  return options.onSocket ? { connect: observed(buildConnector({ timeout }), options.onSocket) } : { connectTimeout: timeout };
-}
+  // ConnectionOwner
 
-/** A connector (undici's own, as Pool builds it from `connectTimeout`, or a given one) telling `onSocket` of each connection it makes. */
-function observed(connect: buildConnector.connector, onSocket: (socket: Socket) => void): buildConnector.connector {
-  return (options, callback) =>
-    connect(options, (...args) => {
-      if (args[0] === null) onSocket(args[1]);
-      callback(...args);
+  release(connection: Http1ClientConnection, keepAliveHintMs: number): void {
+    let keepMs = this.idleTimeoutMs;
+    if (keepAliveHintMs > 0) keepMs = Math.min(keepMs, keepAliveHintMs - KEEP_ALIVE_HINT_MARGIN_MS);
+    if (this.retired || keepMs <= IDLE_SWEEP_MS || connection.isClosed) {
+      connection.abort();
+      return;
+    }
+    connection.idleUntil = performance.now() + keepMs - IDLE_SWEEP_MS;
+    this.idle.push(connection);
+    if (this.sweepTimer === null) this.sweepTimer = setTimeout(sweepIdle, IDLE_SWEEP_MS, this).unref();
+  }
+
+  forget(connection: Http1ClientConnection): void {
+    this.connections.delete(connection);
+    const at = this.idle.indexOf(connection);
+    if (at !== -1) this.idle.splice(at, 1);
+  }
+
+  /** @internal closes connections idle for their time, oldest first. */
+  sweep(): void {
+    this.sweepTimer = null;
+    const now = performance.now();
+    // The least recently used come first; the first one still in its time ends the scan.
+    let expired = 0;
+    while (expired < this.idle.length && this.idle[expired]!.idleUntil <= now) expired++;
+    for (const connection of this.idle.splice(0, expired)) connection.abort();
+    if (this.idle.length > 0 && !this.retired) this.sweepTimer = setTimeout(sweepIdle, IDLE_SWEEP_MS, this).unref();
+  }
+
+  private open(attempt: Http1Attempt): void {
+    if (this.retired) {
+      attempt.onConnectFailed(new PoolClosedError(`the pool of ${this.address} is closed`));
+      return;
+    }
+    this.connect({ host: this.host, port: this.port }, (error, socket) => {
+      if (error !== null || socket === null) {
+        attempt.onConnectFailed(error ?? new Error('the connector gave no socket'));
+        return;
+      }
+      const connection = new Http1ClientConnection(socket, this);
+      this.connections.add(connection);
+      this.onSocket?.(socket);
+      // Cancelled while it waited: the connection is kept for the next request.
+      if (attempt.isDone) this.release(connection, 0);
+      else connection.send(attempt);
     });
+  }
+
+  private stopSweeping(): void {
+    if (this.sweepTimer !== null) {
+      clearTimeout(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
 }
 
 /** The pools of one upstream service, keyed by endpoint address. */
@@ -124,7 +185,7 @@ export class EndpointPools {
   constructor(
     private readonly options: PoolOptions = {},
     /** The connector of one endpoint's pool (mTLS expecting that endpoint's identity); absent: `options.connect` or plain TCP. */
-    private readonly connectFor?: (endpoint: Endpoint) => buildConnector.connector,
+    private readonly connectFor?: (endpoint: Endpoint) => Connector,
   ) {}
 
   get(endpoint: Endpoint): EndpointPool {

@@ -181,7 +181,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
 
   // The client's events (exchange-events.ts) and the attempt body's.
 
-  /** @internal undici wants body bytes for the current attempt. */
+  /** @internal the current attempt's connection wants body bytes. */
   onBodyPull(body: AttemptBody): void {
     if (body !== this.body || this.bodyEnded) return;
     if (!this.listening) {

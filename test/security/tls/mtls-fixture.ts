@@ -2,7 +2,7 @@
 import { request as plainRequest } from 'node:http';
 import { request as secureRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { buildConnector } from 'undici';
+import type { Connector } from '../../../src/transport/connector.js';
 import {
   MtlsListener,
   mtlsConnectionOptions,
@@ -84,10 +84,10 @@ export function mtlsGet(port: number, identity: WorkloadIdentity, expectedSpiffe
   });
 }
 
-/** Runs an undici connector once: the connected TLS socket, or the error it failed with. */
-export function connectOnce(connector: buildConnector.connector, port: number): Promise<TLSSocket> {
+/** Runs a connector once: the connected TLS socket, or the error it failed with. */
+export function connectOnce(connector: Connector, port: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    connector({ hostname: '127.0.0.1', protocol: 'http:', port: String(port) }, (err, socket) => {
+    connector({ host: '127.0.0.1', port }, (err, socket) => {
       if (err !== null) reject(err);
       else resolve(socket as TLSSocket);
     });

@@ -43,10 +43,15 @@ interface Traffic {
 function frontendPool(port: number, identity: WorkloadIdentity, connections: number): Traffic {
   const connector = mtlsConnector({ identity, expectedSpiffeId: API });
   const traffic: Traffic = { pool: undefined as unknown as Pool, serverCerts: [], clientCerts: [], failures: [] };
+  // undici's Pool stands for any keep-alive client here: the connector under test is what opens its connections.
   const observed: buildConnector.connector = (options, callback) =>
-    connector(options, (...args) => {
-      if (args[0] === null) traffic.serverCerts.push((args[1] as TLSSocket).getPeerCertificate().fingerprint256);
-      callback(...args);
+    connector({ host: options.hostname, port: Number(options.port) }, (error, socket) => {
+      if (error !== null || socket === null) {
+        callback(error ?? new Error('no socket'), null);
+        return;
+      }
+      traffic.serverCerts.push((socket as TLSSocket).getPeerCertificate().fingerprint256);
+      callback(null, socket);
     });
   traffic.pool = new Pool(`http://127.0.0.1:${port}`, { connect: observed, connections, pipelining: 1, keepAliveTimeout: 30_000 });
   cleanups.push(() => traffic.pool.destroy());
