@@ -72,9 +72,13 @@ export class EndpointStage {
     this.options.runtime.logger.warn({ upstream: this.options.service, reason }, 'an endpoint of this service cannot be dialled: no request goes to it');
   };
 
+  private readonly logHandlerError = (error: unknown): void => {
+    this.options.runtime.logger.error({ err: error, upstream: this.options.service }, 'a request-path stage threw while given a response; the attempt was given up');
+  };
+
   private makePools(): EndpointPools {
     const { connectTimeoutMs, pool, mtls, runtime } = this.options;
-    const options = { connectTimeoutMs, ...pool, clock: runtime.clock, onUndialable: this.warnUndialable };
+    const options = { connectTimeoutMs, ...pool, clock: runtime.clock, onUndialable: this.warnUndialable, onHandlerError: this.logHandlerError };
     return this.tls && mtls !== undefined ? new EndpointPools(options, (endpoint) => mtls.connectorFor(endpoint)) : new EndpointPools(options);
   }
 }

@@ -104,7 +104,16 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const admission = options.admission ?? null;
   const address = formatHostPort(host, options.appPort);
-  const pool = new EndpointPool({ host, port: options.appPort, address }, { connectTimeoutMs, ...options.pool, clock: options.runtime.clock, onSocket: tcp.connections('inbound', 'upstream', options.service).track });
+  const pool = new EndpointPool(
+    { host, port: options.appPort, address },
+    {
+      connectTimeoutMs,
+      ...options.pool,
+      clock: options.runtime.clock,
+      onSocket: tcp.connections('inbound', 'upstream', options.service).track,
+      onHandlerError: (error) => options.runtime.logger.error({ err: error }, 'a request-path stage threw while given the app response; the attempt was given up'),
+    },
+  );
   const spans = options.tracing?.inbound() ?? null;
   // Metric children per calling service, as its sidecar announced it in x-weft-source or its certificate proves it.
   const callers = new SourceTable((source) => new Caller(metrics.upstream('inbound', source, options.service), options.istio?.inbound(source) ?? null, spans));

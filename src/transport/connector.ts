@@ -13,6 +13,9 @@ export type ConnectCallback = (error: Error | null, socket: Socket | null) => vo
 /** Opens one connection; a connector keeps its own time limit and reports failures through the callback, never by throwing. */
 export type Connector = (target: ConnectTarget, callback: ConnectCallback) => void;
 
+/** TCP keep-alive probes after this long idle, so a peer that vanished mid-response is found out even without a body timeout. */
+const KEEP_ALIVE_PROBE_AFTER_MS = 60_000;
+
 class ConnectTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
@@ -21,7 +24,7 @@ class ConnectTimeoutError extends Error {
 export function tcpConnector(timeoutMs: number): Connector {
   return (target, callback) => {
     let settled = false;
-    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+    const socket = connect({ host: target.host, port: target.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEP_ALIVE_PROBE_AFTER_MS });
     const timer = setTimeout(() => settle(new ConnectTimeoutError(`connecting to ${target.host}:${target.port} took over ${timeoutMs} ms`)), timeoutMs);
     function settle(error: Error | null): void {
       if (settled) return;

@@ -227,4 +227,74 @@ describe('HTTP/1.1 client side', () => {
     expect(pool.sockets()).toEqual([0, 1]);
     expect(handler.finals).toBe(0);
   });
+
+  it('fails requests in flight and those still connecting when the pool is destroyed, and closes every socket', async () => {
+    const server = await rawServer((_req, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
+    const pool = poolFor(server.port);
+    const streaming = new RecordingHandler();
+    pool.dispatch(meshRequest({ clock: systemClock }), streaming);
+    await until(() => streaming.events.some((e) => e.kind === 'data'));
+    const connecting = new RecordingHandler();
+    pool.dispatch(meshRequest({ clock: systemClock }), connecting);
+    pool.destroy();
+    await connecting.done;
+    expect(streaming.trace).toEqual(['start 200', 'data', 'error UPSTREAM_RESET']);
+    expect(connecting.trace).toEqual(['error CONNECT_FAILED']);
+    expect(pool.sockets()).toEqual([0, 0]);
+  });
+
+  it('closes each idle connection by its own time, a later one with a shorter Keep-Alive hint first', async () => {
+    let answered = 0;
+    const server = await rawServer((_req, socket) => {
+      // The first connection gets no hint; the second is told the server closes it after 2 s.
+      socket.write(answered++ === 0 ? 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\r\nkeep-alive: timeout=2\r\ncontent-length: 0\r\n\r\n');
+    });
+    const pool = new EndpointPool({ host: '127.0.0.1', port: server.port, address: 'a' }, { idleTimeoutMs: 3_000 });
+    closers.push(() => pool.destroy());
+    const first = new RecordingHandler();
+    const second = new RecordingHandler();
+    pool.dispatch(meshRequest({ clock: systemClock }), first);
+    pool.dispatch(meshRequest({ clock: systemClock }), second);
+    await Promise.all([first.done, second.done]);
+    expect(pool.sockets()).toEqual([0, 2]);
+    // The hinted one goes after 2 s less the margin; the other stays until its own 3 s.
+    await until(() => pool.sockets()[1] < 2);
+    expect(pool.sockets()).toEqual([0, 1]);
+    expect(server.connections).toBe(2);
+  });
+
+  it('keeps no connection after Keep-Alive: timeout=0', async () => {
+    const server = await rawServer((_req, socket) => socket.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=0\r\ncontent-length: 0\r\n\r\n'));
+    const pool = poolFor(server.port);
+    await call(pool);
+    expect(pool.sockets()).toEqual([0, 0]);
+  });
+
+  it('survives a handler that throws while given the response: the attempt is given up and reported, the process stays up', async () => {
+    const server = await rawServer((_req, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+    const reported: unknown[] = [];
+    const pool = new EndpointPool({ host: '127.0.0.1', port: server.port, address: 'a' }, { onHandlerError: (error) => reported.push(error) });
+    closers.push(() => pool.destroy());
+    for (const where of ['onStart', 'onData', 'onEnd'] as const) {
+      const handler = new RecordingHandler();
+      handler[where] = () => {
+        throw new Error(`${where} threw`);
+      };
+      pool.dispatch(meshRequest({ clock: systemClock }), handler);
+      await until(() => reported.length > 0);
+      expect((reported.splice(0)[0] as Error).message).toBe(`${where} threw`);
+    }
+    // The pool still serves.
+    server.received.fill('');
+    expect((await call(pool)).body).toBe('ok');
+  });
+
+  it('refuses connection-level headers a stage might add, since it frames the request itself', async () => {
+    const server = await rawServer((_req, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+    const pool = poolFor(server.port);
+    const handler = await call(pool, { headers: { host: 'svc', 'Transfer-Encoding': 'chunked' } });
+    expect(handler.trace).toEqual(['error INTERNAL']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(server.received.join('')).toBe('');
+  });
 });

@@ -95,7 +95,7 @@ describe('ResponseParser', () => {
     expect(rec.order).toEqual(['head', 'body', 'complete']);
     expect(parser.keepAlive).toBe(true);
     expect(parser.busy).toBe(false);
-    expect(parser.keepAliveTimeoutMs).toBe(0);
+    expect(parser.keepAliveTimeoutMs).toBe(-1);
   });
 
   it('hands out body pieces as views into the input, not copies', () => {
@@ -305,13 +305,15 @@ describe('ResponseParser', () => {
     const timeout = (value: string): number => parse(`HTTP/1.1 200 OK\r\nKeep-Alive: ${value}\r\nContent-Length: 0\r\n\r\n`).parser.keepAliveTimeoutMs;
     expect(timeout('timeout=5')).toBe(5000);
     expect(timeout('max=100, Timeout=30')).toBe(30000);
-    expect(timeout('timeout=abc')).toBe(0);
-    expect(timeout('timeout=')).toBe(0);
-    expect(timeout('timeout=1.5')).toBe(0);
-    expect(timeout('max=5')).toBe(0);
-    expect(parse('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAliveTimeoutMs).toBe(0);
+    // Node's server says timeout=0 when it keeps idle connections under a second: a hint, unlike none.
+    expect(timeout('timeout=0')).toBe(0);
+    expect(timeout('timeout=abc')).toBe(-1);
+    expect(timeout('timeout=')).toBe(-1);
+    expect(timeout('timeout=1.5')).toBe(-1);
+    expect(timeout('max=5')).toBe(-1);
+    expect(parse('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAliveTimeoutMs).toBe(-1);
     // The final head's hint, not an interim one's.
-    expect(parse('HTTP/1.1 100 Continue\r\nKeep-Alive: timeout=9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAliveTimeoutMs).toBe(0);
+    expect(parse('HTTP/1.1 100 Continue\r\nKeep-Alive: timeout=9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').parser.keepAliveTimeoutMs).toBe(-1);
   });
 
   it('accepts repeated Content-Length values that agree', () => {

@@ -85,19 +85,32 @@ export class Http1Attempt implements FlowControl, Cancellable {
     }
     // The parser lets through only heads Node's writer takes (status 100–999, tokens, values without controls).
     this.started = true;
-    this.handler.onStart(status, forwardResponseHeaders(headers), this, reason);
+    try {
+      this.handler.onStart(status, forwardResponseHeaders(headers), this, reason);
+    } catch (error) {
+      this.handlerThrew(error);
+    }
   }
 
   /** A body chunk; false pauses the connection until `resume()`. */
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
-    return this.handler.onData(chunk);
+    try {
+      return this.handler.onData(chunk);
+    } catch (error) {
+      this.handlerThrew(error);
+      return true;
+    }
   }
 
   onComplete(trailers: string[] | null): void {
     if (this.done) return;
     this.finish();
-    this.handler.onEnd(trailers === null || trailers.length === 0 ? null : trailers);
+    try {
+      this.handler.onEnd(trailers === null || trailers.length === 0 ? null : trailers);
+    } catch (error) {
+      this.pool.onHandlerError(error);
+    }
   }
 
   /** The connection broke: bytes that are no HTTP response (`protocol`), or a close or reset. */
@@ -147,7 +160,22 @@ export class Http1Attempt implements FlowControl, Cancellable {
   private fail(error: WeftError): void {
     this.finish();
     this.request.body?.release();
-    this.handler.onError(error);
+    try {
+      this.handler.onError(error);
+    } catch (thrown) {
+      this.pool.onHandlerError(thrown);
+    }
+  }
+
+  /**
+   * A handler above threw while given the response: a bug, which must not take the process down from a socket's event.
+   * Its state is unknown, so it is told nothing more; the connection closes, which the client side sees as a break.
+   */
+  private handlerThrew(error: unknown): void {
+    this.finish();
+    this.request.body?.release();
+    this.abort();
+    this.pool.onHandlerError(error);
   }
 
   /** The attempt will make no more calls: no timer, no claim on the request. */

@@ -89,7 +89,7 @@ export class Http1ClientConnection implements ResponseEvents {
       // Nothing was written: the connection stays good for the next request.
       this.attempt = null;
       if (body !== null && !Buffer.isBuffer(body)) body.destroy();
-      this.owner.release(this, 0);
+      this.owner.release(this, -1);
       attempt.onUnwritable(error as Error);
       return;
     }
@@ -135,6 +135,12 @@ export class Http1ClientConnection implements ResponseEvents {
   abort(): void {
     this.attempt = null;
     this.destroy();
+  }
+
+  /** Closes the connection; an attempt still owed a response fails with `error`. */
+  close(error: Error): void {
+    if (this.attempt !== null && !this.completed) this.fail(error, false);
+    else this.abort();
   }
 
   // The request body.

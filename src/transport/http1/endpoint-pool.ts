@@ -28,6 +28,11 @@ export interface PoolOptions {
   onUndialable?: (address: string, reason: string) => void;
   /** Times each attempt's wait for response headers; the system clock unless told. */
   clock?: Clock;
+  /**
+   * Told of an exception thrown by a handler above the pool while it was given a response (a bug in a stage): the
+   * attempt is given up and the process stays up. Without it, the exception is printed as a process warning.
+   */
+  onHandlerError?: (error: unknown) => void;
 }
 
 /** An endpoint address that no URL or socket can take, from a registry that should have refused it. */
@@ -51,6 +56,13 @@ function sweepIdle(pool: EndpointPool): void {
   pool.sweep();
 }
 
+/** Connections a sweep closes, gathered first: closing one calls back into the pool's lists. */
+const expired: Http1ClientConnection[] = [];
+
+function warnOfHandlerError(error: unknown): void {
+  process.emitWarning(`a request-path handler threw while given a response; the attempt was given up: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+}
+
 /**
  * One endpoint's connections: the HTTP/1.1 client adapter of the request path. A request takes the most recently used
  * idle connection or opens one (the concrete stage bounds how many); the head goes out with a small body in one write.
@@ -69,6 +81,8 @@ export class EndpointPool implements ConnectionOwner {
   private readonly idle: Http1ClientConnection[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private retired = false;
+  private destroyed = false;
+  readonly onHandlerError: (error: unknown) => void;
 
   constructor(endpoint: Pick<Endpoint, 'host' | 'port' | 'address'>, options: PoolOptions = {}) {
     this.host = endpoint.host;
@@ -77,6 +91,7 @@ export class EndpointPool implements ConnectionOwner {
     this.clock = options.clock ?? systemClock;
     this.idleTimeoutMs = options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs;
     this.onSocket = options.onSocket;
+    this.onHandlerError = options.onHandlerError ?? warnOfHandlerError;
     const dialable = isValidHost(endpoint.host) && isValidPort(endpoint.port);
     this.defaultHost = dialable ? formatHostPort(endpoint.host, endpoint.port) : 'undialable.invalid';
     if (dialable) {
@@ -93,9 +108,19 @@ export class EndpointPool implements ConnectionOwner {
   dispatch(req: MeshRequest, handler: ResponseHandler): void {
     const attempt = new Http1Attempt(req, handler, this);
     req.pending = attempt;
-    const idle = this.idle.pop();
+    const idle = this.takeIdle();
     if (idle !== undefined) idle.send(attempt);
     else this.open(attempt);
+  }
+
+  /** The most recently used idle connection still within its time; those past it (a sweep not yet run) are closed. */
+  private takeIdle(): Http1ClientConnection | undefined {
+    let connection = this.idle.pop();
+    while (connection !== undefined && connection.idleUntil <= performance.now()) {
+      connection.abort();
+      connection = this.idle.pop();
+    }
+    return connection;
   }
 
   get isRetired(): boolean {
@@ -110,10 +135,11 @@ export class EndpointPool implements ConnectionOwner {
     this.stopSweeping();
   }
 
-  /** Every socket now, busy ones included. */
+  /** Every socket now, busy ones included: their requests fail, as do those waiting for a connection. */
   destroy(): void {
     this.retire();
-    for (const connection of [...this.connections]) connection.abort();
+    this.destroyed = true;
+    for (const connection of [...this.connections]) connection.close(new PoolClosedError(`the pool of ${this.address} was closed`));
   }
 
   /** Sockets open to the endpoint: [busy, idle]. */
@@ -125,7 +151,7 @@ export class EndpointPool implements ConnectionOwner {
 
   release(connection: Http1ClientConnection, keepAliveHintMs: number): void {
     let keepMs = this.idleTimeoutMs;
-    if (keepAliveHintMs > 0) keepMs = Math.min(keepMs, keepAliveHintMs - KEEP_ALIVE_HINT_MARGIN_MS);
+    if (keepAliveHintMs >= 0) keepMs = Math.min(keepMs, keepAliveHintMs - KEEP_ALIVE_HINT_MARGIN_MS);
     if (this.retired || keepMs <= IDLE_SWEEP_MS || connection.isClosed) {
       connection.abort();
       return;
@@ -141,15 +167,21 @@ export class EndpointPool implements ConnectionOwner {
     if (at !== -1) this.idle.splice(at, 1);
   }
 
-  /** @internal closes connections idle for their time, oldest first. */
+  /** @internal closes connections idle for their time. */
   sweep(): void {
     this.sweepTimer = null;
     const now = performance.now();
-    // The least recently used come first; the first one still in its time ends the scan.
-    let expired = 0;
-    while (expired < this.idle.length && this.idle[expired]!.idleUntil <= now) expired++;
-    for (const connection of this.idle.splice(0, expired)) connection.abort();
-    if (this.idle.length > 0 && !this.retired) this.sweepTimer = setTimeout(sweepIdle, IDLE_SWEEP_MS, this).unref();
+    // Every one is looked at: a server's Keep-Alive hint gives a later connection a shorter time than an earlier one.
+    const idle = this.idle;
+    let kept = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const connection = idle[i]!;
+      if (connection.idleUntil > now) idle[kept++] = connection;
+      else expired.push(connection);
+    }
+    idle.length = kept;
+    for (const connection of expired.splice(0)) connection.abort();
+    if (idle.length > 0 && !this.retired) this.sweepTimer = setTimeout(sweepIdle, IDLE_SWEEP_MS, this).unref();
   }
 
   private open(attempt: Http1Attempt): void {
@@ -162,11 +194,16 @@ export class EndpointPool implements ConnectionOwner {
         attempt.onConnectFailed(error ?? new Error('the connector gave no socket'));
         return;
       }
+      if (this.destroyed) {
+        socket.destroy();
+        attempt.onConnectFailed(new PoolClosedError(`the pool of ${this.address} was closed`));
+        return;
+      }
       const connection = new Http1ClientConnection(socket, this);
       this.connections.add(connection);
       this.onSocket?.(socket);
       // Cancelled while it waited: the connection is kept for the next request.
-      if (attempt.isDone) this.release(connection, 0);
+      if (attempt.isDone) this.release(connection, -1);
       else connection.send(attempt);
     });
   }

@@ -20,6 +20,26 @@ function expectsBody(method: string): boolean {
   return method === 'POST' || method === 'PUT' || method === 'PATCH';
 }
 
+/** Names this side writes itself or that describe one connection: from a stage, they would contradict the framing written here. */
+function isConnectionLevel(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === 'te';
+    case 6:
+      return name.toLowerCase() === 'expect';
+    case 7:
+      return name.toLowerCase() === 'upgrade';
+    case 10: {
+      const lower = name.toLowerCase();
+      return lower === 'connection' || lower === 'keep-alive';
+    }
+    case 17:
+      return name.toLowerCase() === 'transfer-encoding';
+    default:
+      return false;
+  }
+}
+
 /** A request target writable on the request line: no whitespace or control characters that would split it. */
 function isWritableTarget(path: string): boolean {
   if (path.length === 0) return false;
@@ -46,6 +66,8 @@ export function requestHead(method: string, path: string, headers: readonly stri
     if (!isHeaderToken(name) || !isWritableHeaderValue(value)) throw new UnwritableRequestError(`header ${JSON.stringify(name.slice(0, 64))} cannot be written`);
     if (name.length === 4) {
       if (name.toLowerCase() === 'host') hasHost = true;
+    } else if (isConnectionLevel(name)) {
+      throw new UnwritableRequestError(`header ${name} belongs to a connection, and this side frames the request itself`);
     } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
       const length = Number(value);
       if (!/^\d{1,15}$/.test(value) || (declaredLength !== -1 && declaredLength !== length)) throw new UnwritableRequestError('conflicting or invalid Content-Length');

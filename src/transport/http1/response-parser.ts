@@ -164,7 +164,7 @@ export class ResponseParser {
   private headRequest = false;
   private connectRequest = false;
   private keepAliveAfter = false;
-  private timeoutMs = 0;
+  private timeoutMs = -1;
 
   /** The start of a line that has not ended yet. */
   private pieces: Buffer[] = [];
@@ -191,7 +191,7 @@ export class ResponseParser {
   private chunkedLast = false;
   private connectionClose = false;
   private connectionKeepAlive = false;
-  private keepAliveHintMs = 0;
+  private keepAliveHintMs = -1;
 
   constructor(
     private readonly events: ResponseEvents,
@@ -206,7 +206,7 @@ export class ResponseParser {
     return this.keepAliveAfter;
   }
 
-  /** The server's Keep-Alive: timeout=N hint in ms, or 0 when none (read from the final head). */
+  /** The server's Keep-Alive: timeout=N hint in ms (0 is a hint too: the server closes at once), or -1 when none (read from the final head). */
   get keepAliveTimeoutMs(): number {
     return this.timeoutMs;
   }
@@ -223,7 +223,7 @@ export class ResponseParser {
     this.headRequest = method === 'HEAD';
     this.connectRequest = method === 'CONNECT';
     this.keepAliveAfter = false;
-    this.timeoutMs = 0;
+    this.timeoutMs = -1;
     this.pieces = [];
     this.pendingLength = 0;
     this.trailers = null;
@@ -587,7 +587,7 @@ export class ResponseParser {
     this.chunkedLast = false;
     this.connectionClose = false;
     this.connectionKeepAlive = false;
-    this.keepAliveHintMs = 0;
+    this.keepAliveHintMs = -1;
   }
 
   private complete(trailers: string[] | null): void {
