@@ -1,15 +1,10 @@
 // Security: the sidecar's own key (ECDSA P-256, made in-process and never sent anywhere) and the CSR naming its SPIFFE id.
-import { webcrypto } from 'node:crypto';
+import { KeyObject, webcrypto } from 'node:crypto';
 import { ValidationError } from '../core/index.js';
+import { certificationRequestDer } from './csr-der.js';
 import { IdentityInvalidError, parseSpiffeId, type SpiffeId } from './identity.js';
 
-/** The X.509 library (and reflect-metadata) is loaded when a key or CSR is first made, not when a workload starts. */
-function loadX509(): Promise<typeof import('./ca/x509-provider.js')> {
-  return import('./ca/x509-provider.js');
-}
-
 const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 
 /** A workload's key pair; `privateKeyPem` is what node:tls takes, held in memory only. */
 export interface WorkloadKey {
@@ -20,9 +15,8 @@ export interface WorkloadKey {
 export async function generateWorkloadKey(): Promise<WorkloadKey> {
   // Extractable only so that node:tls, which takes PEM, can use it; the PEM never leaves this process.
   const keys = (await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const { x509 } = await loadX509();
-  return { keys, privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+  const privateKeyPem = KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { keys, privateKeyPem };
 }
 
 /**
@@ -31,17 +25,13 @@ export async function generateWorkloadKey(): Promise<WorkloadKey> {
  */
 export async function createWorkloadCsr(key: WorkloadKey, spiffeId: string): Promise<string> {
   const parsed = parsedSpiffeId(spiffeId);
-  const { x509 } = await loadX509();
-  const request = await x509.Pkcs10CertificateRequestGenerator.create(
-    {
-      name: [{ CN: [parsed.service] }],
-      keys: key.keys,
-      signingAlgorithm: SIGNING,
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }])],
-    },
-    webcrypto,
-  );
-  return request.toString('pem');
+  const der = certificationRequestDer({
+    commonName: parsed.service,
+    uri: spiffeId,
+    publicKeyInfo: KeyObject.from(key.keys.publicKey).export({ type: 'spki', format: 'der' }),
+    privateKey: KeyObject.from(key.keys.privateKey),
+  });
+  return pem('CERTIFICATE REQUEST', der);
 }
 
 /** The caller handed us a string, so a malformed id is bad input in the `spiffeId` argument. */
@@ -52,4 +42,10 @@ function parsedSpiffeId(text: string): SpiffeId {
     if (error instanceof IdentityInvalidError) throw new ValidationError('spiffeId', error.message);
     throw error;
   }
+}
+
+/** RFC 7468 text: base64 in lines of 64 characters, which strict readers (openssl among them) require. */
+function pem(label: string, der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
