@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { PROXY_DEFAULTS, parseControlUrlList } from '../config/index.js';
+import { DEFAULT_CONTROL_URL, parseControlUrlList } from '../config/urls.js';
 import { ConfigError } from '../core/index.js';
-import { bearerCredentials, ControlClient } from '../workload/control-client.js';
+import type { ControlClient } from '../workload/control-client.js';
 import { controlUrlsFlag } from './flag-parsers.js';
 
 export interface ControlUrlOptions {
@@ -12,7 +12,7 @@ export interface ControlUrlOptions {
   token?: string;
 }
 
-export const CONTROL_FLAG_HELP = `control-plane URL, or comma-separated URLs of its replicas (default: $WEFT_CONTROL or ${PROXY_DEFAULTS.control})`;
+export const CONTROL_FLAG_HELP = `control-plane URL, or comma-separated URLs of its replicas (default: $WEFT_CONTROL or ${DEFAULT_CONTROL_URL})`;
 export const TOKEN_FLAG_HELP = 'API token (default: $WEFT_TOKEN, else .weft/data/admin.token when this user can read it)';
 
 /** Where `weft control` writes the admin token it makes on first start, under its default data dir. */
@@ -25,7 +25,7 @@ export function controlUrlOption(command: Command): Command {
 export function controlUrls(options: ControlUrlOptions): readonly string[] {
   if (options.control) return options.control;
   const fromEnv = process.env.WEFT_CONTROL;
-  if (!fromEnv) return [PROXY_DEFAULTS.control];
+  if (!fromEnv) return [DEFAULT_CONTROL_URL];
   const parsed = parseControlUrlList(fromEnv);
   if (typeof parsed === 'string') throw new ConfigError('WEFT_CONTROL', '', parsed);
   return parsed;
@@ -47,7 +47,10 @@ export function controlToken(options: ControlUrlOptions): string | undefined {
 }
 
 /** A client of the control plane for a CLI command, with its URLs and token. */
-export function controlClient(options: ControlUrlOptions): ControlClient {
+export async function controlClient(options: ControlUrlOptions): Promise<ControlClient> {
   const token = controlToken(options);
-  return new ControlClient({ url: controlUrls(options), ...(token === undefined ? {} : { credentials: bearerCredentials(token) }) });
+  const url = controlUrls(options);
+  // Loaded here, not with the CLI: the client brings the whole API model, zod included, which `--help` never needs.
+  const client = await import('../workload/control-client.js');
+  return new client.ControlClient({ url, ...(token === undefined ? {} : { credentials: client.bearerCredentials(token) }) });
 }

@@ -1,9 +1,15 @@
 // CLI: turns flag strings into typed values, with messages that say which flag and what was expected.
+// Loaded for every `weft` command, `--help` included: values come from the modules that define them, which load
+// neither zod nor the metrics code, not from the model and config barrels, which load both.
 import { InvalidArgumentError } from 'commander';
-import { parseControlUrlList, parseListenAddress, type ListenAddress } from '../config/index.js';
+import { parseListenAddress, type ListenAddress } from '../config/listen-address.js';
+import { parseControlUrlList } from '../config/urls.js';
 import { isWeftError } from '../core/index.js';
+import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/balancer-kind-names.js';
+import { parseCidr } from '../model/host-policy.js';
+import { checkHost } from '../model/host-syntax.js';
+import { SERVICE_NAME } from '../model/service-name.js';
 import { parseEtcdUrl } from '../registry/backends/etcd/etcd-url.js';
-import { BALANCER_KIND_NAMES, checkHost, parseCidr, SERVICE_NAME, type BalancerKind } from '../model/index.js';
 
 export function addressFlag(value: string): ListenAddress {
   const parsed = parseListenAddress(value);

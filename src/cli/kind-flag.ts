@@ -1,6 +1,6 @@
 // CLI: the --kind flag of `weft get policy` and `weft delete policy`, naming ServicePolicy or a table kind, and how commands name a policy.
 import { InvalidArgumentError } from 'commander';
-import { ALL_POLICY_KINDS, POLICY_KIND } from '../model/index.js';
+import { ALL_POLICY_KINDS, POLICY_KIND } from '../model/policy-kind-names.js';
 
 export function kindFlag(value: string): string {
   const found = ALL_POLICY_KINDS.find((kind) => kind.toLowerCase() === value.toLowerCase());

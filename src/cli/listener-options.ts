@@ -1,6 +1,6 @@
 // CLI: the listener-limit flags shared by `weft proxy`, `weft run` and `weft control`.
 import type { Command } from 'commander';
-import { LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, type ListenerLimits } from '../listener/index.js';
+import { LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, type ListenerLimits } from '../listener/listener-limits.js';
 import { integerFlag } from './flag-parsers.js';
 
 export interface ListenerLimitOptions {

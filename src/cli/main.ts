@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../core/index.js';
 import { installProcessFailurePolicy } from '../telemetry/process-failures.js';
+// What the command modules import is loaded for `--help` too; test/cli/help-loads.test.ts keeps it to commander and
+// the flag definitions, and each action imports what it runs.
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerCertsCommand } from './commands/certs.js';

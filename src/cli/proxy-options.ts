@@ -1,8 +1,11 @@
 // CLI: the sidecar flags shared by `weft proxy` and `weft run`, and their merge with the config file.
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadProxyFile, parseOtlpUrl, resolveProxyConfig, type ListenAddress, type ProxyConfig, type ProxyFile } from '../config/index.js';
+import type { ListenAddress } from '../config/listen-address.js';
+import type { ProxyConfig, ProxyFile } from '../config/proxy-config.js';
+import { parseOtlpUrl } from '../config/urls.js';
 import type { Runtime } from '../core/index.js';
-import { BALANCER_KIND_NAMES, SERVICE_NAME, type BalancerKind } from '../model/index.js';
+import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/balancer-kind-names.js';
+import { SERVICE_NAME } from '../model/service-name.js';
 import type { Sidecar, SidecarOptions } from '../proxy/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
@@ -93,6 +96,8 @@ export function addProxyOptions(command: Command): Command {
 }
 
 export async function proxyConfigFromOptions(options: ProxyCommandOptions): Promise<ProxyConfig> {
+  // Loaded here, not with the CLI: the config file's schema is zod, which `--help` never needs.
+  const { loadProxyFile, resolveProxyConfig } = await import('../config/proxy-config.js');
   const file: ProxyFile = options.config ? await loadProxyFile(options.config) : {};
   return resolveProxyConfig(
     file,

@@ -1,5 +1,6 @@
 // Config: parses listen addresses written as HOST:PORT ("127.0.0.1:15001", "[::1]:0", ":8500").
-import { checkHost, formatHostPort } from '../model/index.js';
+// Not the model barrel: the CLI parses --listen and --inbound with this, and must not load zod for it.
+import { checkHost, formatHostPort } from '../model/host-syntax.js';
 
 export interface ListenAddress {
   readonly host: string;

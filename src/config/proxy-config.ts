@@ -5,6 +5,10 @@ import { ConfigError } from '../core/index.js';
 import { balancerKindSchema, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, type BalancerKind } from '../model/index.js';
 import { ADMIN_LISTENER_LIMIT_DEFAULTS, LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, withLimits, type ListenerLimits } from '../listener/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
+import { DEFAULT_CONTROL_URL, parseControlUrlList, parseOtlpUrl } from './urls.js';
+
+// These live in a module without zod (for the CLI's flags and help); their importers keep finding them here.
+export { parseControlUrlList, parseOtlpUrl } from './urls.js';
 
 const address = z.string().transform((text, ctx) => {
   const parsed = parseListenAddress(text);
@@ -33,17 +37,6 @@ const limitsSchema = z.strictObject(limitsFields);
 const listenersSchema = z.strictObject({ ...limitsFields, inbound: limitsSchema.optional(), outbound: limitsSchema.optional(), admin: limitsSchema.optional() });
 const sampleRatio = z.number().min(0, 'expected a ratio from 0 to 1').max(1, 'expected a ratio from 0 to 1');
 const fluentTag = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dot-separated tag prefix such as "weft"');
-/** Checked for shape only; which collector it is and whether it answers is found out at export time. */
-export function parseOtlpUrl(text: string): string | { error: string } {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return { error: `expected a full OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces, got "${text}"` };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `expected an http:// or https:// URL, got "${text}"` };
-  return text;
-}
 const otlpUrl = z.string({ error: 'expected a full OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces' }).transform((text, ctx) => {
   const parsed = parseOtlpUrl(text);
   if (typeof parsed !== 'string') {
@@ -55,29 +48,6 @@ const otlpUrl = z.string({ error: 'expected a full OTLP/HTTP traces URL such as 
 const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
 
 const upstreamSchema = z.strictObject({ lb: balancerKindSchema.optional() });
-
-/**
- * Control-plane URLs written as one URL, a comma-separated list (`http://a:8500,http://b:8500`) or a YAML list.
- * Returns the URLs without trailing slashes, or a description of what was expected that quotes the bad entry.
- */
-export function parseControlUrlList(value: string | readonly string[]): readonly string[] | string {
-  const entries = (typeof value === 'string' ? [value] : value).flatMap((v) => v.split(',')).map((v) => v.trim());
-  if (entries.every((e) => e === '')) return 'expected at least one URL such as http://127.0.0.1:8500';
-  const urls: string[] = [];
-  for (const entry of entries) {
-    if (entry === '') return `expected comma-separated URLs without empty entries, got "${[value].flat().join(',')}"`;
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      return `expected a URL such as http://127.0.0.1:8500, got "${entry}"`;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `expected an http:// or https:// URL, got "${entry}"`;
-    const clean = entry.replace(/\/+$/, '');
-    if (!urls.includes(clean)) urls.push(clean);
-  }
-  return urls;
-}
 
 const controlUrls = z.union([z.string(), z.array(z.string())], { error: 'expected a URL, comma-separated URLs or a list of URLs' }).transform((value, ctx) => {
   const parsed = parseControlUrlList(value);
@@ -198,7 +168,7 @@ export interface ProxyConfig {
 }
 
 export const PROXY_DEFAULTS = {
-  control: 'http://127.0.0.1:8500',
+  control: DEFAULT_CONTROL_URL,
   appHost: '127.0.0.1',
   inbound: '127.0.0.1:0',
   outbound: '127.0.0.1:15001',

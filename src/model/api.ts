@@ -1,4 +1,5 @@
 // Model: the REST API's paths and reply shapes, shared by the control-plane server and its clients.
+import type { CaRotationStep } from './ca-rotation-steps.js';
 import type { Instance } from './instance.js';
 import type { MtlsMode, ServicePolicy } from './policy.js';
 import { POLICY_KIND_TABLE, type KindPolicy, type PolicyKind } from './policy-kinds.js';
@@ -37,8 +38,7 @@ export const apiPaths = {
     `${API_PREFIX}/watch${since === undefined ? '' : `?since=${since}${store ? `&store=${encodeURIComponent(store)}` : ''}`}`,
 } as const;
 
-export const CA_ROTATION_STEPS = ['rotate', 'activate', 'retire'] as const;
-export type CaRotationStep = (typeof CA_ROTATION_STEPS)[number];
+export { CA_ROTATION_STEPS, type CaRotationStep } from './ca-rotation-steps.js';
 
 // The modes belong to the ServicePolicy (its `mtls` field); the mesh's default is one of them.
 export { MTLS_MODES, type MtlsMode } from './policy.js';

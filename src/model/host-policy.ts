@@ -1,6 +1,6 @@
 // Model: which instance addresses a registry accepts — an operator's CIDR allow and deny lists over IP literals.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { checkHost } from './net-values.js';
+import { checkHost } from './host-syntax.js';
 
 /**
  * Never a service instance: link-local (where cloud metadata services live) also as NAT64 and 6to4 write it,

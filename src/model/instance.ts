@@ -2,10 +2,12 @@
 import { z } from 'zod';
 import { hostSchema, portSchema } from './net-values.js';
 import { DEFAULT_PROTOCOL, isProtocol, PROTOCOL_EXPECTATION, PROTOCOL_META_KEY, protocolSchema, storedProtocolSchema, type Protocol } from './protocol.js';
+import { SERVICE_NAME } from './service-name.js';
+
+export { SERVICE_NAME };
 
 export type Health = 'passing' | 'critical';
 
-export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 export const INSTANCE_DEFAULTS = {

@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { ValidationError } from '../core/index.js';
 import { authorizationPolicySchema } from './authorization-policy.js';
 import { jwtPolicySchema, jwtPolicyWriteProblem } from './jwt-policy.js';
-import { POLICY_KIND } from './policy.js';
+import { isPolicyKind, type PolicyKind } from './policy-kind-names.js';
 import { parseOrThrow } from './validate.js';
+
+export { ALL_POLICY_KINDS, isPolicyKind, type PolicyKind } from './policy-kind-names.js';
 
 /**
  * Every kind here is keyed by its `service` field (one policy of each kind per service). ServicePolicy keeps its own
@@ -13,9 +15,8 @@ import { parseOrThrow } from './validate.js';
 export const POLICY_KIND_TABLE = {
   AuthorizationPolicy: { schema: authorizationPolicySchema, keyPrefix: 'authorization-policies/', apiPath: 'authorization-policies' },
   JwtPolicy: { schema: jwtPolicySchema, keyPrefix: 'jwt-policies/', apiPath: 'jwt-policies' },
-} as const;
+} as const satisfies Record<PolicyKind, unknown>;
 
-export type PolicyKind = keyof typeof POLICY_KIND_TABLE;
 export type PolicyOfKind<K extends PolicyKind> = z.output<(typeof POLICY_KIND_TABLE)[K]['schema']>;
 /** A validated policy of any table kind; its `kind` field tells which. */
 export type KindPolicy = { [K in PolicyKind]: PolicyOfKind<K> }[PolicyKind];
@@ -23,12 +24,6 @@ export type KindPolicy = { [K in PolicyKind]: PolicyOfKind<K> }[PolicyKind];
 export type KindPolicyMaps = { readonly [K in PolicyKind]: ReadonlyMap<string, PolicyOfKind<K>> };
 
 export const POLICY_KINDS = Object.keys(POLICY_KIND_TABLE) as PolicyKind[];
-/** ServicePolicy and every table kind, as `weft apply` and `weft get --kind` accept them. */
-export const ALL_POLICY_KINDS: readonly string[] = [POLICY_KIND, ...POLICY_KINDS];
-
-export function isPolicyKind(value: unknown): value is PolicyKind {
-  return typeof value === 'string' && Object.hasOwn(POLICY_KIND_TABLE, value);
-}
 
 export const EMPTY_KIND_POLICIES: KindPolicyMaps = Object.freeze(kindPolicyMaps([]));
 

@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import { balancerKindSchema } from './balancer-kind.js';
 import { SERVICE_NAME } from './instance.js';
+import { POLICY_KIND } from './policy-kind-names.js';
 import { parseOrThrow } from './validate.js';
 
-export const POLICY_KIND = 'ServicePolicy';
+export { POLICY_KIND };
 
 /** strict: mTLS only, plaintext refused; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
 export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;

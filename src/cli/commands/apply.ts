@@ -1,8 +1,8 @@
 // CLI: `weft apply -f FILE.yaml` validates policy files (any mix of kinds) locally, then stores each policy through the control-plane API.
 import { InvalidArgumentError, type Command } from 'commander';
-import { duplicateError, loadPolicyFile, policyIdentity, type AnyPolicy, type PolicyDocument } from '../../config/index.js';
+import type { AnyPolicy, PolicyDocument } from '../../config/policy-file.js';
 import { ConfigError, ValidationError } from '../../core/index.js';
-import { POLICY_KIND } from '../../model/index.js';
+import { POLICY_KIND } from '../../model/policy-kind-names.js';
 import type { ControlClient } from '../../workload/index.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { policyLabel } from '../kind-flag.js';
@@ -17,6 +17,8 @@ export function registerApplyCommand(program: Command): void {
     .description('store policies (ServicePolicy, AuthorizationPolicy, JwtPolicy) from YAML files (several --- documents per file; "-f -" reads standard input)')
     .requiredOption('-f, --filename <file>', 'policy file, or "-" for standard input; repeatable', fileFlag)
     .action(async (options: ControlUrlOptions & { filename: readonly string[] }) => {
+      // Loaded here, not with the CLI: policies are validated with zod, which `--help` never needs.
+      const { duplicateError, loadPolicyFile, policyIdentity } = await import('../../config/policy-file.js');
       // Every file is read and validated before anything is sent: a typo in the last document stores nothing.
       const documents: PolicyDocument[] = [];
       const seen = new Map<string, string>();
@@ -29,7 +31,7 @@ export function registerApplyCommand(program: Command): void {
           documents.push(document);
         }
       }
-      const client = controlClient(options);
+      const client = await controlClient(options);
       try {
         for (const { policy, source } of documents) {
           const reply = await store(client, policy).catch((error: unknown) => {

@@ -1,6 +1,7 @@
 // CLI: `weft ca status|rotate|activate|retire` shows the certificate authority and walks a root rotation one step at a time.
 import type { Command } from 'commander';
-import { CA_ROTATION_STEPS, type CaRotationStep, type CaStatusReply } from '../../model/index.js';
+import type { CaStatusReply } from '../../model/index.js';
+import { CA_ROTATION_STEPS, type CaRotationStep } from '../../model/ca-rotation-steps.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { formatExpiry } from '../relative-time.js';
 import { renderTable } from '../table.js';
@@ -17,7 +18,7 @@ export function registerCaCommand(program: Command): void {
     .description('show the CA: source, rotation phase and roots')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const client = controlClient(options);
+      const client = await controlClient(options);
       try {
         print(await client.caStatus(), options.json === true);
       } finally {
@@ -29,7 +30,7 @@ export function registerCaCommand(program: Command): void {
       .description(STEP_HELP[step])
       .option('--json', 'print JSON for scripts')
       .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-        const client = controlClient(options);
+        const client = await controlClient(options);
         try {
           print(await client.caStep(step), options.json === true);
         } finally {

@@ -9,7 +9,7 @@ export function registerCertsCommand(program: Command): void {
     .description('list the certificate each sidecar holds (its latest from the CA) and when it expires')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const client = controlClient(options);
+      const client = await controlClient(options);
       try {
         const reply = await client.certificates();
         if (options.json) {

@@ -1,6 +1,6 @@
 // CLI: `weft control` runs the control plane until a signal stops it.
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatAddress, type ListenAddress } from '../../config/index.js';
+import { formatAddress, type ListenAddress } from '../../config/listen-address.js';
 import { isWeftError } from '../../core/index.js';
 import { trustDomainProblem } from '../../security/trust-domain.js';
 import { addressFlag, cidrListFlag, durationFlag, integerFlag, storeFlag } from '../flag-parsers.js';

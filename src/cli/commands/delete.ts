@@ -1,6 +1,6 @@
 // CLI: `weft delete policy NAME [--kind K]` removes a service's policy of one kind (ServicePolicy unless told); its sidecars fall back to the defaults.
 import { InvalidArgumentError, type Command } from 'commander';
-import { isPolicyKind, POLICY_KIND } from '../../model/index.js';
+import { isPolicyKind, POLICY_KIND } from '../../model/policy-kind-names.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
 import { KIND_FLAG_HELP, kindFlag, policyLabel } from '../kind-flag.js';
@@ -17,7 +17,7 @@ export function registerDeleteCommand(program: Command): void {
     .argument('<name>', 'service name', serviceFlag)
     .option('--kind <kind>', `${KIND_FLAG_HELP}; default ${POLICY_KIND}`, kindFlag, POLICY_KIND)
     .action(async (_what: string, name: string, options: ControlUrlOptions & { kind: string }) => {
-      const client = controlClient(options);
+      const client = await controlClient(options);
       try {
         if (isPolicyKind(options.kind)) await client.deleteKindPolicy(options.kind, name);
         else await client.deletePolicy(name);

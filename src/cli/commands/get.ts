@@ -1,7 +1,8 @@
 // CLI: `weft get policies [--kind K]` lists policies of every kind as a table; `weft get policy NAME [--kind K] -o yaml|json` prints one in full.
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AnyPolicy } from '../../config/index.js';
-import { isPolicyKind, POLICY_KIND, POLICY_KINDS, type KindPolicy, type ServicePolicy } from '../../model/index.js';
+import type { KindPolicy, ServicePolicy } from '../../model/index.js';
+import { isPolicyKind, POLICY_KIND, TABLE_POLICY_KIND_NAMES } from '../../model/policy-kind-names.js';
 import { renderTable } from '../table.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { serviceFlag } from '../flag-parsers.js';
@@ -30,7 +31,7 @@ export function registerGetCommand(program: Command): void {
     .option('--json', 'print JSON for scripts (same as -o json)')
     .option('--kind <kind>', `${KIND_FLAG_HELP}; a list shows every kind unless told, one policy is a ${POLICY_KIND} unless told`, kindFlag)
     .action(async (_what: string, name: string | undefined, options: ControlUrlOptions & { output?: Format; json?: boolean; kind?: string }) => {
-      const client = controlClient(options);
+      const client = await controlClient(options);
       try {
         if (name !== undefined) {
           const kind = options.kind ?? POLICY_KIND;
@@ -40,7 +41,7 @@ export function registerGetCommand(program: Command): void {
         }
         const policies: AnyPolicy[] = [];
         if (options.kind === undefined || options.kind === POLICY_KIND) policies.push(...(await client.policies()).policies);
-        for (const kind of POLICY_KINDS) if (options.kind === undefined || options.kind === kind) policies.push(...(await client.kindPolicies(kind)).policies);
+        for (const kind of TABLE_POLICY_KIND_NAMES) if (options.kind === undefined || options.kind === kind) policies.push(...(await client.kindPolicies(kind)).policies);
         process.stdout.write(await render(policies, options.json ? 'json' : (options.output ?? 'table'), false));
       } finally {
         client.close();

@@ -10,7 +10,8 @@ export function registerInstancesCommand(program: Command): void {
     .argument('<service>', 'service name', serviceFlag)
     .option('--json', 'print JSON for scripts')
     .action(async (service: string, options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await controlClient(options).instances(service);
+      const client = await controlClient(options);
+      const reply = await client.instances(service);
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;

@@ -1,6 +1,6 @@
 // CLI: `weft proxy` runs a sidecar until a signal stops it; then it deregisters and drains.
 import type { Command } from 'commander';
-import { formatAddress } from '../../config/index.js';
+import { formatAddress } from '../../config/listen-address.js';
 import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 import { onShutdownSignal } from '../process-signals.js';
 

@@ -1,7 +1,7 @@
 // CLI: `weft run -- CMD` starts a sidecar and the app together; the app learns its port and outbound URL from the environment.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { formatAddress } from '../../config/index.js';
+import { formatAddress } from '../../config/listen-address.js';
 import { addProxyOptions, proxyConfigFromOptions, startSidecarFor, type ProxyCommandOptions } from '../proxy-options.js';
 
 export function registerRunCommand(program: Command): void {

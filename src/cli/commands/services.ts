@@ -8,7 +8,8 @@ export function registerServicesCommand(program: Command): void {
     .description('list registered services with their instance counts')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await controlClient(options).services();
+      const client = await controlClient(options);
+      const reply = await client.services();
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;

@@ -1,6 +1,6 @@
 // CLI: `weft stat [SERVICE]` shows golden metrics per service or instance (success rate, requests/s, latency, open connections) from the control plane.
 import { InvalidArgumentError, type Command } from 'commander';
-import { STATS_DEFAULTS, type StatsReply } from '../../model/index.js';
+import { STATS_DEFAULTS, type StatsReply } from '../../model/stats.js';
 import { controlClient, controlUrlOption, type ControlUrlOptions } from '../control-url.js';
 import { integerFlag, serviceFlag } from '../flag-parsers.js';
 import { renderTable } from '../table.js';
@@ -25,7 +25,7 @@ export function registerStatCommand(program: Command): void {
     .option('--count <n>', 'with --watch, stop after this many refreshes', integerFlag(1, 1_000_000))
     .option('--json', 'print JSON for scripts (one document per line with --watch)')
     .action(async (service: string | undefined, options: StatOptions) => {
-      const client = controlClient(options);
+      const client = await controlClient(options);
       const query = { ...(service === undefined ? {} : { service }), ...(options.window === undefined ? {} : { windowSeconds: options.window }), byInstance: options.instances === true };
       const limit = options.watch ? (options.count ?? Infinity) : 1;
       let stopped = false;

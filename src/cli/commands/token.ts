@@ -30,7 +30,8 @@ export function registerTokenCommand(program: Command): void {
         ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }),
         ...(options.description === undefined ? {} : { description: options.description }),
       };
-      const reply = await controlClient(options).createToken(request);
+      const client = await controlClient(options);
+      const reply = await client.createToken(request);
       // Only the token, so that scripts can run WEFT_TOKEN=$(weft token create --service api).
       process.stdout.write(`${reply.token}\n`);
     });
@@ -39,7 +40,8 @@ export function registerTokenCommand(program: Command): void {
     .description('list tokens (never their secrets)')
     .option('--json', 'print JSON for scripts')
     .action(async (options: ControlUrlOptions & { json?: boolean }) => {
-      const reply = await controlClient(options).tokens();
+      const client = await controlClient(options);
+      const reply = await client.tokens();
       if (options.json) {
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
         return;
@@ -51,7 +53,8 @@ export function registerTokenCommand(program: Command): void {
     .description('revoke a token by its id (weft token list shows ids); it stops working at once')
     .argument('<id>', 'the token id (16 hex digits)')
     .action(async (id: string, options: ControlUrlOptions) => {
-      await controlClient(options).revokeToken(id);
+      const client = await controlClient(options);
+      await client.revokeToken(id);
       process.stdout.write(`revoked token ${id}\n`);
     });
 }
