@@ -1,6 +1,6 @@
 // Security/TLS: what a workload's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
 import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../../model/index.js';
-import type { Connector } from '../../transport/connector.js';
+import type { Connector } from '../../transport/index.js';
 import { formatSpiffeId } from '../identity.js';
 import { mtlsConnector } from './mtls-connector.js';
 import type { MtlsRefusals } from './mtls-listener.js';

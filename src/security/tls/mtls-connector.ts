@@ -1,7 +1,7 @@
 // Security/TLS: outbound mTLS to a peer sidecar: our identity, the bundle's roots, and the SPIFFE id the snapshot expects there.
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { isWeftError } from '../../core/index.js';
-import type { Connector } from '../../transport/connector.js';
+import type { Connector } from '../../transport/index.js';
 import { formatHostPort } from '../../model/index.js';
 import { MTLS_ALPN } from './mtls-listener.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
