@@ -128,6 +128,11 @@ export class MeshRequest implements CallContext {
   pending: Cancellable | null = null;
   /** Who sent it, for the admission checks (inbound). */
   caller: CallerIdentity = UNKNOWN_CALLER;
+  /**
+   * The protocol an HTTP/1.1 client asked to switch to (`Upgrade: websocket`), or null. Such a request is a tunnel:
+   * after a 101 its body is the client's bytes and its response body the endpoint's, both for as long as they last.
+   */
+  upgrade: string | null = null;
 
   constructor(
     readonly method: string,

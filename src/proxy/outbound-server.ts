@@ -5,7 +5,8 @@ import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, createTcpMetrics, ObserveStage, UNKNOWN_SERVICE, type AccessLog, type HopSink, type HopTracer, type IstioMetrics } from '../telemetry/index.js';
-import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, isAbsoluteForm, screenRequest, targetAuthority, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, Http1UpgradeExchange, isAbsoluteForm, screenRequest, screenUpgrade, targetAuthority, Tunnels, type PoolOptions } from '../transport/index.js';
+import type { Socket } from 'node:net';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import type { MeshTls } from '../security/tls/index.js';
 import { OutboundStack, UpstreamRoutes } from '../outbound/index.js';
@@ -138,12 +139,48 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     exchange.dispatchTo(stack.dispatch, logger);
   });
 
+  // An Upgrade (a WebSocket) is one request whose body and response run for as long as the tunnel lasts.
+  const tunnels = new Tunnels();
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const screened = screenUpgrade(req);
+    const url = req.url ?? '/';
+    const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
+    tunnels.add(socket);
+    const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, host ?? '', runtime.clock.now());
+    const request = exchange.request;
+    request.facts.source = localService;
+    if (typeof screened !== 'string') {
+      guard.rejections.record('bad_request', `an upgrade was refused: ${screened.message}`);
+      unknownService().refuse(request, exchange, screened);
+      return;
+    }
+    if (host === undefined || host === '') {
+      unknownService().refuse(request, exchange, new MissingHostError());
+      return;
+    }
+    if (hasSecondHost(req.rawHeaders)) {
+      unknownService().refuse(request, exchange, new AmbiguousHostError());
+      return;
+    }
+    const stack = routes.lookup(host);
+    if (typeof stack === 'string') {
+      request.facts.destination = stack;
+      unknownService().refuse(request, exchange, new NoEndpointsError(stack));
+      return;
+    }
+    request.facts.destination = stack.service;
+    exchange.dispatchTo(stack.dispatch, logger);
+  });
+
   return {
     server,
     listen: (host, port) => drain.listen(host, port),
     inFlight: () => drain.inFlight(),
     async close(drainMs) {
+      // Tunnels get a clean close (a FIN each way) when draining starts, and are cut at its end.
+      tunnels.endAll();
       await drain.close(drainMs);
+      tunnels.destroyAll();
       routes.close();
     },
   };

@@ -76,9 +76,10 @@ export class Http1Attempt implements FlowControl, Cancellable {
   onHead(status: number, reason: string, headers: string[]): void {
     if (this.done) return;
     // An interim response (100 Continue, 103 Early Hints) is not the answer: the final one is still owed, in the same time.
+    // 101 is final: for an Upgrade request it opens the tunnel, for any other it is refused below.
     if (status < 200 && status !== 101) return;
     this.clearTimer();
-    if (status === 101) {
+    if (status === 101 && this.request.upgrade === null) {
       this.fail(new UpstreamProtocolError(this.pool.address, new Error('the upstream switched protocols, which this request did not ask for')));
       this.abort();
       return;

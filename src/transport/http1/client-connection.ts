@@ -45,6 +45,11 @@ export class Http1ClientConnection implements ResponseEvents {
   private completed = false;
   private trailers: string[] | null = null;
   private closed = false;
+  /** An Upgrade request was sent: a 101 turns the connection into a tunnel. */
+  private upgrading = false;
+  /** The endpoint switched protocols: bytes pass both ways unparsed until each side ends. */
+  private tunnel = false;
+  private switched = false;
   private socketError: Error | undefined = undefined;
   /** Until when an idle connection may be taken again (performance.now(), ms). */
   idleUntil = 0;
@@ -81,10 +86,12 @@ export class Http1ClientConnection implements ResponseEvents {
     this.completed = false;
     this.trailers = null;
     this.requestSent = false;
-    const body = req.body === null ? null : req.body.open();
+    this.upgrading = req.upgrade !== null;
+    // A tunnel's body is the client's side of it: opened once the endpoint has switched, not before.
+    const body = req.body === null || this.upgrading ? null : req.body.open();
     let head;
     try {
-      head = requestHead(req.method, req.path, req.headers, this.owner.defaultHost, body);
+      head = requestHead(req.method, req.path, req.headers, this.owner.defaultHost, body, req.upgrade);
     } catch (error) {
       // Nothing was written: the connection stays good for the next request.
       this.attempt = null;
@@ -167,6 +174,12 @@ export class Http1ClientConnection implements ResponseEvents {
   }
 
   private endBody(): void {
+    if (this.tunnel) {
+      // The client is done sending: so is this side, toward the endpoint; the other direction runs on.
+      this.detachBody();
+      this.socket.end();
+      return;
+    }
     if (!this.chunked && this.remaining !== 0) {
       this.abortWith(new BodyLengthError('the request body is shorter than its Content-Length'));
       return;
@@ -190,6 +203,7 @@ export class Http1ClientConnection implements ResponseEvents {
   // The response.
 
   onHead(status: number, reason: string, headers: string[]): void {
+    if (status === 101) this.switched = this.upgrading;
     this.attempt?.onHead(status, reason, headers);
   }
 
@@ -209,6 +223,10 @@ export class Http1ClientConnection implements ResponseEvents {
 
   private onSocketData(data: Buffer): void {
     if (this.closed) return;
+    if (this.tunnel) {
+      this.onBody(data);
+      return;
+    }
     if (this.attempt === null || this.completed) {
       // Bytes nobody asked for (after a response, or on an idle connection): the framing can no longer be trusted.
       this.destroy();
@@ -221,11 +239,40 @@ export class Http1ClientConnection implements ResponseEvents {
       this.fail(error as Error, true);
       return;
     }
-    if (this.completed) this.complete(consumed === data.length);
+    if (this.completed && this.switched) this.openTunnel(data.subarray(consumed));
+    else if (this.completed) this.complete(consumed === data.length);
+  }
+
+  /** The endpoint answered 101: from here on the connection carries the tunnel, and never goes back to the pool. */
+  private openTunnel(rest: Buffer): void {
+    this.tunnel = true;
+    const attempt = this.attempt;
+    if (attempt === null) {
+      this.destroy();
+      return;
+    }
+    if (rest.length > 0) this.onBody(rest);
+    const body = attempt.request.body?.open() ?? null;
+    if (body === null || Buffer.isBuffer(body)) return;
+    this.body = body;
+    this.chunked = false;
+    this.remaining = Number.POSITIVE_INFINITY;
+    body.on('data', this.onBodyData);
+    body.on('end', this.onBodyEnd);
+    body.on('error', this.onBodyError);
+    body.resume();
   }
 
   private onSocketEnd(): void {
     if (this.closed) return;
+    if (this.tunnel) {
+      // The endpoint is done sending: the client is told, and the connection closes once the client is done too.
+      const attempt = this.attempt;
+      this.attempt = null;
+      attempt?.onComplete(null);
+      if (this.body === null) this.destroy();
+      return;
+    }
     if (this.attempt !== null && !this.completed) {
       try {
         this.parser.finish();
@@ -243,7 +290,7 @@ export class Http1ClientConnection implements ResponseEvents {
 
   private onSocketClose(): void {
     if (this.closed) return;
-    if (this.attempt !== null && !this.completed) {
+    if (this.attempt !== null && (!this.completed || this.tunnel)) {
       this.fail(new UpstreamClosedError(this.socketError), false);
       return;
     }

@@ -4,3 +4,4 @@ export * from './server-adapter.js';
 export * from './hop-by-hop.js';
 export * from './request-target.js';
 export * from './request-screen.js';
+export * from './upgrade-adapter.js';

@@ -54,7 +54,7 @@ function isWritableTarget(path: string): boolean {
  * The head for `headers` (hop-by-hop ones already removed) and a body: Host from `defaultHost` when the request has
  * none (an HTTP/1.0 client's), Content-Length from a whole body, chunked framing for a stream of unknown length.
  */
-export function requestHead(method: string, path: string, headers: readonly string[], defaultHost: string, body: Readable | Buffer | null): RequestHead {
+export function requestHead(method: string, path: string, headers: readonly string[], defaultHost: string, body: Readable | Buffer | null, upgrade: string | null = null): RequestHead {
   if (!isHeaderToken(method)) throw new UnwritableRequestError('the request method is not a token');
   if (!isWritableTarget(path)) throw new UnwritableRequestError('the request target has whitespace or control characters');
   let text = `${method} ${path} HTTP/1.1\r\n`;
@@ -77,6 +77,11 @@ export function requestHead(method: string, path: string, headers: readonly stri
     text += `${name}: ${value}\r\n`;
   }
   if (!hasHost) text += `host: ${defaultHost}\r\n`;
+  if (upgrade !== null) {
+    // The connection-level pair of an Upgrade is this side's to write, for this connection; what follows a 101 is the tunnel's, unframed.
+    if (!isWritableHeaderValue(upgrade) || upgrade === '') throw new UnwritableRequestError('the Upgrade protocol cannot be written');
+    return { text: `${text}connection: upgrade\r\nupgrade: ${upgrade}\r\n\r\n`, chunked: false, contentLength: 0 };
+  }
   if (body === null) {
     if (declaredLength > 0) throw new UnwritableRequestError('the request announces a body it does not have');
     if (declaredLength === -1 && expectsBody(method)) text += 'content-length: 0\r\n';

@@ -92,6 +92,27 @@ function closeAfter(res: ServerResponse, error: WeftError): WeftError {
   return error;
 }
 
+/**
+ * What a listener does with a request that asks to upgrade (node:http hands those over apart, with the raw socket):
+ * carry it as a tunnel, serve it as a plain request when the only offer is h2c (which a server may ignore), or refuse it.
+ * A tunnel's body is the connection itself after the switch, so a request that also announces a body is refused.
+ */
+export function screenUpgrade(req: IncomingMessage): 'tunnel' | 'plain' | WeftError {
+  const headers = req.headers;
+  const upgrade = headers.upgrade ?? '';
+  const url = req.url ?? '';
+  const host = isAbsoluteForm(url) ? targetAuthority(url) : headers.host;
+  if (host !== undefined && !isHostField(host)) return new WeftError('BAD_REQUEST', `the Host "${host.slice(0, 64)}" is not host[:port]`);
+  if (url === '*') return new WeftError('BAD_REQUEST', 'the asterisk target cannot be upgraded');
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
+    return new WeftError('BAD_REQUEST', 'a request that asks to upgrade cannot carry a body through this listener');
+  }
+  if (upgrade === '' || onlyH2c(upgrade)) return 'plain';
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return new WeftError('BAD_REQUEST', 'Upgrade needs HTTP/1.1');
+  return 'tunnel';
+}
+
 function onlyH2c(upgrade: string): boolean {
   return upgrade.split(',').every((token) => token.trim().toLowerCase() === 'h2c');
 }
