@@ -21,7 +21,7 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1ServerExchange, screenRequest, type PoolOptions } from '../transport/index.js';
+import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1ServerExchange, Http1UpgradeExchange, screenRequest, screenUpgrade, Tunnels, type PoolOptions } from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { AdmissionStage, AppEndpointStage, createAdmissionMetrics, type InboundAdmission } from '../inbound/index.js';
@@ -86,12 +86,15 @@ class Caller implements HopSink {
 
 export function createInboundServer(options: InboundServerOptions): InboundServer {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => handle(req, res);
+  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => handleUpgrade(req, socket, head);
+  const tunnels = new Tunnels();
   const logger = options.runtime.logger.child({ listener: 'inbound', service: options.service });
   const guard = new ListenerGuard({ name: 'inbound', limits: options.limits ?? LISTENER_LIMIT_DEFAULTS, metrics: options.runtime.metrics, logger });
   const mtls = options.mtls
-    ? new MtlsListener({ ...options.mtls, onRequest, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
+    ? new MtlsListener({ ...options.mtls, onRequest, onUpgrade, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
     : null;
   const server = mtls?.plain ?? createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+  if (mtls === null) server.on('upgrade', onUpgrade);
   if (mtls === null) guard.protect(server);
   const drain = new Drain(mtls ?? server);
   const metrics = createProxyMetrics(options.runtime.metrics);
@@ -159,13 +162,39 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     exchange.dispatchTo(stack, logger);
   }
 
+  /** An Upgrade (a WebSocket): the same admission and app endpoint, the request's body and response being the tunnel. */
+  function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const screened = screenUpgrade(req);
+    tunnels.add(socket);
+    const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, req.headers.host ?? '', options.runtime.clock.now());
+    const request = exchange.request;
+    const claimed = claimedSource(request.headers);
+    const who = peers.identify(socket, claimed);
+    request.caller = who;
+    request.facts.source = who.authenticated ? (who.service ?? '') : validSource(claimed);
+    request.facts.destination = options.service;
+    const refusal = typeof screened !== 'string' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
+    if (refusal !== null) {
+      guard.rejections.record('bad_request', `an upgrade was refused: ${refusal.message}`);
+      observe.refuse(request, exchange, refusal);
+      return;
+    }
+    exchange.dispatchTo(stack, logger);
+  }
+
   return {
     server,
     mtls,
     listen: (listenHost, port) => drain.listen(listenHost, port),
     inFlight: () => drain.inFlight(),
     async close(drainMs) {
+      // Tunnels get a clean close (a FIN each way) when draining starts, and are cut at its end.
+      tunnels.endAll();
+      // node:http counts an upgraded socket until it closes, so the server's own close waits for the tunnels too.
+      const cut = setTimeout(() => tunnels.destroyAll(), drainMs);
       await drain.close(drainMs);
+      clearTimeout(cut);
+      tunnels.destroyAll();
       pool.destroy();
       admission?.close();
     },

@@ -179,7 +179,10 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     async close(drainMs) {
       // Tunnels get a clean close (a FIN each way) when draining starts, and are cut at its end.
       tunnels.endAll();
+      // node:http counts an upgraded socket until it closes, so the server's own close waits for the tunnels too.
+      const cut = setTimeout(() => tunnels.destroyAll(), drainMs);
       await drain.close(drainMs);
+      clearTimeout(cut);
       tunnels.destroyAll();
       routes.close();
     },

@@ -74,16 +74,25 @@ describe('sidecar listeners: requests they answer themselves', () => {
     expect((await fronts())[0]!.seen).toEqual([]);
   });
 
-  it('refuses a WebSocket upgrade with 501 NOT_IMPLEMENTED instead of stripping it, and serves an ignored h2c upgrade in HTTP/1.1', async () => {
+  it('carries a WebSocket upgrade on to the app as an upgrade (this app answers without switching: its answer comes back, then the close), and serves an ignored h2c upgrade in HTTP/1.1', async () => {
     for (const front of await fronts()) {
       const ws = await raw(front.port, 'GET /chat HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
-      expect(ws, front.name).toMatch(/^HTTP\/1\.1 501/);
-      expect(ws, front.name).toMatch(/x-weft-error: NOT_IMPLEMENTED/i);
-      expect(await rejected(front.runtime, front.name, 'upgrade'), front.name).toBe(1);
+      expect(ws, front.name).toMatch(/^HTTP\/1\.1 200/);
+      expect(ws, front.name).toMatch(/connection: close/i);
+      expect(await rejected(front.runtime, front.name, 'upgrade'), front.name).toBe(0);
+      expect(front.seen.filter((s) => s.includes('/chat')).length, front.name).toBeGreaterThan(0);
       const h2c = await raw(front.port, 'GET /plain HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n');
       expect(h2c, front.name).toMatch(/^HTTP\/1\.1 200/);
-      expect(front.seen.filter((s) => s.includes('/chat')), front.name).toEqual([]);
       expect(front.seen.filter((s) => s.includes('/plain')).length, front.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses an upgrade that also announces a body, since the tunnel would be the body', async () => {
+    for (const front of await fronts()) {
+      const reply = await raw(front.port, 'POST /up HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello');
+      expect(reply, front.name).toMatch(/^HTTP\/1\.1 400/);
+      expect(reply, front.name).toMatch(/x-weft-error: BAD_REQUEST/i);
+      expect(front.seen.filter((s) => s.includes('/up')), front.name).toEqual([]);
     }
   });
 

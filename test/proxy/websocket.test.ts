@@ -1,9 +1,18 @@
 // Tests for WebSocket (HTTP/1.1 Upgrade) through the outbound listener: the real `ws` client and server on 127.0.0.1.
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createOutboundServer } from '../../src/proxy/outbound-server.js';
-import { instance, quietRuntime, snapshotsOf, startServer } from './request-path-fixtures.js';
+import { InboundAdmission } from '../../src/inbound/index.js';
+import { kindPolicyMaps, parseKindPolicy, snapshotFromInstances } from '../../src/model/index.js';
+import { createInboundServer, createOutboundServer } from '../../src/proxy/index.js';
+import { SnapshotChannel } from '../../src/resolve/snapshot-channel.js';
+import { MtlsPeers } from '../../src/security/authz/index.js';
+import { formatSpiffeId, spiffeId } from '../../src/security/identity.js';
+import { MeshTls, WorkloadIdentity } from '../../src/security/tls/index.js';
+import { createRoot, issueLeaf, materialOf } from '../security/tls/test-pki.js';
+import { instance, quietRuntime, snapshotsOf, startServer, until } from './request-path-fixtures.js';
+
+const spiffe = (service: string): string => formatSpiffeId(spiffeId('weft.test', service));
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,10 +55,6 @@ function connect(port: number, path = '/chat'): Promise<{ ws: WebSocket; message
   });
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
 describe('WebSocket through the outbound listener', () => {
   it('carries messages both ways, a 1 MB binary message whole, and the server-initiated close', async () => {
     const port = await outboundTo(await echoServer());
@@ -83,5 +88,86 @@ describe('WebSocket through the outbound listener', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'nobody' } });
     const reply = await new Promise<[number, string | string[] | undefined]>((resolve) => ws.on('unexpected-response', (_req, res) => resolve([res.statusCode ?? 0, res.headers['x-weft-error']])));
     expect(reply).toEqual([503, 'NO_ENDPOINTS']);
+  });
+});
+
+describe('WebSocket through both sidecars over mTLS', () => {
+  let api: WorkloadIdentity;
+  let frontend: WorkloadIdentity;
+  let intruder: WorkloadIdentity;
+  beforeAll(async () => {
+    const root = await createRoot('root');
+    api = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('api')), root));
+    frontend = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('frontend')), root));
+    intruder = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('intruder')), root));
+  });
+
+  /** Service "api": a ws echo app behind a strict inbound that admits frontend only. */
+  async function apiSidecar(): Promise<{ port: number; close: (drainMs: number) => Promise<void> }> {
+    const appPort = await echoServer();
+    const runtime = quietRuntime();
+    const channel = new SnapshotChannel();
+    const authz = parseKindPolicy('AuthorizationPolicy', { service: 'api', default: 'deny', rules: [{ from: { services: ['frontend'] } }] });
+    channel.publish(snapshotFromInstances(1, [], new Map(), kindPolicyMaps([authz])));
+    const server = createInboundServer({
+      runtime,
+      appPort,
+      service: 'api',
+      admission: new InboundAdmission({ service: 'api', snapshots: channel, clock: runtime.clock }),
+      peers: new MtlsPeers(() => 'weft.test'),
+      mtls: { mode: 'strict', identity: api },
+    });
+    const { port } = await server.listen('127.0.0.1', 0);
+    let closed = false;
+    const close = async (drainMs: number): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await server.close(drainMs);
+    };
+    cleanups.push(() => close(0));
+    return { port, close };
+  }
+
+  async function callerAs(identity: WorkloadIdentity, service: string, apiPort: number): Promise<number> {
+    const mesh = new MeshTls({ connectTimeoutMs: 1_000 });
+    mesh.setMesh({ trustDomain: 'weft.test', mtlsDefault: 'strict' });
+    mesh.setIdentity(identity);
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('api-1', apiPort, { service: 'api' })]), localService: service, mtls: mesh });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    cleanups.push(() => proxy.close(0));
+    return port;
+  }
+
+  function open(port: number): Promise<{ ws: WebSocket; messages: string[]; closed: Promise<number> }> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/room`, { headers: { host: 'api' } });
+    const messages: string[] = [];
+    ws.on('message', (data) => messages.push(data.toString()));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve({ ws, messages, closed }));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode} ${String(res.headers['x-weft-error'])}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  it('carries a session from frontend, refuses one from a service the policy does not admit', async () => {
+    const sidecar = await apiSidecar();
+    const { ws, messages } = await open(await callerAs(frontend, 'frontend', sidecar.port));
+    ws.send('over mTLS');
+    await until(() => messages.length === 2);
+    expect(messages).toEqual(['hello /room', 'over mTLS']);
+    ws.close(1000);
+    await expect(open(await callerAs(intruder, 'intruder', sidecar.port))).rejects.toThrow('status 403 FORBIDDEN');
+  });
+
+  it('ends open sessions when the inbound side drains, rather than leaving them to the drain timeout', async () => {
+    const sidecar = await apiSidecar();
+    const { messages, closed } = await open(await callerAs(frontend, 'frontend', sidecar.port));
+    await until(() => messages.length === 1);
+    const started = Date.now();
+    await sidecar.close(5_000);
+    // The tunnel's end reaches the client as a close of its connection.
+    expect(await closed).toBe(1006);
+    expect(Date.now() - started).toBeLessThan(4_000);
   });
 });

@@ -1,6 +1,6 @@
 // Security/TLS: one inbound port in a given mTLS mode: TLS 1.3 with client certificates, plaintext, or either (sniffed per connection).
 import { EventEmitter } from 'node:events';
-import { createServer as createPlainServer, type RequestListener, type Server as PlainServer } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server as PlainServer } from 'node:http';
 import { createServer as createSecureServer, type Server as SecureServer } from 'node:https';
 import { createServer as createFrontServer, type AddressInfo, type Server as FrontServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -28,6 +28,8 @@ export interface MtlsListenerOptions {
   readonly identity?: WorkloadIdentity | null;
   /** Called for every request, TLS or not; `peerSpiffeId(req.socket)` tells who called over mTLS. */
   readonly onRequest: RequestListener;
+  /** Called for every request that asks to upgrade (a WebSocket), TLS or not, with its socket; absent: node:http's default. */
+  readonly onUpgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   readonly keepAliveTimeoutMs?: number;
   /** A connection must send its first byte and, for TLS, finish its handshake within this time. */
   readonly handshakeTimeoutMs?: number;
@@ -83,6 +85,7 @@ export class MtlsListener extends EventEmitter {
   private readonly handshakeTimeoutMs: number;
   private readonly keepAliveTimeout: number;
   private readonly onRequest: RequestListener;
+  private readonly onUpgrade: ((req: IncomingMessage, socket: Socket, head: Buffer) => void) | undefined;
   private readonly guard: ServerGuard | undefined;
   private stopFollowingIdentity: () => void = () => {};
 
@@ -94,6 +97,8 @@ export class MtlsListener extends EventEmitter {
     this.onRequest = options.onRequest;
     this.guard = options.guard;
     this.plain = createPlainServer({ keepAliveTimeout: this.keepAliveTimeout }, options.onRequest);
+    this.onUpgrade = options.onUpgrade;
+    if (this.onUpgrade) this.plain.on('upgrade', this.onUpgrade);
     this.guard?.protect(this.plain, false);
     if (options.identity) this.setIdentity(options.identity);
     this.front = createFrontServer((socket) => this.accept(socket));
@@ -132,6 +137,7 @@ export class MtlsListener extends EventEmitter {
       },
       this.onRequest,
     );
+    if (this.onUpgrade) secure.on('upgrade', this.onUpgrade);
     // Ahead of the HTTP server's own listener, so the caller is known before its first request is parsed.
     secure.prependListener('secureConnection', (socket: TLSSocket) => {
       const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);

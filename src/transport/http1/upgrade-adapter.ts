@@ -148,7 +148,9 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     if (this.answered) return;
     this.answered = true;
     if (this.closed) return;
-    this.socket.end();
+    // A tunnel's far end is done sending: the client may still finish its side. A refused switch ends the connection.
+    if (this.switched) this.socket.end();
+    else this.socket.destroySoon();
   }
 
   onError(error: WeftError): void {
@@ -161,7 +163,9 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
       return;
     }
     const reply = errorReply(error);
-    this.socket.end(rawHead(reply.status, '', reply.headers, 'connection: close\r\n') + reply.body);
+    this.socket.write(rawHead(reply.status, '', reply.headers, 'connection: close\r\n') + reply.body);
+    // Closed once written, whether or not the client closes its side.
+    this.socket.destroySoon();
   }
 
   dispatchTo(stack: Dispatch, log: BugLog): void {
