@@ -71,3 +71,47 @@ describe('examples', () => {
     expect(await res.json()).toMatchObject({ error: 'greeter unreachable', code: 'ECONNREFUSED' });
   });
 });
+
+describe('examples: chat (WebSocket)', () => {
+  it('two members talk through their sidecar to a chat instance behind its own, over mTLS', async () => {
+    const { default: WebSocket } = await import('ws');
+    const weft = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
+    const [controlPort, outboundPort] = await freePorts(2);
+    const control = `http://127.0.0.1:${controlPort}`;
+    const env = { WEFT_LOG_LEVEL: 'warn' };
+    const plane = spawnProcess(process.execPath, [weft, 'control', '--dev', '--listen', `127.0.0.1:${controlPort}`], { name: 'weft control', env });
+    await waitForHttp(`${control}/healthz`, 20_000, { process: plane });
+    // Strict mTLS between the two sidecars, so the session is proven to cross the mesh encrypted.
+    const policy = await fetch(`${control}/api/v1/policies/chat`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'chat', mtls: 'strict' }) });
+    expect(policy.status).toBeLessThan(300);
+    spawnProcess(process.execPath, [weft, 'run', '--control', control, '--admin', '127.0.0.1:0', '--service', 'chat', '--outbound', '127.0.0.1:0', '--', process.execPath, 'examples/chat/server.js'], { name: 'chat', group: true, env: { ...env, INSTANCE: 'c-1' } });
+    const client = spawnProcess(process.execPath, [weft, 'proxy', '--control', control, '--admin', '127.0.0.1:0', '--service', 'members', '--outbound', `127.0.0.1:${outboundPort}`], { name: 'members sidecar', env });
+
+    const join = (name: string): Promise<{ lines: string[]; socket: InstanceType<typeof WebSocket> }> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${outboundPort}/room?name=${name}`, { headers: { host: 'chat' } });
+        const lines: string[] = [];
+        socket.on('message', (data) => lines.push(data.toString()));
+        socket.once('open', () => resolve({ lines, socket }));
+        socket.once('error', reject);
+        socket.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
+      });
+    // The members' sidecar learns of chat once it has registered: retried until then.
+    let ada: Awaited<ReturnType<typeof join>> | undefined;
+    const deadline = Date.now() + 30_000;
+    while (ada === undefined && Date.now() < deadline) {
+      ada = await join('ada').catch(() => undefined);
+      if (ada === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (client.exit() !== undefined) throw new Error(`the members' sidecar exited:\n${client.output()}`);
+    }
+    expect(ada, 'ada could not join through the sidecars within 30 s').toBeDefined();
+    const bob = await join('bob');
+    ada!.socket.send('hi bob');
+    for (let i = 0; i < 200 && bob.lines.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(JSON.parse(bob.lines[0]!)).toMatchObject({ from: 'chat', instance: 'c-1', text: 'welcome, bob' });
+    expect(JSON.parse(bob.lines[1]!)).toEqual({ from: 'ada', instance: 'c-1', text: 'hi bob' });
+    ada!.socket.close();
+    bob.socket.close();
+    await stopAll();
+  });
+});

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import type { Runtime } from '../../src/core/index.js';
 import { InboundAdmission } from '../../src/inbound/index.js';
 import { kindPolicyMaps, parseKindPolicy, snapshotFromInstances } from '../../src/model/index.js';
 import { createInboundServer, createOutboundServer } from '../../src/proxy/index.js';
@@ -37,11 +38,22 @@ async function echoServer(): Promise<number> {
   return (wss.address() as AddressInfo).port;
 }
 
+const runtimes: Runtime[] = [];
+
 async function outboundTo(port: number): Promise<number> {
-  const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('ws-0', port)]) });
+  const runtime = quietRuntime();
+  runtimes.push(runtime);
+  const proxy = createOutboundServer({ runtime, snapshots: snapshotsOf([instance('ws-0', port)]) });
   const address = await proxy.listen('127.0.0.1', 0);
   cleanups.push(() => proxy.close(0));
   return address.port;
+}
+
+/** The value of one series in the Prometheus text of the last outbound server made. */
+async function sample(name: string, labels: string): Promise<number> {
+  const text = await runtimes.at(-1)!.metrics.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(labels));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 function connect(port: number, path = '/chat'): Promise<{ ws: WebSocket; messages: (WebSocket.RawData | string)[]; closed: Promise<[number, string]> }> {
@@ -67,8 +79,13 @@ describe('WebSocket through the outbound listener', () => {
     await until(() => messages.length === 3);
     expect(messages[1]).toBe('ping');
     expect(Buffer.compare(messages[2] as Buffer, big)).toBe(0);
+    expect(await sample('weft_proxy_in_flight', 'direction="outbound"')).toBe(1);
     ws.send('bye');
     expect(await closed).toEqual([4000, 'asked to']);
+    // The session is one request, counted with its 101 once it is over.
+    for (let i = 0; i < 100 && (await sample('weft_proxy_requests_total', 'code="101"')) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await sample('weft_proxy_requests_total', 'code="101"')).toBe(1);
+    expect(await sample('weft_proxy_in_flight', 'direction="outbound"')).toBe(0);
   });
 
   it('passes on an endpoint that refuses to switch, and closes the connection after its answer', async () => {
