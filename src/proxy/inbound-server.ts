@@ -165,8 +165,8 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   /** An Upgrade (a WebSocket): the same admission and app endpoint, the request's body and response being the tunnel. */
   function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const screened = screenUpgrade(req);
-    tunnels.add(socket);
     const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, req.headers.host ?? '', options.runtime.clock.now());
+    tunnels.add(exchange);
     const request = exchange.request;
     const claimed = claimedSource(request.headers);
     const who = peers.identify(socket, claimed);

@@ -145,8 +145,8 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
     const screened = screenUpgrade(req);
     const url = req.url ?? '/';
     const host = isAbsoluteForm(url) ? targetAuthority(url) : req.headers.host;
-    tunnels.add(socket);
     const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, host ?? '', runtime.clock.now());
+    tunnels.add(exchange);
     const request = exchange.request;
     request.facts.source = localService;
     if (typeof screened !== 'string') {

@@ -1,5 +1,5 @@
 // Tests for WebSocket (HTTP/1.1 Upgrade) through the outbound listener: the real `ws` client and server on 127.0.0.1.
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Runtime } from '../../src/core/index.js';
@@ -105,6 +105,80 @@ describe('WebSocket through the outbound listener', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'nobody' } });
     const reply = await new Promise<[number, string | string[] | undefined]>((resolve) => ws.on('unexpected-response', (_req, res) => resolve([res.statusCode ?? 0, res.headers['x-weft-error']])));
     expect(reply).toEqual([503, 'NO_ENDPOINTS']);
+  });
+});
+
+/** Writes `text` on a raw connection and collects what comes back until the server closes or `ms` pass. */
+function rawExchange(port: number, text: string, options: { ms?: number; endAfterWrite?: boolean } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    let reply = '';
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(text);
+      if (options.endAfterWrite) socket.end();
+    });
+    const timer = setTimeout(() => socket.destroy(), options.ms ?? 3_000);
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(reply);
+    });
+  });
+}
+
+const H2C_OFFER = 'GET /plain HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n';
+
+describe('upgrade requests that do not become tunnels', () => {
+  it('serves an ignored h2c offer as a request without a body, so an app that reads the body first still answers', async () => {
+    const app = await startServer((req, res) => {
+      const framing = req.headers['transfer-encoding'] ?? req.headers['content-length'] ?? 'none';
+      req.resume();
+      req.on('end', () => res.end(`read ${framing}`));
+    });
+    cleanups.push(() => app.close());
+    const reply = await rawExchange(await outboundTo(app.port), H2C_OFFER);
+    expect(reply).toMatch(/^HTTP\/1\.1 200/);
+    expect(reply).toMatch(/read none$/);
+  });
+
+  it('lets an upgrade request still waiting for its answer finish when the listener drains', async () => {
+    const app = await startServer((_req, res) => {
+      setTimeout(() => res.end('late but whole'), 200);
+    });
+    cleanups.push(() => app.close());
+    const runtime = quietRuntime();
+    const proxy = createOutboundServer({ runtime, snapshots: snapshotsOf([instance('slow-0', app.port)]) });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    const reply = rawExchange(port, H2C_OFFER);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await proxy.close(2_000);
+    expect(await reply).toMatch(/late but whole$/);
+  });
+
+  it('cancels an upgrade whose client leaves before the endpoint answers, closing the connection to the endpoint', async () => {
+    let upgraded = false;
+    let upstreamClosed = false;
+    const app = await startServer(() => {});
+    app.server.on('upgrade', (_req, socket: net.Socket) => {
+      // Never answers; only notices when the sidecar lets go (its FIN: node:http keeps an upgraded socket half-open).
+      upgraded = true;
+      socket.on('end', () => (upstreamClosed = true));
+      socket.on('close', () => (upstreamClosed = true));
+      socket.resume();
+    });
+    cleanups.push(() => app.close());
+    const port = await outboundTo(app.port);
+    const client = net.connect(port, '127.0.0.1', () => client.write('GET /chat HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'));
+    client.on('error', () => {});
+    client.resume();
+    await until(() => upgraded, 2_000);
+    // The client gives up (a FIN) while the endpoint is still deciding.
+    client.end();
+    await until(() => upstreamClosed, 2_000);
+    expect(upstreamClosed).toBe(true);
+    await until(() => client.destroyed || client.readableEnded, 2_000);
+    expect(await sample('weft_proxy_in_flight', 'direction="outbound"')).toBe(0);
+    client.destroy();
   });
 });
 

@@ -1,33 +1,36 @@
 // Transport/http1: the server side of an HTTP/1.1 Upgrade (a WebSocket) — the client's socket in as a MeshRequest whose body is the tunnel, the stack's answer written raw back to it.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { WeftError } from '../../core/index.js';
 import { asWeftError, errorReply, MeshRequest, RequestFacts, type BodyState, type Dispatch, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
 import { forwardRequestHeaders } from './hop-by-hop.js';
 import { originForm, withTargetHost } from './request-target.js';
 import type { BugLog, ServerEdge } from './server-adapter.js';
 
-/** The sockets of live tunnels, so that a closing listener can end them (node:http no longer tracks an upgraded socket). */
+/** The upgrade exchanges a listener has open, so that a closing listener can end them (node:http no longer tracks an upgraded socket). */
 export class Tunnels {
-  private readonly sockets = new Set<Socket>();
+  private readonly open = new Set<Http1UpgradeExchange>();
 
   get size(): number {
-    return this.sockets.size;
+    return this.open.size;
   }
 
-  add(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+  add(exchange: Http1UpgradeExchange): void {
+    this.open.add(exchange);
+    exchange.socket.once('close', () => this.open.delete(exchange));
   }
 
-  /** Ends every tunnel: a FIN each way, so both ends see a clean close rather than a reset. */
+  /**
+   * Ends every switched session: a FIN each way, so both ends see a clean close rather than a reset. One still waiting
+   * for its answer gets it, and its connection closes after it, as a drained request's does.
+   */
   endAll(): void {
-    for (const socket of this.sockets) socket.end();
+    for (const exchange of this.open) if (exchange.isSwitched) exchange.socket.end();
   }
 
   destroyAll(): void {
-    for (const socket of this.sockets) socket.destroy();
+    for (const exchange of this.open) exchange.socket.destroy();
   }
 }
 
@@ -44,6 +47,8 @@ function rawHead(status: number, reason: string, headers: readonly string[], ext
  */
 export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downstream {
   readonly request: MeshRequest;
+  /** The client's bytes, read as they come (so its leaving is noticed before the switch) and held until the tunnel opens. */
+  private readonly fromClient = new PassThrough();
   private opened = false;
   private ended = false;
   private flow: FlowControl | null = null;
@@ -66,14 +71,18 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     const forwarded = forwardRequestHeaders(req.rawHeaders);
     const path = originForm(target);
     const headers = path !== target ? withTargetHost(forwarded.headers, target) : forwarded.headers;
-    this.request = new MeshRequest(req.method ?? 'GET', authority, path, headers, this, this, new RequestFacts(startedAt));
+    // A plain request (an ignored h2c offer) has no body: one that announced a body was refused by the screen.
+    this.request = new MeshRequest(req.method ?? 'GET', authority, path, headers, protocol === null ? null : this, this, new RequestFacts(startedAt));
     this.request.upgrade = protocol;
     // Bytes the client sent after its head belong to the tunnel: read again first.
     if (head.length > 0) socket.unshift(head);
-    socket.pause();
     socket.setNoDelay(true);
+    // Piped, the socket pauses itself once the held bytes fill the pass-through's buffer.
+    socket.pipe(this.fromClient);
     socket.on('end', () => {
       this.ended = true;
+      // A client that is done before the endpoint switched has given up on the session.
+      if (!this.switched && !this.answered) this.request.cancel();
     });
     socket.on('error', () => {});
     socket.on('close', () => this.onClientClose());
@@ -114,7 +123,7 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
 
   open(): Readable {
     this.opened = true;
-    return this.socket;
+    return this.fromClient;
   }
 
   release(): void {
