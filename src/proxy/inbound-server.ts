@@ -1,7 +1,7 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { AmbiguousHostError, type Runtime } from '../core/index.js';
+import { AmbiguousHostError, type Runtime, type WeftError } from '../core/index.js';
 import { compose, type Dispatch, type Layer, type MeshRequest } from '../http/index.js';
 import { formatHostPort } from '../model/index.js';
 import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
@@ -144,6 +144,19 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
       return;
     }
     const exchange = new Http1ServerExchange(req, res, drain, req.headers.host ?? '', 0, options.runtime.clock.now());
+    admit(req, exchange, screened === 'forward' ? null : screened, 'a request');
+  }
+
+  /** An Upgrade (a WebSocket): the same admission and app endpoint, the request's body and response being the tunnel. */
+  function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const screened = screenUpgrade(req);
+    const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, req.headers.host ?? '', options.runtime.clock.now());
+    tunnels.add(exchange);
+    admit(req, exchange, typeof screened === 'string' ? null : screened, 'an upgrade');
+  }
+
+  /** Names the caller of a request the listener took, then refuses it (the screen's reason, or two Host headers) or runs the stack. */
+  function admit(req: IncomingMessage, exchange: Http1ServerExchange | Http1UpgradeExchange, screened: WeftError | null, what: string): void {
     const request = exchange.request;
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(request.headers);
@@ -153,29 +166,9 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     request.facts.source = who.authenticated ? (who.service ?? '') : validSource(claimed);
     request.facts.destination = options.service;
     // Node keeps the first of two Host headers; the app might read the other: which one is meant is ambiguous (RFC 9112 3.2).
-    const refusal = screened !== 'forward' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
+    const refusal = screened ?? (hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null);
     if (refusal !== null) {
-      guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `a request was refused: ${refusal.message}`);
-      observe.refuse(request, exchange, refusal);
-      return;
-    }
-    exchange.dispatchTo(stack, logger);
-  }
-
-  /** An Upgrade (a WebSocket): the same admission and app endpoint, the request's body and response being the tunnel. */
-  function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const screened = screenUpgrade(req);
-    const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, req.headers.host ?? '', options.runtime.clock.now());
-    tunnels.add(exchange);
-    const request = exchange.request;
-    const claimed = claimedSource(request.headers);
-    const who = peers.identify(socket, claimed);
-    request.caller = who;
-    request.facts.source = who.authenticated ? (who.service ?? '') : validSource(claimed);
-    request.facts.destination = options.service;
-    const refusal = typeof screened !== 'string' ? screened : hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
-    if (refusal !== null) {
-      guard.rejections.record('bad_request', `an upgrade was refused: ${refusal.message}`);
+      guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `${what} was refused: ${refusal.message}`);
       observe.refuse(request, exchange, refusal);
       return;
     }

@@ -103,6 +103,27 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   }
 
 
+  /** Sends a request the listener took on to the stack of the service its Host names, or answers why not. */
+  function route(req: IncomingMessage, exchange: Http1ServerExchange | Http1UpgradeExchange, host: string | undefined): void {
+    const request = exchange.request;
+    if (host === undefined || host === '') {
+      unknownService().refuse(request, exchange, new MissingHostError());
+      return;
+    }
+    if (hasSecondHost(req.rawHeaders)) {
+      unknownService().refuse(request, exchange, new AmbiguousHostError());
+      return;
+    }
+    const stack = routes.lookup(host);
+    if (typeof stack === 'string') {
+      request.facts.destination = stack;
+      unknownService().refuse(request, exchange, new NoEndpointsError(stack));
+      return;
+    }
+    request.facts.destination = stack.service;
+    exchange.dispatchTo(stack.dispatch, logger);
+  }
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const screened = screenRequest(req, res);
     if (screened === 'options-asterisk') {
@@ -121,22 +142,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       unknownService().refuse(request, exchange, screened);
       return;
     }
-    if (host === undefined || host === '') {
-      unknownService().refuse(request, exchange, new MissingHostError());
-      return;
-    }
-    if (hasSecondHost(req.rawHeaders)) {
-      unknownService().refuse(request, exchange, new AmbiguousHostError());
-      return;
-    }
-    const stack = routes.lookup(host);
-    if (typeof stack === 'string') {
-      request.facts.destination = stack;
-      unknownService().refuse(request, exchange, new NoEndpointsError(stack));
-      return;
-    }
-    request.facts.destination = stack.service;
-    exchange.dispatchTo(stack.dispatch, logger);
+    route(req, exchange, host);
   });
 
   // An Upgrade (a WebSocket) is one request whose body and response run for as long as the tunnel lasts.
@@ -154,22 +160,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       unknownService().refuse(request, exchange, screened);
       return;
     }
-    if (host === undefined || host === '') {
-      unknownService().refuse(request, exchange, new MissingHostError());
-      return;
-    }
-    if (hasSecondHost(req.rawHeaders)) {
-      unknownService().refuse(request, exchange, new AmbiguousHostError());
-      return;
-    }
-    const stack = routes.lookup(host);
-    if (typeof stack === 'string') {
-      request.facts.destination = stack;
-      unknownService().refuse(request, exchange, new NoEndpointsError(stack));
-      return;
-    }
-    request.facts.destination = stack.service;
-    exchange.dispatchTo(stack.dispatch, logger);
+    route(req, exchange, host);
   });
 
   return {

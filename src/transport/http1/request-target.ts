@@ -1,4 +1,6 @@
 // Transport/http1: request targets: absolute-form (sent by clients that use the sidecar as an HTTP proxy) to origin-form.
+import type { IncomingMessage } from 'node:http';
+import { forwardRequestHeaders } from './hop-by-hop.js';
 
 /** True when the target is absolute-form (`http://greeter/hello`) rather than origin-form (`/hello`). */
 export function isAbsoluteForm(target: string): boolean {
@@ -45,4 +47,20 @@ export function withTargetHost(headers: readonly string[], target: string): stri
   }
   out.push('host', authority);
   return out;
+}
+
+/** What the next hop gets of a node:http request: its origin-form path and its headers without hop-by-hop ones. */
+export interface ForwardedHead {
+  readonly path: string;
+  readonly headers: string[];
+  readonly hasBody: boolean;
+}
+
+export function forwardedHead(req: IncomingMessage): ForwardedHead {
+  const target = req.url ?? '/';
+  const head = forwardRequestHeaders(req.rawHeaders);
+  const path = originForm(target);
+  // An absolute-form target's authority replaces Host for the next hop (RFC 9112 3.2.2).
+  const headers = path !== target ? withTargetHost(head.headers, target) : head.headers;
+  return { path, headers, hasBody: head.hasBody };
 }

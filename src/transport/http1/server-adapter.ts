@@ -5,8 +5,7 @@ import type { WeftError } from '../../core/index.js';
 import { asWeftError, errorReply, MeshRequest, type Dispatch, RequestFacts, type BodyState, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
 import { AttemptBody, type BodySource } from './attempt-body.js';
 import { onClientClose, onClientData, onClientDrain, onClientEnd, tag } from './exchange-events.js';
-import { forwardRequestHeaders } from './hop-by-hop.js';
-import { originForm, withTargetHost } from './request-target.js';
+import { forwardedHead } from './request-target.js';
 
 /** What the server an exchange belongs to tells it and hears from it (the server's Drain). */
 export interface ServerEdge {
@@ -55,14 +54,10 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
     private readonly replayLimitBytes: number,
     startedAt: number,
   ) {
-    const target = req.url ?? '/';
-    const head = forwardRequestHeaders(req.rawHeaders);
-    const path = originForm(target);
-    // An absolute-form target's authority replaces Host for the next hop (RFC 9112 3.2.2).
-    const headers = path !== target ? withTargetHost(head.headers, target) : head.headers;
+    const head = forwardedHead(req);
     this.hasBody = head.hasBody;
     this.replay = head.hasBody && replayLimitBytes > 0 ? [] : null;
-    this.request = new MeshRequest(req.method ?? 'GET', authority, path, headers, head.hasBody ? this : null, this, new RequestFacts(startedAt));
+    this.request = new MeshRequest(req.method ?? 'GET', authority, head.path, head.headers, head.hasBody ? this : null, this, new RequestFacts(startedAt));
     tag(req, this);
     tag(res, this);
     res.on('close', onClientClose);
@@ -234,12 +229,7 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
    * INTERNAL and the listener keeps serving, instead of the exception taking the process down.
    */
   dispatchTo(stack: Dispatch, log: BugLog): void {
-    try {
-      stack(this.request, this);
-    } catch (error) {
-      log.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
-      this.onError(asWeftError(error));
-    }
+    dispatchGuarded(stack, this.request, this, log);
   }
 
   /** @internal the response finished, was broken off, or the client left. */
@@ -257,6 +247,19 @@ export class Http1ServerExchange implements ResponseHandler, RequestBody, Downst
     this.req.removeListener('data', onClientData);
     this.req.removeListener('end', onClientEnd);
     if (!this.bodyEnded) this.req.pause();
+  }
+}
+
+/**
+ * Runs a stack on a request whose top handler is a server exchange. A stage that throws is a bug, not the client's
+ * doing: the request is answered INTERNAL and the listener keeps serving, instead of the exception taking the process down.
+ */
+export function dispatchGuarded(stack: Dispatch, request: MeshRequest, exchange: ResponseHandler, log: BugLog): void {
+  try {
+    stack(request, exchange);
+  } catch (error) {
+    log.error({ err: error }, 'a request-path stage threw; the request was answered INTERNAL');
+    exchange.onError(asWeftError(error));
   }
 }
 

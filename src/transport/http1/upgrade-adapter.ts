@@ -3,10 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { WeftError } from '../../core/index.js';
-import { asWeftError, errorReply, MeshRequest, RequestFacts, type BodyState, type Dispatch, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
-import { forwardRequestHeaders } from './hop-by-hop.js';
-import { originForm, withTargetHost } from './request-target.js';
-import type { BugLog, ServerEdge } from './server-adapter.js';
+import { errorReply, MeshRequest, RequestFacts, type BodyState, type Dispatch, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
+import { forwardedHead } from './request-target.js';
+import { dispatchGuarded, type BugLog, type ServerEdge } from './server-adapter.js';
 
 /** The upgrade exchanges a listener has open, so that a closing listener can end them (node:http no longer tracks an upgraded socket). */
 export class Tunnels {
@@ -67,12 +66,9 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     authority: string,
     startedAt: number,
   ) {
-    const target = req.url ?? '/';
-    const forwarded = forwardRequestHeaders(req.rawHeaders);
-    const path = originForm(target);
-    const headers = path !== target ? withTargetHost(forwarded.headers, target) : forwarded.headers;
+    const forwarded = forwardedHead(req);
     // A plain request (an ignored h2c offer) has no body: one that announced a body was refused by the screen.
-    this.request = new MeshRequest(req.method ?? 'GET', authority, path, headers, protocol === null ? null : this, this, new RequestFacts(startedAt));
+    this.request = new MeshRequest(req.method ?? 'GET', authority, forwarded.path, forwarded.headers, protocol === null ? null : this, this, new RequestFacts(startedAt));
     this.request.upgrade = protocol;
     // Bytes the client sent after its head belong to the tunnel: read again first.
     if (head.length > 0) socket.unshift(head);
@@ -178,12 +174,7 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
   }
 
   dispatchTo(stack: Dispatch, log: BugLog): void {
-    try {
-      stack(this.request, this);
-    } catch (error) {
-      log.error({ err: error }, 'a request-path stage threw; the upgrade was answered INTERNAL');
-      this.onError(asWeftError(error));
-    }
+    dispatchGuarded(stack, this.request, this, log);
   }
 
   /** Whether the endpoint switched protocols (the tunnel is up). */
