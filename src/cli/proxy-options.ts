@@ -6,6 +6,7 @@ import { parseOtlpUrl } from '../config/urls.js';
 import type { Runtime } from '../core/index.js';
 import { BALANCER_KIND_NAMES, type BalancerKind } from '../model/balancer-kind-names.js';
 import { SERVICE_NAME } from '../model/service-name.js';
+import { PROTOCOLS, isProtocol, type Protocol } from '../model/protocol-names.js';
 import type { Sidecar, SidecarOptions } from '../proxy/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
@@ -14,6 +15,7 @@ import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, 
 export interface ProxyCommandOptions extends ListenerLimitOptions {
   service?: string;
   appPort?: number;
+  protocol?: Protocol;
   inbound?: ListenAddress;
   outbound?: ListenAddress;
   admin?: ListenAddress;
@@ -52,6 +54,12 @@ function namespaceFlag(value: string): string {
   return value;
 }
 
+/** `--protocol grpc`: what the app's port speaks. */
+function protocolFlag(value: string): Protocol {
+  if (!isProtocol(value)) throw new InvalidArgumentError(`expected one of ${PROTOCOLS.join(', ')}, got "${value}"`);
+  return value;
+}
+
 /** `--fluent 127.0.0.1:24224`: a Fluentd or Fluent Bit forward input. */
 function fluentFlag(value: string): ListenAddress {
   const target = addressFlag(value);
@@ -70,6 +78,7 @@ export function addProxyOptions(command: Command): Command {
   return addListenerLimitOptions(command, 'inbound and outbound listeners')
     .option('--service <name>', 'name of the service this sidecar serves', serviceFlag)
     .option('--app-port <port>', 'port of the local app; without it the sidecar is outbound-only', portFlag)
+    .option('--protocol <protocol>', `what the app's port speaks: ${PROTOCOLS.join(', ')} (default http1); registered so callers' sidecars dial it so`, protocolFlag)
     .option('--inbound <host:port>', 'inbound listener, registered as the instance address (default 127.0.0.1:0)', addressFlag)
     .option('--outbound <host:port>', 'outbound listener the app sends requests to (default 127.0.0.1:15001)', addressFlag)
     .option('--admin <host:port>', 'admin listener: /metrics, /ready, /snapshot (default 127.0.0.1:15000)', addressFlag)
@@ -105,6 +114,7 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions): Prom
       service: options.service,
       control: options.control,
       appPort: options.appPort,
+      protocol: options.protocol,
       inbound: options.inbound,
       outbound: options.outbound,
       admin: options.admin,

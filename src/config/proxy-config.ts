@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.js';
-import { balancerKindSchema, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, type BalancerKind } from '../model/index.js';
+import { balancerKindSchema, DEFAULT_PROTOCOL, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, protocolSchema, type BalancerKind, type Protocol } from '../model/index.js';
 import { ADMIN_LISTENER_LIMIT_DEFAULTS, LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, withLimits, type ListenerLimits } from '../listener/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
 import { DEFAULT_CONTROL_URL, parseControlUrlList, parseOtlpUrl } from './urls.js';
@@ -64,6 +64,7 @@ export const proxyFileSchema = z.strictObject({
   control: controlUrls.optional(),
   appPort: port.optional(),
   appHost: hostSchema.optional(),
+  protocol: protocolSchema.optional(),
   inbound: address.optional(),
   outbound: address.optional(),
   admin: address.optional(),
@@ -139,6 +140,8 @@ export interface ProxyConfig {
   readonly token?: string;
   readonly appPort?: number;
   readonly appHost: string;
+  /** What the app's port speaks, registered on the instance so callers' sidecars know how to dial it. */
+  readonly protocol: Protocol;
   readonly inbound: ListenAddress;
   readonly outbound: ListenAddress;
   readonly admin: ListenAddress;
@@ -223,6 +226,7 @@ export interface ProxyFlags {
   /** One URL, comma-separated URLs, or a list. */
   control?: string | readonly string[];
   appPort?: number;
+  protocol?: Protocol;
   inbound?: ListenAddress;
   outbound?: ListenAddress;
   admin?: ListenAddress;
@@ -264,6 +268,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     ...tokenOf(flags.token, env.WEFT_TOKEN),
     appPort: flags.appPort ?? file.appPort,
     appHost: file.appHost ?? PROXY_DEFAULTS.appHost,
+    protocol: flags.protocol ?? file.protocol ?? DEFAULT_PROTOCOL,
     inbound: flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound),
     outbound: flags.outbound ?? file.outbound ?? fromDefault(PROXY_DEFAULTS.outbound),
     admin: flags.admin ?? file.admin ?? fromDefault(PROXY_DEFAULTS.admin),

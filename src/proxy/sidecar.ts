@@ -163,7 +163,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
       const reg = new Registration({
         runtime,
         client: control,
-        instance: { id: instanceId, service: config.service, host, port: inbound.port, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
+        instance: { id: instanceId, service: config.service, host, port: inbound.port, protocol: config.protocol, weight: config.instance.weight, meta: { ...config.instance.meta, [ADMIN_META_KEY]: formatAddress({ host: advertisedHost(admin.host), port: admin.port }) }, ttlMs: config.instance.ttlMs },
       });
       registration = reg;
       health = new AppHealthCheck({

@@ -19,3 +19,16 @@ describe('--istio-metrics and --istio-namespace', () => {
     expect(() => parseFlags(['--service', 'web', '--istio-namespace', 'Prod'])).toThrow(/expected a namespace name/);
   });
 });
+
+describe('--protocol', () => {
+  it('is http1 unless told, and takes each declared protocol', async () => {
+    expect((await proxyConfigFromOptions(parseFlags(['--service', 'web']))).protocol).toBe('http1');
+    for (const protocol of ['http1', 'http2', 'grpc', 'tcp']) {
+      expect((await proxyConfigFromOptions(parseFlags(['--service', 'web', '--protocol', protocol]))).protocol).toBe(protocol);
+    }
+  });
+
+  it('refuses a protocol it does not know, naming the ones it does', () => {
+    expect(() => parseFlags(['--service', 'web', '--protocol', 'h2'])).toThrow(/expected one of http1, http2, grpc, tcp, got "h2"/);
+  });
+});

@@ -38,3 +38,16 @@ describe('control-plane URLs in the sidecar config', () => {
     expect(() => resolveProxyConfig({}, { service: 'web' }, { WEFT_CONTROL: 'http://env:1,mailto:x' })).toThrow('WEFT_CONTROL: expected an http:// or https:// URL, got "mailto:x"');
   });
 });
+
+describe('protocol', () => {
+  it('comes from the file unless a flag says otherwise, http1 by default', () => {
+    const file = validateProxyFile('s.yaml', parse('service: web\nprotocol: grpc\n'));
+    expect(resolveProxyConfig(file, {}, {}).protocol).toBe('grpc');
+    expect(resolveProxyConfig(file, { protocol: 'tcp' }, {}).protocol).toBe('tcp');
+    expect(resolveProxyConfig(validateProxyFile('s.yaml', parse('service: web\n')), {}, {}).protocol).toBe('http1');
+  });
+
+  it('refuses an unknown protocol, naming the file, the key and what was expected', () => {
+    expect(() => validateProxyFile('s.yaml', parse('service: web\nprotocol: h2c\n'))).toThrow(/s\.yaml.*protocol.*expected one of: http1, http2, grpc, tcp/);
+  });
+});
