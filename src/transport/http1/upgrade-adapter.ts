@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { WeftError } from '../../core/index.js';
 import { errorReply, MeshRequest, RequestFacts, type BodyState, type Dispatch, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
 import { forwardedHead } from './request-target.js';
-import { dispatchGuarded, type BugLog, type ServerEdge } from './server-adapter.js';
+import { dispatchGuarded, type BugLog, type ServerEdge } from '../server-exchange.js';
 
 /** The upgrade exchanges a listener has open, so that a closing listener can end them (node:http no longer tracks an upgraded socket). */
 export class Tunnels {

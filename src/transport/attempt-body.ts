@@ -1,4 +1,4 @@
-// Transport/http1: the request body of one attempt, a stream the client connection pulls only once its connection is up.
+// Transport: the request body of one attempt, a stream the client connection pulls only once its connection is up.
 import { Readable } from 'node:stream';
 
 /** Where an attempt's body comes from: the server exchange that reads the client. */
