@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 // Folder boundaries of src/ (docs/architecture.md, "Rules of the house" 2). Imports inside src/ are relative, so a
 // pattern names the folder after the run of '../' that climbs to src/ (a same-named folder nested deeper would match too;
 // there is none).
-const DATA_PLANE = ['balance', 'resilience', 'transport', 'http', 'outbound', 'inbound', 'listener', 'resolve', 'workload', 'security', 'telemetry'];
+const DATA_PLANE = ['balance', 'resilience', 'transport', 'http', 'outbound', 'inbound', 'listener', 'resolve', 'workload', 'security', 'telemetry', 'tcp'];
 const importOf = (...folders) => `^(\\.\\./)+(${folders.join('|')})(/|$)`;
 // The request path keeps working with the control plane gone because it only reads snapshots; a shared type goes down to model/.
 const controlPlane = {

@@ -2,3 +2,4 @@
 export * from './message.js';
 export * from './mesh-headers.js';
 export * from './status.js';
+export * from './grpc.js';

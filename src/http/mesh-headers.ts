@@ -49,5 +49,6 @@ export function withoutPerHopMeshHeaders(raw: readonly string[]): RawHeaders {
 
 /** Whether a response came from a peer sidecar whose application is down (its 503 carries this code). */
 export function isPeerAppUnavailable(status: number, raw: readonly string[]): boolean {
-  return status === 503 && headerValue(raw, ERROR_HEADER) === 'APP_UNAVAILABLE';
+  // A gRPC caller is told in a Trailers-Only 200 instead.
+  return (status === 503 || status === 200) && headerValue(raw, ERROR_HEADER) === 'APP_UNAVAILABLE';
 }

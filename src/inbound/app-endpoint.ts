@@ -1,13 +1,13 @@
 // Inbound: the endpoint stage in front of the local app — one attempt (there is no other instance here), its connect failure told as APP_UNAVAILABLE.
 import { AppUnavailableError, type WeftError } from '../core/index.js';
 import type { Dispatch, FlowControl, MeshRequest, RawHeaders, ResponseHandler } from '../http/index.js';
-import type { EndpointPool } from '../transport/index.js';
+import type { UpstreamPool } from '../transport/index.js';
 
 export class AppEndpointStage {
   readonly dispatch: Dispatch;
 
   constructor(
-    readonly pool: EndpointPool,
+    readonly pool: UpstreamPool,
     /** No response headers within this time after the request was sent is UPSTREAM_TIMEOUT. */
     private readonly responseTimeoutMs: number,
   ) {

@@ -16,7 +16,7 @@ export interface ListenerGuardOptions {
 }
 
 /** What a refused request head is answered with when nothing has been written on its connection yet. */
-const REPLIES: Record<Exclude<RejectionReason, 'connection_limit' | 'http2_prior_knowledge' | 'upgrade'>, { status: string; code: string; message: string }> = {
+const REPLIES: Record<Exclude<RejectionReason, 'connection_limit' | 'http2_prior_knowledge' | 'upgrade' | 'http2_abuse'>, { status: string; code: string; message: string }> = {
   bad_request: { status: '400 Bad Request', code: 'BAD_REQUEST', message: 'the request could not be parsed as HTTP/1.1' },
   request_timeout: { status: '408 Request Timeout', code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' },
   headers_too_large: { status: '431 Request Header Fields Too Large', code: 'HEADERS_TOO_LARGE', message: 'the request head is larger than this server accepts' },

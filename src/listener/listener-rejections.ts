@@ -10,9 +10,10 @@ export type RejectionReason =
   | 'connection_limit'
   | 'http2_prior_knowledge'
   | 'connect'
-  | 'upgrade';
+  | 'upgrade'
+  | 'http2_abuse';
 
-export const REJECTION_REASONS: readonly RejectionReason[] = ['bad_request', 'request_timeout', 'headers_too_large', 'payload_too_large', 'connection_limit', 'http2_prior_knowledge', 'connect', 'upgrade'];
+export const REJECTION_REASONS: readonly RejectionReason[] = ['bad_request', 'request_timeout', 'headers_too_large', 'payload_too_large', 'connection_limit', 'http2_prior_knowledge', 'connect', 'upgrade', 'http2_abuse'];
 
 const METRIC = 'weft_listener_rejected_total';
 /** Lines logged per listener per window; the rest are summed into the next line. */
@@ -24,7 +25,7 @@ function counterOf(registry: Registry): Counter<'listener' | 'reason'> {
   if (existing instanceof Counter) return existing as Counter<'listener' | 'reason'>;
   return new Counter({
     name: METRIC,
-    help: 'Requests and connections a listener refused before they reached weft, by listener and reason (malformed heads, timeouts, oversized heads, the connection cap, HTTP/2 prior knowledge, CONNECT, upgrades).',
+    help: 'Requests and connections a listener refused before they reached weft, by listener and reason (malformed heads, timeouts, oversized heads, the connection cap, HTTP/2 prior knowledge, CONNECT, upgrades, HTTP/2 sessions closed for abuse: reset floods, unacknowledged settings).',
     labelNames: ['listener', 'reason'],
     registers: [registry],
   });

@@ -1,10 +1,11 @@
 // Proxy: the sidecar's inbound listener: forwards every request to the local application.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { AmbiguousHostError, type Runtime, type WeftError } from '../core/index.js';
 import { compose, type Dispatch, type Layer, type MeshRequest } from '../http/index.js';
-import { formatHostPort } from '../model/index.js';
-import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
+import { DEFAULT_PROTOCOL, formatHostPort, type Protocol } from '../model/index.js';
+import { effectiveHeadersTimeout, LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import {
   claimedSource,
   createProxyMetrics,
@@ -21,7 +22,23 @@ import {
   type IstioPeerMetrics,
   type UpstreamMetrics,
 } from '../telemetry/index.js';
-import { answerOptionsAsterisk, EndpointPool, hasSecondHost, Http1ServerExchange, Http1UpgradeExchange, screenRequest, screenUpgrade, Tunnels, type PoolOptions } from '../transport/index.js';
+import {
+  answerOptionsAsterisk,
+  hasSecondHost,
+  Http1ServerExchange,
+  Http1UpgradeExchange,
+  Http2ServerExchange,
+  Http2Sessions,
+  http2RequestHead,
+  HttpFront,
+  poolFor,
+  screenHttp2Request,
+  screenRequest,
+  screenUpgrade,
+  Tunnels,
+  type PoolOptions,
+  type ServerExchange,
+} from '../transport/index.js';
 import { ClaimedPeers, type PeerIdentifier } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { AdmissionStage, AppEndpointStage, createAdmissionMetrics, type InboundAdmission } from '../inbound/index.js';
@@ -32,6 +49,8 @@ export interface InboundServerOptions {
   /** Where the application listens; 127.0.0.1 unless told. */
   appHost?: string;
   appPort: number;
+  /** What the app's port speaks: HTTP/2 and gRPC apps are called over h2c, the rest over HTTP/1.1; default http1. */
+  appProtocol?: Protocol;
   /** The service this sidecar fronts, for metrics and logs. */
   service: string;
   responseTimeoutMs?: number;
@@ -89,26 +108,35 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => handleUpgrade(req, socket, head);
   const tunnels = new Tunnels();
   const logger = options.runtime.logger.child({ listener: 'inbound', service: options.service });
-  const guard = new ListenerGuard({ name: 'inbound', limits: options.limits ?? LISTENER_LIMIT_DEFAULTS, metrics: options.runtime.metrics, logger });
+  const limits = options.limits ?? LISTENER_LIMIT_DEFAULTS;
+  const guard = new ListenerGuard({ name: 'inbound', limits, metrics: options.runtime.metrics, logger });
+  // HTTP/2 callers (h2 by ALPN under mTLS, h2c in plaintext) beside HTTP/1.1 ones, on the same port.
+  const http2 = new Http2Sessions({
+    limits: { idleTimeoutMs: limits.idleTimeoutMs },
+    onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
+    onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
+    onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),
+  });
   const mtls = options.mtls
-    ? new MtlsListener({ ...options.mtls, onRequest, onUpgrade, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
+    ? new MtlsListener({ ...options.mtls, onRequest, onUpgrade, http2, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
     : null;
   const server = mtls?.plain ?? createServer({ keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS }, onRequest);
   if (mtls === null) server.on('upgrade', onUpgrade);
-  if (mtls === null) guard.protect(server);
-  const drain = new Drain(mtls ?? server);
+  if (mtls === null) guard.protect(server, false);
+  const front = mtls === null ? new HttpFront({ http1: server, http2, sniffTimeoutMs: effectiveHeadersTimeout(limits) }) : null;
+  if (front !== null) guard.cap(front.socketServer);
+  const drain = new Drain(mtls ?? front!);
   const metrics = createProxyMetrics(options.runtime.metrics);
   const tcp = createTcpMetrics(options.runtime.metrics);
   // The caller is not known at connection level: only its requests name it. Behind mTLS, the raw socket counts the bytes on the wire.
   const track = tcp.connections('inbound', 'downstream', UNKNOWN_SERVICE).track;
-  if (mtls) mtls.on('connection', (socket: Socket) => track(socket));
-  else server.on('connection', track);
+  (mtls ?? front!).on('connection', (socket: Socket) => track(socket));
   const host = options.appHost ?? INBOUND_DEFAULTS.appHost;
   const connectTimeoutMs = options.connectTimeoutMs ?? INBOUND_DEFAULTS.connectTimeoutMs;
   const admission = options.admission ?? null;
   const address = formatHostPort(host, options.appPort);
-  const pool = new EndpointPool(
-    { host, port: options.appPort, address },
+  const pool = poolFor(
+    { host, port: options.appPort, address, protocol: options.appProtocol ?? DEFAULT_PROTOCOL },
     {
       connectTimeoutMs,
       ...options.pool,
@@ -144,7 +172,15 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
       return;
     }
     const exchange = new Http1ServerExchange(req, res, drain, req.headers.host ?? '', 0, options.runtime.clock.now());
-    admit(req, exchange, screened === 'forward' ? null : screened, 'a request');
+    // Node keeps the first of two Host headers; the app might read the other: which one is meant is ambiguous (RFC 9112 3.2).
+    admit(exchange, req.socket, (screened === 'forward' ? null : screened) ?? secondHost(req), 'a request');
+  }
+
+  /** An HTTP/2 stream: the same admission and app endpoint; the caller is proven by the session's connection. */
+  function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    const head = http2RequestHead(headers, rawHeaders, stream.endAfterHeaders);
+    const exchange = new Http2ServerExchange(stream, headers, head, drain, 0, options.runtime.clock.now());
+    admit(exchange, stream.session ?? stream, screenHttp2Request(head, headers), 'an HTTP/2 request');
   }
 
   /** An Upgrade (a WebSocket): the same admission and app endpoint, the request's body and response being the tunnel. */
@@ -152,21 +188,23 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
     const screened = screenUpgrade(req);
     const exchange = new Http1UpgradeExchange(req, socket, head, drain, screened === 'tunnel' ? (req.headers.upgrade ?? '') : null, req.headers.host ?? '', options.runtime.clock.now());
     tunnels.add(exchange);
-    admit(req, exchange, typeof screened === 'string' ? null : screened, 'an upgrade');
+    admit(exchange, req.socket, (typeof screened === 'string' ? null : screened) ?? secondHost(req), 'an upgrade');
   }
 
-  /** Names the caller of a request the listener took, then refuses it (the screen's reason, or two Host headers) or runs the stack. */
-  function admit(req: IncomingMessage, exchange: Http1ServerExchange | Http1UpgradeExchange, screened: WeftError | null, what: string): void {
+  function secondHost(req: IncomingMessage): WeftError | null {
+    return hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null;
+  }
+
+  /** Names the caller of a request the listener took (by its connection: socket or HTTP/2 session), then refuses it or runs the stack. */
+  function admit(exchange: ServerExchange | Http1UpgradeExchange, connection: object, refusal: WeftError | null, what: string): void {
     const request = exchange.request;
     // The header is passed on to the app as well, which may use it.
     const claimed = claimedSource(request.headers);
-    const who = peers.identify(req.socket, claimed);
+    const who = peers.identify(connection, claimed);
     request.caller = who;
     // A proven caller is counted, logged and limited as the service its certificate names, whatever it claims.
     request.facts.source = who.authenticated ? (who.service ?? '') : validSource(claimed);
     request.facts.destination = options.service;
-    // Node keeps the first of two Host headers; the app might read the other: which one is meant is ambiguous (RFC 9112 3.2).
-    const refusal = screened ?? (hasSecondHost(req.rawHeaders) ? new AmbiguousHostError() : null);
     if (refusal !== null) {
       guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'upgrade' : 'bad_request', `${what} was refused: ${refusal.message}`);
       observe.refuse(request, exchange, refusal);

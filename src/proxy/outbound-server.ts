@@ -1,13 +1,31 @@
 // Proxy: the sidecar's outbound listener: routes by Host to a service and forwards to one of its endpoints.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { AmbiguousHostError, MissingHostError, NoEndpointsError, type Runtime } from '../core/index.js';
 import type { SnapshotSource } from '../model/index.js';
 import type { BalancerKind } from '../balance/index.js';
 import { DEFAULT_RETRY_POLICY, REPLAY_BUFFER_BYTES } from '../resilience/index.js';
 import { createProxyMetrics, createTcpMetrics, ObserveStage, UNKNOWN_SERVICE, type AccessLog, type HopSink, type HopTracer, type IstioMetrics } from '../telemetry/index.js';
-import { answerOptionsAsterisk, hasSecondHost, Http1ServerExchange, Http1UpgradeExchange, isAbsoluteForm, screenRequest, screenUpgrade, targetAuthority, Tunnels, type PoolOptions } from '../transport/index.js';
+import {
+  answerOptionsAsterisk,
+  hasSecondHost,
+  Http1ServerExchange,
+  Http1UpgradeExchange,
+  Http2ServerExchange,
+  Http2Sessions,
+  http2RequestHead,
+  HttpFront,
+  isAbsoluteForm,
+  screenHttp2Request,
+  screenRequest,
+  screenUpgrade,
+  targetAuthority,
+  Tunnels,
+  type PoolOptions,
+  type ServerExchange,
+} from '../transport/index.js';
 import type { Socket } from 'node:net';
-import { LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
+import { effectiveHeadersTimeout, LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import type { MeshTls } from '../security/tls/index.js';
 import { OutboundStack, UpstreamRoutes } from '../outbound/index.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
@@ -49,13 +67,28 @@ export const OUTBOUND_DEFAULTS = {
 export function createOutboundServer(options: OutboundServerOptions): ProxyServer {
   const { runtime, snapshots } = options;
   const logger = runtime.logger.child({ listener: 'outbound', ...(options.localService ? { service: options.localService } : {}) });
+  const limits = options.limits ?? LISTENER_LIMIT_DEFAULTS;
   const server = createServer({ requireHostHeader: false, keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS });
-  const guard = new ListenerGuard({ name: 'outbound', limits: options.limits ?? LISTENER_LIMIT_DEFAULTS, metrics: runtime.metrics, logger });
-  guard.protect(server);
-  const drain = new Drain(server);
+  const guard = new ListenerGuard({ name: 'outbound', limits, metrics: runtime.metrics, logger });
+  guard.protect(server, false);
+  // HTTP/2 with prior knowledge (h2c) on the same port, told apart by its preface.
+  const http2 = new Http2Sessions({
+    limits: { idleTimeoutMs: limits.idleTimeoutMs },
+    onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
+    onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
+    onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),
+  });
+  const front = new HttpFront({
+    http1: server,
+    http2,
+    sniffTimeoutMs: effectiveHeadersTimeout(limits),
+    onSilent: () => guard.rejections.record('request_timeout', 'a connection was closed: it sent nothing in time'),
+  });
+  guard.cap(front.socketServer);
+  const drain = new Drain(front);
   const metrics = createProxyMetrics(runtime.metrics);
   const tcp = createTcpMetrics(runtime.metrics);
-  server.on('connection', tcp.connections('outbound', 'downstream', UNKNOWN_SERVICE).track);
+  front.on('connection', tcp.connections('outbound', 'downstream', UNKNOWN_SERVICE).track);
   // Requests whose Host names no known service go to UNKNOWN_SERVICE too: host names are unbounded, labels must not be.
   const source = options.localService || UNKNOWN_SERVICE;
   const inFlight = metrics.inFlight('outbound');
@@ -104,13 +137,13 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
 
 
   /** Sends a request the listener took on to the stack of the service its Host names, or answers why not. */
-  function route(req: IncomingMessage, exchange: Http1ServerExchange | Http1UpgradeExchange, host: string | undefined): void {
+  function route(exchange: ServerExchange | Http1UpgradeExchange, host: string | undefined, secondHost: boolean): void {
     const request = exchange.request;
     if (host === undefined || host === '') {
       unknownService().refuse(request, exchange, new MissingHostError());
       return;
     }
-    if (hasSecondHost(req.rawHeaders)) {
+    if (secondHost) {
       unknownService().refuse(request, exchange, new AmbiguousHostError());
       return;
     }
@@ -142,8 +175,23 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       unknownService().refuse(request, exchange, screened);
       return;
     }
-    route(req, exchange, host);
+    route(exchange, host, hasSecondHost(req.rawHeaders));
   });
+
+  /** An HTTP/2 stream: routed by :authority (or Host) as an HTTP/1.1 request is by Host. */
+  function handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    const head = http2RequestHead(headers, rawHeaders, stream.endAfterHeaders);
+    const exchange = new Http2ServerExchange(stream, headers, head, drain, REPLAY_BUFFER_BYTES, runtime.clock.now());
+    const request = exchange.request;
+    request.facts.source = localService;
+    const refusal = screenHttp2Request(head, headers);
+    if (refusal !== null) {
+      guard.rejections.record(refusal.code === 'NOT_IMPLEMENTED' ? 'connect' : 'bad_request', `an HTTP/2 request was refused: ${refusal.message}`);
+      unknownService().refuse(request, exchange, refusal);
+      return;
+    }
+    route(exchange, head.authority, false);
+  }
 
   // An Upgrade (a WebSocket) is one request whose body and response run for as long as the tunnel lasts.
   const tunnels = new Tunnels();
@@ -160,7 +208,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
       unknownService().refuse(request, exchange, screened);
       return;
     }
-    route(req, exchange, host);
+    route(exchange, host, hasSecondHost(req.rawHeaders));
   });
 
   return {

@@ -129,6 +129,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
         runtime,
         appHost: config.appHost,
         appPort,
+        appProtocol: config.protocol,
         service: config.service,
         connectTimeoutMs: config.connectTimeoutMs,
         responseTimeoutMs: config.responseTimeoutMs,

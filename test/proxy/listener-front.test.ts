@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/index.js';
+import { createAdminServer } from '../../src/proxy/admin-server.js';
 import { createInboundServer } from '../../src/proxy/inbound-server.js';
 import { createOutboundServer } from '../../src/proxy/outbound-server.js';
 import { HTTP_1_1_REQUIRED } from '../../src/listener/index.js';
@@ -134,30 +135,63 @@ describe('sidecar listeners: requests they answer themselves', () => {
     }
   });
 
-  it('tells an HTTP/2 client with prior knowledge HTTP_1_1_REQUIRED in a GOAWAY it can read', async () => {
+  it('serves an HTTP/2 client with prior knowledge on the same port as HTTP/1.1, refusing nothing', async () => {
     for (const front of await fronts()) {
-      const outcome = await new Promise<{ code?: number; error?: string }>((resolve) => {
+      const outcome = await new Promise<{ status?: number; body?: string; error?: string }>((resolve) => {
         const session = http2.connect(`http://127.0.0.1:${front.port}`);
         const timer = setTimeout(() => {
           session.destroy();
           resolve({ error: 'no answer' });
         }, 3_000);
-        session.on('goaway', (code) => {
-          clearTimeout(timer);
-          session.destroy();
-          resolve({ code });
-        });
         session.on('error', (err) => {
           clearTimeout(timer);
           resolve({ error: err.message });
         });
-        const req = session.request({ ':path': '/', host: 'greeter' });
-        req.on('error', () => {});
+        const req = session.request({ ':path': '/h2', ':authority': 'greeter' });
+        let status = 0;
+        let body = '';
+        req.on('response', (headers) => (status = Number(headers[':status'])));
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          clearTimeout(timer);
+          session.close();
+          resolve({ status, body });
+        });
+        req.on('error', (err) => resolve({ error: err.message }));
         req.end();
       });
-      expect(outcome, front.name).toEqual({ code: HTTP_1_1_REQUIRED });
-      expect(await rejected(front.runtime, front.name, 'http2_prior_knowledge'), front.name).toBe(1);
+      expect(outcome, front.name).toEqual({ status: 200, body: 'ok' });
+      expect(front.seen.at(-1), front.name).toBe('GET /h2 host=greeter');
+      expect(await rejected(front.runtime, front.name, 'http2_prior_knowledge'), front.name).toBe(0);
     }
+  });
+
+  it('tells an HTTP/2 client with prior knowledge HTTP_1_1_REQUIRED in a GOAWAY where only HTTP/1.1 is spoken (the admin listener)', async () => {
+    const runtime = quietRuntime();
+    const admin = createAdminServer({ runtime, snapshots: snapshotsOf([]), ready: () => ({ ready: true }) });
+    const { port } = await admin.listen('127.0.0.1', 0);
+    cleanups.push(() => admin.close());
+    const outcome = await new Promise<{ code?: number; error?: string }>((resolve) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      const timer = setTimeout(() => {
+        session.destroy();
+        resolve({ error: 'no answer' });
+      }, 3_000);
+      session.on('goaway', (code) => {
+        clearTimeout(timer);
+        session.destroy();
+        resolve({ code });
+      });
+      session.on('error', (err) => {
+        clearTimeout(timer);
+        resolve({ error: err.message });
+      });
+      const req = session.request({ ':path': '/', host: 'greeter' });
+      req.on('error', () => {});
+      req.end();
+    });
+    expect(outcome).toEqual({ code: HTTP_1_1_REQUIRED });
+    expect(await rejected(runtime, 'admin', 'http2_prior_knowledge')).toBe(1);
   });
 
   it("answers Node's own refusals with weft's JSON and header, and counts them by reason", async () => {

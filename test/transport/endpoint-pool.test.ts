@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it, expect } from 'vitest';
 import { endpointFromInstance, type Endpoint } from '../../src/model/index.js';
 import { systemClock } from '../../src/core/index.js';
-import { EndpointPools, type EndpointPool } from '../../src/transport/index.js';
+import { EndpointPool, EndpointPools, type UpstreamPool } from '../../src/transport/index.js';
 import { meshRequest, RecordingHandler } from '../support/request-path-kit.js';
 
 const servers: http.Server[] = [];
@@ -40,17 +40,23 @@ async function settled(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** The endpoints here speak HTTP/1.1: their pools are keep-alive connection pools. */
+function http1Pool(pool: UpstreamPool): EndpointPool {
+  if (!(pool instanceof EndpointPool)) throw new Error('expected an HTTP/1.1 pool');
+  return pool;
+}
+
 describe('endpoint pools', () => {
   it('reuses one keep-alive connection for sequential requests', async () => {
     const a = await server();
     const pools = new EndpointPools();
-    const pool = pools.get(a.endpoint);
+    const pool = http1Pool(pools.get(a.endpoint));
     for (let i = 0; i < 10; i++) {
       expect(await get(pool)).toBe(200);
       expect(pool.sockets()).toEqual([0, 1]);
     }
     expect(a.connections()).toBe(1);
-    expect(pools.get(a.endpoint).sockets()).toEqual([0, 1]);
+    expect(http1Pool(pools.get(a.endpoint)).sockets()).toEqual([0, 1]);
     pools.destroy();
   });
 
@@ -58,9 +64,9 @@ describe('endpoint pools', () => {
     const a = await server();
     const b = await server();
     const pools = new EndpointPools();
-    await get(pools.get(a.endpoint));
-    await get(pools.get(b.endpoint));
-    const poolA = pools.get(a.endpoint);
+    await get(http1Pool(pools.get(a.endpoint)));
+    await get(http1Pool(pools.get(b.endpoint)));
+    const poolA = http1Pool(pools.get(a.endpoint));
     expect(poolA.sockets()).toEqual([0, 1]);
     pools.retain([b.endpoint]);
     expect(pools.addresses()).toEqual([b.endpoint.address]);
@@ -69,14 +75,14 @@ describe('endpoint pools', () => {
     expect(a.open()).toBe(0);
     expect(b.open()).toBe(1);
     // The address is a new pool if it comes back.
-    expect(pools.get(a.endpoint)).not.toBe(poolA);
+    expect(http1Pool(pools.get(a.endpoint))).not.toBe(poolA);
     pools.destroy();
   });
 
   it('refuses requests on a retired pool before sending anything', async () => {
     const a = await server();
     const pools = new EndpointPools();
-    const pool = pools.get(a.endpoint);
+    const pool = http1Pool(pools.get(a.endpoint));
     pools.retain([]);
     await expect(get(pool)).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
     expect(a.connections()).toBe(0);

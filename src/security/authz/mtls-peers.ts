@@ -1,5 +1,4 @@
 // Security/authz: the caller proven by its mTLS certificate (a SPIFFE id of our trust domain), else its x-weft-source claim.
-import type { Socket } from 'node:net';
 import { IdentityInvalidError, parseSpiffeId } from '../identity.js';
 import { peerSpiffeId } from '../tls/index.js';
 import { ClaimedPeers, MAX_CLAIMED_PEERS, type PeerIdentifier, type PeerIdentity } from './peer-identity.js';
@@ -23,8 +22,8 @@ export class MtlsPeers implements PeerIdentifier {
     this.claimed = new ClaimedPeers(cap);
   }
 
-  identify(socket: Socket, claimed: string | undefined): PeerIdentity {
-    const id = peerSpiffeId(socket);
+  identify(connection: object, claimed: string | undefined): PeerIdentity {
+    const id = peerSpiffeId(connection);
     if (id === null) return this.claimed.of(claimed);
     return this.ofSpiffeId(id) ?? this.claimed.of(claimed);
   }

@@ -1,5 +1,4 @@
 // Security: who is calling — the PeerIdentity that authorization and per-source limits judge, and the claimed (unauthenticated) form used until mTLS.
-import type { Socket } from 'node:net';
 import { SERVICE_NAME } from '../../model/index.js';
 
 /**
@@ -24,7 +23,8 @@ export const MAX_CLAIMED_PEERS = 1024;
  * the connection's peer certificate (mTLS) returns an authenticated identity instead and may ignore the claim.
  */
 export interface PeerIdentifier {
-  identify(socket: Socket, claimed: string | undefined): PeerIdentity;
+  /** `connection` is the request's socket (HTTP/1.1) or its HTTP/2 session. */
+  identify(connection: object, claimed: string | undefined): PeerIdentity;
 }
 
 /** Turns x-weft-source claims into unauthenticated PeerIdentity objects, one per distinct name (capped), so a request allocates none. */
@@ -33,7 +33,7 @@ export class ClaimedPeers implements PeerIdentifier {
 
   constructor(private readonly cap: number = MAX_CLAIMED_PEERS) {}
 
-  identify(_socket: Socket, claimed: string | undefined): PeerIdentity {
+  identify(_connection: object, claimed: string | undefined): PeerIdentity {
     return this.of(claimed);
   }
 

@@ -1,8 +1,8 @@
 // Security/TLS: what a workload's listeners and pools need to speak mTLS — the mesh's trust domain and default mode, our identity, and connectors that count failed handshakes.
-import type { Endpoint, MeshReply, MtlsMode, ServicePolicy } from '../../model/index.js';
+import { speaksHttp2, type Endpoint, type MeshReply, type MtlsMode, type ServicePolicy } from '../../model/index.js';
 import type { Connector } from '../../transport/index.js';
 import { formatSpiffeId } from '../identity.js';
-import { mtlsConnector } from './mtls-connector.js';
+import { HTTP1_ONLY_ALPN, HTTP2_ALPN, mtlsConnector } from './mtls-connector.js';
 import type { MtlsRefusals } from './mtls-listener.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 
@@ -71,6 +71,7 @@ export class MeshTls {
     const connect = mtlsConnector({
       identity,
       expectedSpiffeId: formatSpiffeId({ trustDomain: this.trustDomain, service: endpoint.service }),
+      alpn: speaksHttp2(endpoint.protocol) ? HTTP2_ALPN : HTTP1_ONLY_ALPN,
       timeoutMs: this.options.connectTimeoutMs,
     });
     return (target, callback) =>

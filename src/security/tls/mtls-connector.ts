@@ -3,7 +3,6 @@ import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket }
 import { isWeftError } from '../../core/index.js';
 import type { Connector } from '../../transport/index.js';
 import { formatHostPort } from '../../model/index.js';
-import { MTLS_ALPN } from './mtls-listener.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import { PeerIdentityMismatchError, PeerUntrustedError } from './tls-errors.js';
 import type { WorkloadIdentity } from './workload-identity.js';
@@ -11,7 +10,14 @@ import type { WorkloadIdentity } from './workload-identity.js';
 export interface MtlsPeer {
   /** The SPIFFE id the snapshot gives for the instance at this address; any other is refused. */
   readonly expectedSpiffeId: string;
+  /** The protocols offered by ALPN, preferred first; default HTTP/1.1 only. */
+  readonly alpn?: readonly string[];
 }
+
+/** ALPN of an HTTP/1.1 pool: a peer that also speaks HTTP/2 must not pick it for this connection. */
+export const HTTP1_ONLY_ALPN: readonly string[] = ['http/1.1'];
+/** ALPN of an HTTP/2 pool: h2, or HTTP/1.1 from a peer without it, which the pool then reports as such. */
+export const HTTP2_ALPN: readonly string[] = ['h2', 'http/1.1'];
 
 export interface MtlsConnectorOptions extends MtlsPeer {
   readonly identity: WorkloadIdentity;
@@ -41,7 +47,7 @@ export function mtlsConnectionOptions(identity: WorkloadIdentity, peer: MtlsPeer
     secureContext: identity.current.secureContext,
     minVersion: 'TLSv1.3',
     rejectUnauthorized: true,
-    ALPNProtocols: MTLS_ALPN,
+    ALPNProtocols: [...(peer.alpn ?? HTTP1_ONLY_ALPN)],
     checkServerIdentity: (_host, certificate) => checkPeerSpiffeId(expected, certificate),
   };
 }

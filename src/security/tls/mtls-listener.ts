@@ -1,10 +1,10 @@
 // Security/TLS: one inbound port in a given mTLS mode: TLS 1.3 with client certificates, plaintext, or either (sniffed per connection).
 import { EventEmitter } from 'node:events';
 import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server as PlainServer } from 'node:http';
-import { createServer as createSecureServer, type Server as SecureServer } from 'node:https';
 import { createServer as createFrontServer, type AddressInfo, type Server as FrontServer, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { ValidationError } from '../../core/index.js';
+import { handOver, sniffPreface, type Http2Sessions } from '../../transport/index.js';
 import type { MtlsMode } from '../../model/index.js';
 import { spiffeIdOfSubjectAltName } from './spiffe-id.js';
 import type { WorkloadIdentity } from './workload-identity.js';
@@ -12,8 +12,10 @@ import type { WorkloadIdentity } from './workload-identity.js';
 /** strict: mTLS only, plaintext connections are closed; permissive: mTLS or plaintext on one port; disabled: plaintext only. */
 export type { MtlsMode };
 
-/** Sidecars speak HTTP/1.1 to each other inside TLS. */
-export const MTLS_ALPN = ['http/1.1'];
+/** Sidecars speak HTTP/2 or HTTP/1.1 to each other inside TLS, as ALPN settles per connection. */
+export const MTLS_ALPN = ['h2', 'http/1.1'];
+/** What a listener without HTTP/2 offers. */
+const HTTP1_ALPN = ['http/1.1'];
 
 /** The first byte of every TLS record carrying a handshake (a ClientHello starts the connection with one). */
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -30,6 +32,11 @@ export interface MtlsListenerOptions {
   readonly onRequest: RequestListener;
   /** Called for every request that asks to upgrade (a WebSocket), TLS or not, with its socket; absent: node:http's default. */
   readonly onUpgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /**
+   * Serves HTTP/2 connections: h2 chosen by ALPN under TLS, and h2c with prior knowledge in plaintext (told by its
+   * preface). `peerSpiffeId(stream.session)` tells who called over mTLS. Absent: HTTP/1.1 only.
+   */
+  readonly http2?: Http2Sessions;
   readonly keepAliveTimeoutMs?: number;
   /** A connection must send its first byte and, for TLS, finish its handshake within this time. */
   readonly handshakeTimeoutMs?: number;
@@ -78,8 +85,11 @@ export class MtlsListener extends EventEmitter {
   readonly refusals: MtlsRefusals = { plaintext: 0, handshake: 0 };
   /** Serves plaintext connections (in permissive and disabled mode). */
   readonly plain: PlainServer;
-  /** Serves mTLS connections; null until the listener has an identity. */
-  secure: SecureServer | null = null;
+  /** Does the TLS handshakes; null until the listener has an identity. */
+  secure: TlsServer | null = null;
+  /** Serves HTTP/1.1 over the handshaken connections; null until the listener has an identity. */
+  private secureHttp: PlainServer | null = null;
+  private readonly http2: Http2Sessions | null;
   private current: MtlsMode;
   private readonly front: FrontServer;
   private readonly handshakeTimeoutMs: number;
@@ -96,6 +106,7 @@ export class MtlsListener extends EventEmitter {
     this.keepAliveTimeout = options.keepAliveTimeoutMs ?? MTLS_LISTENER_DEFAULTS.keepAliveTimeoutMs;
     this.onRequest = options.onRequest;
     this.guard = options.guard;
+    this.http2 = options.http2 ?? null;
     this.plain = createPlainServer({ keepAliveTimeout: this.keepAliveTimeout }, options.onRequest);
     this.onUpgrade = options.onUpgrade;
     if (this.onUpgrade) this.plain.on('upgrade', this.onUpgrade);
@@ -126,39 +137,44 @@ export class MtlsListener extends EventEmitter {
    */
   setIdentity(identity: WorkloadIdentity): void {
     if (this.secure !== null) throw new ValidationError('identity', 'the listener already has an identity; renewals go through WorkloadIdentity.update');
-    const secure = createSecureServer(
+    const secureHttp = createPlainServer({ keepAliveTimeout: this.keepAliveTimeout }, this.onRequest);
+    if (this.onUpgrade) secureHttp.on('upgrade', this.onUpgrade);
+    this.guard?.protect(secureHttp, false);
+    const secure = createTlsServer(
       {
         ...identity.current.contextOptions,
         requestCert: true,
         rejectUnauthorized: true,
-        ALPNProtocols: MTLS_ALPN,
+        ALPNProtocols: this.http2 === null ? HTTP1_ALPN : MTLS_ALPN,
         handshakeTimeout: this.handshakeTimeoutMs,
-        keepAliveTimeout: this.keepAliveTimeout,
       },
-      this.onRequest,
+      (socket: TLSSocket) => {
+        // Known before the first request is parsed: the caller is named for every request of the connection.
+        const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);
+        if (socket.alpnProtocol === 'h2' && this.http2 !== null) {
+          const session = this.http2.accept(socket);
+          if (id !== null && session !== null) peerIds.set(session, id);
+          return;
+        }
+        if (id !== null) peerIds.set(socket, id);
+        secureHttp.emit('connection', socket);
+      },
     );
-    if (this.onUpgrade) secure.on('upgrade', this.onUpgrade);
-    // Ahead of the HTTP server's own listener, so the caller is known before its first request is parsed.
-    secure.prependListener('secureConnection', (socket: TLSSocket) => {
-      const id = spiffeIdOfSubjectAltName(socket.getPeerCertificate().subjectaltname);
-      if (id !== null) peerIds.set(socket, id);
-    });
     secure.on('tlsClientError', (err: Error, socket: TLSSocket) => {
       this.refuse('handshake', err);
       socket.destroy();
     });
-    // An https.Server is an http.Server over TLS sockets: the same head, request and idle limits apply.
-    this.guard?.protect(secure as unknown as PlainServer, false);
+    this.secureHttp = secureHttp;
     this.stopFollowingIdentity = identity.onUpdate((state) => secure.setSecureContext(state.contextOptions));
     this.secure = secure;
-    if (this.front?.listening) secure.emit('listening');
+    if (this.front?.listening) secureHttp.emit('listening');
   }
 
   listen(port: number, host: string, callback?: () => void): this {
     this.front.listen(port, host, () => {
       // The inner servers start tracking connections (idle closing, header timeouts) on 'listening'.
       this.plain.emit('listening');
-      this.secure?.emit('listening');
+      this.secureHttp?.emit('listening');
       callback?.();
     });
     return this;
@@ -179,24 +195,28 @@ export class MtlsListener extends EventEmitter {
     this.front.close(callback);
     // Stops their connection checkers and closes idle connections; they hold no listening socket.
     this.plain.close();
-    this.secure?.close();
+    this.secureHttp?.close();
+    this.http2?.goawayAll();
     return this;
   }
 
   closeIdleConnections(): void {
     this.plain.closeIdleConnections();
-    this.secure?.closeIdleConnections();
+    this.secureHttp?.closeIdleConnections();
+    this.http2?.closeIdle();
   }
 
   closeAllConnections(): void {
     this.plain.closeAllConnections();
-    this.secure?.closeAllConnections();
+    this.secureHttp?.closeAllConnections();
+    this.http2?.destroyAll();
   }
 
   private accept(socket: Socket): void {
     this.emit('connection', socket);
     if (this.current === 'disabled') {
-      this.plain.emit('connection', socket);
+      if (this.http2 !== null) sniffPreface(socket, this.handshakeTimeoutMs, (protocol) => handOver(protocol, socket, this.plain, this.http2!), () => {});
+      else this.plain.emit('connection', socket);
       return;
     }
     // Until a server owns the socket, a reset from the peer is this listener's to absorb.
@@ -218,6 +238,9 @@ export class MtlsListener extends EventEmitter {
       else if (chunk[0] === TLS_HANDSHAKE_RECORD && mode !== 'disabled') {
         this.refuse('handshake', undefined);
         socket.destroy();
+      } else if (mode !== 'strict' && this.http2 !== null) {
+        // Plaintext HTTP/2 (h2c with prior knowledge) or HTTP/1.x, by the preface.
+        sniffPreface(socket, this.handshakeTimeoutMs, (protocol) => handOver(protocol, socket, this.plain, this.http2!), () => this.refuse('handshake', undefined));
       } else if (mode !== 'strict') {
         this.plain.emit('connection', socket);
         // The HTTP parser reads the socket's handle directly from here on; the chunk put back above is

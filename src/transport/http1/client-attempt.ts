@@ -5,19 +5,14 @@ import {
   UpstreamProtocolError,
   UpstreamResetError,
   WeftError,
-  isWeftError,
   UpstreamTimeoutError,
   type TimerHandle,
 } from '../../core/index.js';
 import type { Cancellable, FlowControl, MeshRequest, ResponseHandler } from '../../http/index.js';
 import type { Http1ClientConnection } from './client-connection.js';
 import type { EndpointPool } from './endpoint-pool.js';
+import { isPeerRefusal } from '../pool-support.js';
 import { forwardResponseHeaders } from './hop-by-hop.js';
-
-/** The connector's typed refusal of the peer's certificate (mTLS): kept as it is, so it is answered and counted by its own code. */
-function isPeerRefusal(err: Error): err is WeftError {
-  return isWeftError(err) && (err.code === 'PEER_IDENTITY_MISMATCH' || err.code === 'PEER_UNTRUSTED');
-}
 
 function onResponseTimeout(attempt: Http1Attempt): void {
   attempt.onTimeout();

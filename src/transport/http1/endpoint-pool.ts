@@ -3,8 +3,11 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/index.js';
 import type { MeshRequest, ResponseHandler } from '../../http/index.js';
-import { formatHostPort, isValidHost, isValidPort, printable, type Endpoint } from '../../model/index.js';
-import { tcpConnector, type Connector } from '../connector.js';
+import { formatHostPort, isValidHost, isValidPort, type Endpoint } from '../../model/index.js';
+import type { Connector } from '../connector.js';
+import { endpointConnector, PoolClosedError, POOL_DEFAULTS, warnOfHandlerError } from '../pool-support.js';
+
+export { POOL_DEFAULTS, UndialableEndpointError } from '../pool-support.js';
 import { Http1Attempt } from './client-attempt.js';
 import { Http1ClientConnection, type ConnectionOwner } from './client-connection.js';
 
@@ -35,17 +38,6 @@ export interface PoolOptions {
   onHandlerError?: (error: unknown) => void;
 }
 
-/** An endpoint address that no URL or socket can take, from a registry that should have refused it. */
-export class UndialableEndpointError extends Error {
-  readonly code = 'ERR_WEFT_UNDIALABLE';
-}
-
-/** The pool was closed while a connection was being opened for it. */
-class PoolClosedError extends Error {
-  readonly code = 'ERR_WEFT_POOL_CLOSED';
-}
-
-export const POOL_DEFAULTS = { idleTimeoutMs: 4_000, connectTimeoutMs: 1_000 } as const;
 
 /** How often idle connections are looked over; a connection is closed up to this much before its idle time is up, never after. */
 const IDLE_SWEEP_MS = 250;
@@ -59,9 +51,6 @@ function sweepIdle(pool: EndpointPool): void {
 /** Connections a sweep closes, gathered first: closing one calls back into the pool's lists. */
 const expired: Http1ClientConnection[] = [];
 
-function warnOfHandlerError(error: unknown): void {
-  process.emitWarning(`a request-path handler threw while given a response; the attempt was given up: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-}
 
 /**
  * One endpoint's connections: the HTTP/1.1 client adapter of the request path. A request takes the most recently used
@@ -92,16 +81,8 @@ export class EndpointPool implements ConnectionOwner {
     this.idleTimeoutMs = options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs;
     this.onSocket = options.onSocket;
     this.onHandlerError = options.onHandlerError ?? warnOfHandlerError;
-    const dialable = isValidHost(endpoint.host) && isValidPort(endpoint.port);
-    this.defaultHost = dialable ? formatHostPort(endpoint.host, endpoint.port) : 'undialable.invalid';
-    if (dialable) {
-      this.connect = options.connect ?? tcpConnector(options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs);
-    } else {
-      const reason = `"${printable(formatHostPort(endpoint.host, endpoint.port))}" is not a dialable address`;
-      options.onUndialable?.(endpoint.address, reason);
-      // A pool that never dials: each attempt fails before it connects, so it is retried elsewhere like a refused connection.
-      this.connect = (_target, callback) => queueMicrotask(() => callback(new UndialableEndpointError(reason), null));
-    }
+    this.defaultHost = isValidHost(endpoint.host) && isValidPort(endpoint.port) ? formatHostPort(endpoint.host, endpoint.port) : 'undialable.invalid';
+    this.connect = endpointConnector(endpoint, options);
   }
 
   /** Sends one attempt of the request; its answer, or its failure as a WeftError, reaches the handler. */
@@ -213,51 +194,5 @@ export class EndpointPool implements ConnectionOwner {
       clearTimeout(this.sweepTimer);
       this.sweepTimer = null;
     }
-  }
-}
-
-/** The pools of one upstream service, keyed by endpoint address. */
-export class EndpointPools {
-  private readonly pools = new Map<string, EndpointPool>();
-  constructor(
-    private readonly options: PoolOptions = {},
-    /** The connector of one endpoint's pool (mTLS expecting that endpoint's identity); absent: `options.connect` or plain TCP. */
-    private readonly connectFor?: (endpoint: Endpoint) => Connector,
-  ) {}
-
-  get(endpoint: Endpoint): EndpointPool {
-    let pool = this.pools.get(endpoint.address);
-    if (pool === undefined) {
-      const options = this.connectFor ? { ...this.options, connect: this.connectFor(endpoint) } : this.options;
-      this.pools.set(endpoint.address, (pool = new EndpointPool(endpoint, options)));
-    }
-    return pool;
-  }
-
-  /** Retires every pool: idle sockets now, busy ones as their requests end (the set is being replaced). */
-  retireAll(): void {
-    for (const pool of this.pools.values()) pool.retire();
-    this.pools.clear();
-  }
-
-  /** Retires the pools of addresses no longer among `endpoints`. */
-  retain(endpoints: readonly Endpoint[]): void {
-    if (this.pools.size === 0) return;
-    const live = new Set<string>();
-    for (const endpoint of endpoints) live.add(endpoint.address);
-    for (const [address, pool] of this.pools) {
-      if (live.has(address)) continue;
-      this.pools.delete(address);
-      pool.retire();
-    }
-  }
-
-  addresses(): string[] {
-    return [...this.pools.keys()];
-  }
-
-  destroy(): void {
-    for (const pool of this.pools.values()) pool.destroy();
-    this.pools.clear();
   }
 }

@@ -1,0 +1,99 @@
+// HTTP: what the mesh knows of gRPC on top of HTTP/2 — telling a gRPC call, its grpc-timeout deadline, and errors answered as gRPC statuses.
+import type { WeftError } from '../core/index.js';
+import { ERROR_HEADER, headerValue } from './mesh-headers.js';
+import type { RawHeaders } from './message.js';
+import { grpcStatusOf, statusOf } from './status.js';
+
+export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';
+export const GRPC_STATUS_HEADER = 'grpc-status';
+export const GRPC_MESSAGE_HEADER = 'grpc-message';
+
+/**
+ * A gRPC call's content type: `application/grpc`, alone or with a `+format` or parameters. gRPC-Web (`application/grpc-web`)
+ * is not: its status travels in the body, and its clients read HTTP errors as HTTP.
+ */
+export function isGrpcContentType(value: string | undefined): boolean {
+  if (value === undefined || value.length < 16) return false;
+  if (value.slice(0, 16).toLowerCase() !== 'application/grpc') return false;
+  if (value.length === 16) return true;
+  const next = value.charCodeAt(16);
+  return next === 0x2b /* + */ || next === 0x3b /* ; */;
+}
+
+/** Whether a request is a gRPC call, by its raw headers. */
+export function isGrpcRequest(headers: readonly string[]): boolean {
+  return isGrpcContentType(headerValue(headers, 'content-type'));
+}
+
+/** Milliseconds per grpc-timeout unit (grpc PROTOCOL-HTTP2: Hours, Minutes, Seconds, milli, micro, nano). */
+const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000_001 };
+
+/** A grpc-timeout value in milliseconds ("1459m" → 1459); undefined when it is not one (at most 8 digits and a unit). */
+export function parseGrpcTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text.length < 2 || text.length > 9) return undefined;
+  const unit = UNIT_MS[text[text.length - 1]!];
+  const digits = text.slice(0, -1);
+  if (unit === undefined || !/^[0-9]+$/.test(digits)) return undefined;
+  return Number(digits) * unit;
+}
+
+/** A deadline as grpc-timeout: whole milliseconds while they fit in 8 digits, then seconds, minutes, hours (rounded up). */
+export function formatGrpcTimeout(ms: number): string {
+  const whole = Math.max(0, Math.ceil(ms));
+  if (whole < 100_000_000) return `${whole}m`;
+  const seconds = Math.ceil(whole / 1_000);
+  if (seconds < 100_000_000) return `${seconds}S`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 100_000_000) return `${minutes}M`;
+  return `${Math.min(99_999_999, Math.ceil(minutes / 60))}H`;
+}
+
+/** grpc-message as the spec wants it: UTF-8, with bytes outside printable ASCII and "%" percent-encoded. */
+export function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A grpc-message as received; one that does not decode is kept as it came. */
+export function decodeGrpcMessage(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The grpc-status of a response's headers or trailers as a number; undefined when absent or not a status. */
+export function grpcStatusIn(raw: readonly string[] | null): number | undefined {
+  if (raw === null) return undefined;
+  const value = headerValue(raw, GRPC_STATUS_HEADER);
+  if (value === undefined || !/^[0-9]{1,2}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/**
+ * A gRPC reply the mesh makes itself: Trailers-Only (HTTP 200, the status in the headers, no body), which every gRPC
+ * client reads as the call's status; the code stays readable in x-weft-error and the HTTP status the error would have.
+ */
+export function grpcErrorReply(error: WeftError): { readonly status: 200; readonly headers: RawHeaders } {
+  return {
+    status: 200,
+    headers: [
+      'content-type',
+      'application/grpc',
+      GRPC_STATUS_HEADER,
+      String(grpcStatusOf(error)),
+      GRPC_MESSAGE_HEADER,
+      encodeGrpcMessage(`${error.code}: ${error.message}`),
+      ERROR_HEADER,
+      error.code,
+      'x-weft-http-status',
+      String(statusOf(error)),
+    ],
+  };
+}
