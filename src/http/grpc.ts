@@ -97,3 +97,23 @@ export function grpcErrorReply(error: WeftError): { readonly status: 200; readon
     ],
   };
 }
+
+/**
+ * The HTTP status a gRPC status stands for (as Envoy maps them), so that success and failure, 5xx for outlier
+ * detection and breakers, read the same for gRPC calls as for HTTP requests.
+ */
+const HTTP_OF_GRPC: readonly number[] = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+export function httpStatusOfGrpc(code: number): number {
+  return HTTP_OF_GRPC[code] ?? 500;
+}
+
+/**
+ * What a response amounts to, as an HTTP status: the status itself, or for a gRPC call answered 200 the HTTP status
+ * its grpc-status stands for (from the trailers, or the head of a Trailers-Only answer).
+ */
+export function outcomeStatus(status: number, headers: readonly string[] | null, trailers: readonly string[] | null): number {
+  if (status !== 200) return status;
+  const code = grpcStatusIn(trailers) ?? grpcStatusIn(headers);
+  return code === undefined ? status : httpStatusOfGrpc(code);
+}

@@ -133,6 +133,11 @@ export class MeshRequest implements CallContext {
    * after a 101 its body is the client's bytes and its response body the endpoint's, both for as long as they last.
    */
   upgrade: string | null = null;
+  /**
+   * A gRPC call (HTTP/2 with content-type application/grpc): its grpc-timeout is a deadline, its grpc-status the
+   * outcome, and the mesh's own errors are answered to it as gRPC statuses.
+   */
+  grpc = false;
 
   constructor(
     readonly method: string,

@@ -11,8 +11,8 @@ export { POLICY_KIND };
 export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
 export type MtlsMode = (typeof MTLS_MODES)[number];
 
-/** Named retry conditions; a retry.on entry may also be an HTTP status code written as a string ("503"). */
-export const RETRY_CONDITIONS = ['connect-failure', 'reset', 'gateway-error'] as const;
+export { GRPC_RETRY_CONDITIONS, RETRY_CONDITIONS } from './retry-condition-names.js';
+import { RETRY_CONDITIONS } from './retry-condition-names.js';
 export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 /** A named condition, or a retriable status code such as "503". */
 export type RetryOn = RetryCondition | `${number}`;
@@ -30,7 +30,7 @@ export const POLICY_DEFAULTS = {
   timeout: { requestMs: 15_000 },
   retry: {
     attempts: 3,
-    on: ['connect-failure', 'reset'],
+    on: ['connect-failure', 'reset', 'unavailable'],
     budget: { ratio: 0.2, minPerSecond: 10 },
     backoff: { baseMs: 25, maxMs: 250 },
   },

@@ -1,6 +1,6 @@
 // Outbound: the concrete stage of one subset — picks an endpoint, holds a connection slot, and reports each attempt's outcome to the balancer and the outlier detector.
 import { AppUnavailableError, type Clock, type WeftError } from '../core/index.js';
-import { isPeerAppUnavailable, type Dispatch, type FlowControl, type MeshRequest, type RawHeaders, type ResponseHandler } from '../http/index.js';
+import { isPeerAppUnavailable, outcomeStatus, type Dispatch, type FlowControl, type MeshRequest, type RawHeaders, type ResponseHandler } from '../http/index.js';
 import type { Pick } from '../balance/index.js';
 import type { Outcome } from '../core/index.js';
 import type { PolicyMetrics } from '../telemetry/index.js';
@@ -55,6 +55,8 @@ export class ConcreteStage {
 class ConcreteAttempt implements ResponseHandler, FlowControl {
   private readonly startedAt: number;
   private status = 0;
+  /** The response's headers, kept for a gRPC call only: a Trailers-Only answer's grpc-status is there. */
+  private head: RawHeaders | null = null;
   private flow: FlowControl | null = null;
   private reported = false;
 
@@ -77,6 +79,7 @@ class ConcreteAttempt implements ResponseHandler, FlowControl {
       return;
     }
     this.status = status;
+    if (this.req.grpc) this.head = headers;
     this.flow = flow;
     this.handler.onStart(status, headers, this, reason);
   }
@@ -86,7 +89,8 @@ class ConcreteAttempt implements ResponseHandler, FlowControl {
   }
 
   onEnd(trailers: RawHeaders | null): void {
-    this.report({ kind: 'success', latencyMs: this.latency(), status: this.status });
+    // A gRPC call's status counts as the HTTP status it stands for: UNAVAILABLE is a 503 to outlier detection.
+    this.report({ kind: 'success', latencyMs: this.latency(), status: outcomeStatus(this.status, this.head, trailers) });
     this.handler.onEnd(trailers);
   }
 

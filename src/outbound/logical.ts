@@ -2,7 +2,14 @@
 import { CANCELLED, DeadlineExceededError, UpstreamTimeoutError, type Runtime, type TimerHandle, type WeftError } from '../core/index.js';
 import {
   DEADLINE_HEADER,
+  formatGrpcTimeout,
+  GRPC_TIMEOUT_HEADER,
+  grpcStatusIn,
+  headerValue,
+  outcomeStatus,
+  parseGrpcTimeout,
   RETRY_ATTEMPT_HEADER,
+  withoutHeaders,
   withoutPerHopMeshHeaders,
   type Cancellable,
   type Dispatch,
@@ -25,6 +32,20 @@ export interface LogicalStageOptions {
   readonly policyMetrics: PolicyMetrics;
   /** The service's policy as compiled now; a request keeps the one it started with. */
   policy(): UpstreamPolicy;
+}
+
+/** Headers each hop sets anew for a gRPC call: the caller's deadline and retry count, and its grpc-timeout. */
+const GRPC_PER_HOP_HEADERS = [DEADLINE_HEADER, RETRY_ATTEMPT_HEADER, GRPC_TIMEOUT_HEADER] as const;
+
+/** Milliseconds the caller still waits: its x-weft-deadline-ms, or a gRPC call's grpc-timeout, the sooner. */
+function callerDeadlineMs(req: MeshRequest): number | undefined {
+  const headers = req.downstream.headerMap();
+  const weft = parseDeadlineHeader(headers[DEADLINE_HEADER]);
+  if (!req.grpc) return weft;
+  const value = headers[GRPC_TIMEOUT_HEADER];
+  const grpc = parseGrpcTimeout(typeof value === 'string' ? value : undefined);
+  if (grpc === undefined) return weft;
+  return weft === undefined ? grpc : Math.min(weft, grpc);
 }
 
 /** One stage per service; each request gets a LogicalCall that carries it from route to its last attempt. */
@@ -69,6 +90,8 @@ class LogicalCall implements ResponseHandler, Cancellable {
   private forwarded: RawHeaders | null = null;
   /** Status of the response passed up; 0 before one. */
   private status = 0;
+  /** Its headers, kept for a gRPC call only: a Trailers-Only answer's grpc-status is there. */
+  private head: RawHeaders | null = null;
   private finished = false;
 
   constructor(
@@ -88,7 +111,7 @@ class LogicalCall implements ResponseHandler, Cancellable {
     const { policy, req } = this;
     policy.budget.recordRequest();
     const startedAt = req.facts.startedAt;
-    const callerMs = parseDeadlineHeader(req.downstream.headerMap()[DEADLINE_HEADER]);
+    const callerMs = callerDeadlineMs(req);
     if (callerMs !== undefined && (policy.requestMs === undefined || callerMs < policy.requestMs)) {
       this.deadline = startedAt + callerMs;
       this.deadlineFromCaller = true;
@@ -161,9 +184,15 @@ class LogicalCall implements ResponseHandler, Cancellable {
   private attemptHeaders(now: number): RawHeaders {
     const attempt = this.req.attempt;
     if (this.deadline === undefined && attempt <= 1) return this.base;
-    const headers = (this.forwarded ??= withoutPerHopMeshHeaders(this.base)).slice();
+    const grpc = this.req.grpc;
+    const headers = (this.forwarded ??= grpc ? withoutHeaders(this.base, GRPC_PER_HOP_HEADERS) : withoutPerHopMeshHeaders(this.base)).slice();
     // next() has just seen time left at this same `now`, so the header always has a value.
-    if (this.deadline !== undefined) headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, now)!);
+    if (this.deadline !== undefined) {
+      headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, now)!);
+      // A gRPC call that had a deadline tells the server the time left in its own terms; one without keeps none (a
+      // long-lived stream must not get the request timeout as its deadline).
+      if (grpc && headerValue(this.base, GRPC_TIMEOUT_HEADER) !== undefined) headers.push(GRPC_TIMEOUT_HEADER, formatGrpcTimeout(this.deadline - now));
+    }
     if (attempt > 1) headers.push(RETRY_ATTEMPT_HEADER, String(attempt - 1));
     return headers;
   }
@@ -172,13 +201,14 @@ class LogicalCall implements ResponseHandler, Cancellable {
 
   onStart(status: number, headers: RawHeaders, flow: FlowControl, reason: string): void {
     if (this.finished) return;
-    if (status >= 300 && this.retriesStatus(status)) {
+    if ((status >= 300 && this.retriesStatus(status)) || (status === 200 && this.req.grpc && this.retriesGrpc(headers))) {
       // The response is dropped before its headers reach the client (its body is read and discarded where the connection allows).
       flow.drop();
       this.retry();
       return;
     }
     this.status = status;
+    if (this.req.grpc) this.head = headers;
     this.handler.onStart(status, headers, flow, reason);
   }
 
@@ -188,7 +218,7 @@ class LogicalCall implements ResponseHandler, Cancellable {
 
   onEnd(trailers: RawHeaders | null): void {
     if (this.finished) return;
-    this.settle(this.status >= 500 ? 'failure' : 'success');
+    this.settle(outcomeStatus(this.status, this.head, trailers) >= 500 ? 'failure' : 'success');
     this.handler.onEnd(trailers);
   }
 
@@ -231,6 +261,17 @@ class LogicalCall implements ResponseHandler, Cancellable {
     const body = req.body === null ? 'none' : req.body.state();
     if (body === 'spent' || !conditions.retriesStatus(status)) return false;
     const reason = conditions.decide({ status }, req.facts.attempts, req.method, body);
+    if (reason === null || !this.timeLeft() || !this.spendBudget()) return false;
+    this.retryReason = reason;
+    return true;
+  }
+
+  /** Whether a gRPC call's Trailers-Only answer carries a status the conditions retry (UNAVAILABLE by default). */
+  private retriesGrpc(headers: RawHeaders): boolean {
+    const code = grpcStatusIn(headers);
+    if (code === undefined || !this.conditions.retriesGrpc(code)) return false;
+    const req = this.req;
+    const reason = this.conditions.decideGrpc(code, req.facts.attempts, req.body === null ? 'none' : req.body.state());
     if (reason === null || !this.timeLeft() || !this.spendBudget()) return false;
     this.retryReason = reason;
     return true;

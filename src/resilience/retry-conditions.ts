@@ -1,5 +1,6 @@
 // Resilience: which failed attempts a route's retry policy sends again — by condition, method idempotency and body state.
 import type { WeftError } from '../core/index.js';
+import { GRPC_RETRY_CONDITIONS } from '../model/retry-condition-names.js';
 import { isIdempotentMethod, type BodyState } from './retry.js';
 
 export interface RetryConditionsOptions {
@@ -12,7 +13,7 @@ export interface RetryConditionsOptions {
 }
 
 /** The `reason` label of a retry (bounded: one per condition, one per listed status). */
-export type RetryConditionReason = 'connect_failure' | 'reset' | 'gateway_error' | `status_${number}`;
+export type RetryConditionReason = 'connect_failure' | 'reset' | 'gateway_error' | `status_${number}` | `grpc_${string}`;
 
 /** How an attempt ended: an error before any response, or a response status. */
 export type AttemptResult = { readonly error: WeftError; readonly status?: undefined } | { readonly status: number; readonly error?: undefined };
@@ -34,6 +35,8 @@ export class RetryConditions {
   private readonly gatewayError: boolean;
   private readonly nonIdempotent: boolean;
   private readonly statusReasons = new Map<number, RetryConditionReason>();
+  /** gRPC status code → reason, for the gRPC conditions listed. */
+  private readonly grpcReasons = new Map<number, RetryConditionReason>();
 
   constructor(options: RetryConditionsOptions) {
     if (!Number.isInteger(options.attempts) || options.attempts < 1) throw new RangeError('retry attempts must be an integer ≥ 1');
@@ -47,6 +50,11 @@ export class RetryConditions {
       else if (entry === 'reset') reset = true;
       else if (entry === 'gateway-error') gatewayError = true;
       else {
+        const grpc = GRPC_RETRY_CONDITIONS[entry];
+        if (grpc !== undefined) {
+          this.grpcReasons.set(grpc, `grpc_${entry.replace('-', '_')}`);
+          continue;
+        }
         const status = Number(entry);
         if (Number.isInteger(status) && status >= 100 && status <= 599) {
           this.statusReasons.set(status, `status_${status}`);
@@ -76,6 +84,19 @@ export class RetryConditions {
     if (listed !== undefined) return this.mayResend(method) ? listed : null;
     if (this.gatewayError && GATEWAY_STATUSES.has(status)) return this.mayResend(method) ? 'gateway_error' : null;
     return null;
+  }
+
+  /**
+   * The reason to retry a gRPC call answered with `code` in a Trailers-Only reply, or null. Every gRPC call is a POST:
+   * listing a gRPC status is the policy's word that calls answered so may go again.
+   */
+  decideGrpc(code: number, attempt: number, body: BodyState): RetryConditionReason | null {
+    if (attempt >= this.attempts || body === 'spent') return null;
+    return this.grpcReasons.get(code) ?? null;
+  }
+
+  retriesGrpc(code: number): boolean {
+    return this.grpcReasons.has(code);
   }
 
   /** True when a response with this status would be retried for some method: the proxy then buffers instead of streaming. */

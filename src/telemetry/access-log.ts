@@ -23,6 +23,8 @@ export interface AccessRecord {
   trace_id: string;
   source: string;
   destination: string;
+  /** Present for gRPC calls only. */
+  grpc_status?: number;
 }
 
 /** What an exchange knows when it closes; turned into a record only for sampled requests. */
@@ -45,6 +47,8 @@ export interface ExchangeFacts {
   traceId?: string | undefined;
   source: string;
   destination: string;
+  /** A gRPC call's grpc-status; absent for other requests. */
+  grpcStatus?: number | undefined;
 }
 
 export interface AccessLogOptions {
@@ -121,6 +125,7 @@ class PinoAccessLog implements AccessLog {
       trace_id: facts.traceId ?? traceIdOf(headers['traceparent']),
       source: facts.source,
       destination: facts.destination,
+      ...(facts.grpcStatus === undefined ? {} : { grpc_status: facts.grpcStatus }),
     };
     this.logger?.info(record);
     this.options.forward?.(record);

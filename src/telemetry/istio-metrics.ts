@@ -86,7 +86,8 @@ export interface IstioMetricsOptions {
 /** Istio's series for one peer of this sidecar, bound once; the request path records plain numbers. */
 export interface IstioPeerMetrics {
   /** `flag` from istioResponseFlag; bytes are the request body received and the response bytes written to the client. */
-  request(status: number, flag: number, milliseconds: number, requestBytes: number, responseBytes: number): void;
+  /** `grpcStatus`: a gRPC call's grpc-status (its request_protocol is then grpc), -1 for other requests. */
+  request(status: number, flag: number, milliseconds: number, requestBytes: number, responseBytes: number, grpcStatus?: number): void;
 }
 
 /** One destination service seen from the outbound side: its instances may report different versions. */
@@ -123,12 +124,14 @@ class Peer implements IstioPeerMetrics {
     private readonly store: Set<Series>,
   ) {}
 
-  request(status: number, flag: number, milliseconds: number, requestBytes: number, responseBytes: number): void {
+  request(status: number, flag: number, milliseconds: number, requestBytes: number, responseBytes: number, grpcStatus = -1): void {
     const code = status >= 0 && status < 1000 ? status : 0;
-    const key = flag * 1000 + code;
+    const grpc = grpcStatus >= 0 && grpcStatus <= 16 ? grpcStatus : -1;
+    const key = (flag * 1000 + code) * 32 + grpc + 1;
     let series = this.series.get(key);
     if (series === undefined) {
-      series = new Series({ ...this.labels, response_code: String(code), response_flags: ISTIO_RESPONSE_FLAGS[flag] ?? '-' });
+      const protocol = grpc < 0 ? {} : { request_protocol: 'grpc', grpc_response_status: String(grpc) };
+      series = new Series({ ...this.labels, ...protocol, response_code: String(code), response_flags: ISTIO_RESPONSE_FLAGS[flag] ?? '-' });
       this.series.set(key, series);
       this.store.add(series);
     }

@@ -1,6 +1,6 @@
 // Telemetry: the observe stage at the edge of every stack — each request's metrics, Istio series, access-log line and span, written once from its facts.
 import type { Clock, WeftError } from '../core/index.js';
-import { statusOf, type Dispatch, type FlowControl, type Layer, type MeshRequest, type RawHeaders, type RequestFacts, type ResponseHandler } from '../http/index.js';
+import { grpcStatusIn, grpcStatusOf, httpStatusOfGrpc, statusOf, type Dispatch, type FlowControl, type Layer, type MeshRequest, type RawHeaders, type RequestFacts, type ResponseHandler } from '../http/index.js';
 import type { AccessLog } from './access-log.js';
 import { istioResponseFlag, type IstioPeerMetrics } from './istio-metrics.js';
 import { CLIENT_CLOSED_STATUS, type InFlightGauge, type ProxyDirection, type UpstreamMetrics } from './proxy-metrics.js';
@@ -59,6 +59,8 @@ class ObservedCall implements ResponseHandler {
   private readonly logged: boolean;
   private readonly bytesBefore: number;
   private status = 0;
+  /** A gRPC call's response headers: a Trailers-Only answer's grpc-status is there. */
+  private head: RawHeaders | null = null;
 
   constructor(
     private readonly options: ObserveOptions,
@@ -82,6 +84,7 @@ class ObservedCall implements ResponseHandler {
 
   onStart(status: number, headers: RawHeaders, flow: FlowControl, reason: string): void {
     this.status = status;
+    if (this.req.grpc) this.head = headers;
     this.handler.onStart(status, headers, flow, reason);
   }
 
@@ -91,32 +94,41 @@ class ObservedCall implements ResponseHandler {
 
   onEnd(trailers: RawHeaders | null): void {
     this.handler.onEnd(trailers);
-    this.record(this.status, '', false);
+    // A gRPC response without a grpc-status is UNKNOWN to its client.
+    this.record(this.status, '', false, this.req.grpc ? (grpcStatusIn(trailers) ?? grpcStatusIn(this.head) ?? 2) : -1);
   }
 
   onError(error: WeftError): void {
     this.handler.onError(error);
+    const grpc = this.req.grpc ? grpcStatusOf(error) : -1;
     if (error.code === 'CANCELLED') {
-      this.record(CLIENT_CLOSED_STATUS, '', true);
+      this.record(CLIENT_CLOSED_STATUS, '', true, grpc);
       return;
     }
     this.sink.metrics.error(error.code);
-    // Before the headers the client was answered with the error's status; after them it got a broken response of the status already sent.
-    this.record(this.status === 0 ? statusOf(error) : this.status, error.code, false);
+    // Before the headers the client was answered with the error's status (a gRPC call: 200 and the gRPC status); after
+    // them it got a broken response of the status already sent.
+    this.record(this.status === 0 ? (grpc >= 0 ? 200 : statusOf(error)) : this.status, error.code, false, grpc);
   }
 
-  private record(status: number, responseFlags: string, clientGone: boolean): void {
+  /** `grpcStatus`: what a gRPC call's client was told, -1 for other requests. */
+  private record(status: number, responseFlags: string, clientGone: boolean, grpcStatus: number): void {
     const { options, req, sink } = this;
     const facts = req.facts;
     const ms = options.clock.now() - facts.startedAt;
-    sink.metrics.request(status, ms / 1000);
+    if (grpcStatus < 0) {
+      sink.metrics.request(status, ms / 1000);
+    } else {
+      sink.metrics.request(status, ms / 1000, status === 200 ? httpStatusOfGrpc(grpcStatus) : status);
+      sink.metrics.grpc(req.path, grpcStatus);
+    }
     const endpoint = facts.endpoint;
     const upstreamAddress = endpoint?.address ?? facts.upstreamAddress;
     const upstreamInstance = endpoint?.id ?? '';
-    this.span?.end({ status, responseFlags, attempts: facts.attempts, upstreamAddress, upstreamInstance });
+    this.span?.end({ status, responseFlags, attempts: facts.attempts, upstreamAddress, upstreamInstance, ...(grpcStatus < 0 ? {} : { grpcStatus }) });
     const bytesOut = this.logged || sink.istioEnabled ? req.downstream.bytesWritten() - this.bytesBefore : 0;
     if (sink.istioEnabled) {
-      sink.istio(facts)?.request(status, istioResponseFlag(responseFlags, clientGone, facts.faultDelayed), ms, facts.bytesIn, bytesOut);
+      sink.istio(facts)?.request(status, istioResponseFlag(responseFlags, clientGone, facts.faultDelayed), ms, facts.bytesIn, bytesOut, grpcStatus);
     }
     if (this.logged) {
       options.accessLog!.record({
@@ -135,6 +147,7 @@ class ObservedCall implements ResponseHandler {
         traceId: this.span?.traceId,
         source: facts.source,
         destination: facts.destination,
+        grpcStatus: grpcStatus < 0 ? undefined : grpcStatus,
       });
     }
     options.inFlight.dec();

@@ -14,8 +14,13 @@ export { CLIENT_CLOSED_STATUS, classify, UNKNOWN_SERVICE, type Classification } 
  * lookups. Retries and endpoints are about the destination service alone and are labelled by it as `service`.
  */
 export interface UpstreamMetrics {
-  /** One finished request with the HTTP status the client got and its duration in seconds. */
-  request(status: number, seconds: number): void;
+  /**
+   * One finished request with the HTTP status the client got and its duration in seconds; `outcome` is the status it
+   * is classified by when that differs (a gRPC call answered 200 whose grpc-status stands for a 5xx).
+   */
+  request(status: number, seconds: number, outcome?: number): void;
+  /** One finished gRPC call: its method (`/package.Service/Method`) and grpc-status. */
+  grpc(method: string, code: number): void;
   retry(reason: string): void;
   error(code: WeftErrorCode): void;
   endpoints(passing: number, critical: number): void;
@@ -62,7 +67,14 @@ interface Families {
   circuitRejections: Counter<'service' | 'code'>;
   faults: Counter<'service' | 'kind'>;
   endpointHealth: Gauge<'service' | 'state'>;
+  grpc: Counter<'direction' | 'source' | 'destination' | 'method' | 'grpc_status'>;
 }
+
+/** Distinct gRPC methods counted per peer before the rest go to OTHER_METHOD: method names come from clients. */
+const MAX_GRPC_METHODS = 64;
+const OTHER_METHOD = '_other';
+/** `/package.Service/Method`, as gRPC paths are. */
+const GRPC_METHOD_PATH = /^\/[A-Za-z0-9_.]{1,128}\/[A-Za-z0-9_]{1,128}$/;
 
 type DurationLabel = 'direction' | 'source' | 'destination';
 const DURATION_LABELS: readonly DurationLabel[] = ['direction', 'source', 'destination'];
@@ -153,6 +165,9 @@ function families(registry: Registry): Families {
     faults: family(registry, 'weft_proxy_faults_total', () =>
       new Counter({ name: 'weft_proxy_faults_total', help: 'Faults injected by route policies, by kind (delay or abort).', labelNames: ['service', 'kind'] as const, registers }),
     ),
+    grpc: family(registry, 'weft_proxy_grpc_requests_total', () =>
+      new Counter({ name: 'weft_proxy_grpc_requests_total', help: 'gRPC calls handled by the sidecar, by method (the first 64 per peer; later ones as _other) and grpc-status.', labelNames: ['direction', 'source', 'destination', 'method', 'grpc_status'] as const, registers }),
+    ),
     endpointHealth: family(registry, 'weft_proxy_endpoint_health', () =>
       new Gauge({ name: 'weft_proxy_endpoint_health', help: 'Endpoints of each upstream service by the state of its active health check.', labelNames: ['service', 'state'] as const, registers }),
     ),
@@ -163,6 +178,10 @@ type CounterChild = ReturnType<Counter<string>['labels']>;
 
 class BoundUpstream implements UpstreamMetrics {
   private readonly byStatus: (CounterChild | undefined)[] = [];
+  /** Statuses counted as failures by their outcome (a gRPC 200 carrying UNAVAILABLE, …). */
+  private readonly failedByStatus: (CounterChild | undefined)[] = [];
+  /** Per gRPC method label (at most MAX_GRPC_METHODS and OTHER_METHOD), its children by grpc-status. */
+  private readonly byMethod = new Map<string, (CounterChild | undefined)[]>();
   /** Requests per status since the last scrape; statuses are three digits (0 for a broken response). */
   private readonly pending = new Uint32Array(1000);
   private readonly touched: number[] = [];
@@ -184,7 +203,14 @@ class BoundUpstream implements UpstreamMetrics {
     this.critical = f.endpoints.labels(destination, 'critical');
   }
 
-  request(status: number, seconds: number): void {
+  request(status: number, seconds: number, outcome = status): void {
+    if (outcome !== status && classify(outcome) === 'failure' && classify(status) === 'success') {
+      let child = this.failedByStatus[status];
+      if (child === undefined) this.failedByStatus[status] = child = this.f.requests.labels(this.direction, this.source, this.destination, String(status), 'failure');
+      child.inc();
+      this.duration.observe(seconds);
+      return;
+    }
     const pending = this.pending;
     if (status >= 0 && status < pending.length) {
       const before = pending[status]!;
@@ -211,6 +237,16 @@ class BoundUpstream implements UpstreamMetrics {
     let child = this.byStatus[status];
     if (child === undefined) this.byStatus[status] = child = this.f.requests.labels(this.direction, this.source, this.destination, String(status), classify(status));
     return child;
+  }
+
+  grpc(method: string, code: number): void {
+    const label = this.byMethod.has(method) || (this.byMethod.size < MAX_GRPC_METHODS && GRPC_METHOD_PATH.test(method)) ? method : OTHER_METHOD;
+    let byCode = this.byMethod.get(label);
+    if (byCode === undefined) this.byMethod.set(label, (byCode = []));
+    const index = code >= 0 && code <= 16 ? code : 17;
+    let child = byCode[index];
+    if (child === undefined) byCode[index] = child = this.f.grpc.labels(this.direction, this.source, this.destination, label, index === 17 ? 'unknown' : String(code));
+    child.inc();
   }
 
   retry(reason: string): void {

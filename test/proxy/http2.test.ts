@@ -3,17 +3,12 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/index.js';
-import { InboundAdmission } from '../../src/inbound/index.js';
-import { kindPolicyMaps, parseKindPolicy, snapshotFromInstances, type Instance } from '../../src/model/index.js';
+import type { Instance } from '../../src/model/index.js';
 import { createInboundServer, createOutboundServer } from '../../src/proxy/index.js';
-import { SnapshotChannel } from '../../src/resolve/snapshot-channel.js';
 import { MtlsPeers } from '../../src/security/authz/index.js';
-import { formatSpiffeId, spiffeId } from '../../src/security/identity.js';
-import { MeshTls, WorkloadIdentity } from '../../src/security/tls/index.js';
-import { createRoot, issueLeaf, materialOf } from '../security/tls/test-pki.js';
+import type { MeshTls, WorkloadIdentity } from '../../src/security/tls/index.js';
+import { apiSidecar, identities, meshAs } from './mesh-fixtures.js';
 import { instance, quietRuntime, send, snapshotsOf, startServer } from './request-path-fixtures.js';
-
-const spiffe = (service: string): string => formatSpiffeId(spiffeId('weft.test', service));
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -182,41 +177,12 @@ describe('h2 between sidecars over mTLS', () => {
   let frontend: WorkloadIdentity;
   let intruder: WorkloadIdentity;
   beforeAll(async () => {
-    const root = await createRoot('root');
-    api = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('api')), root));
-    frontend = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('frontend')), root));
-    intruder = new WorkloadIdentity(materialOf(await issueLeaf(root, spiffe('intruder')), root));
+    ({ api, frontend, intruder } = await identities('api', 'frontend', 'intruder'));
   });
-
-  async function apiSidecar(appPort: number): Promise<{ port: number; runtime: Runtime }> {
-    const runtime = quietRuntime();
-    const channel = new SnapshotChannel();
-    const authz = parseKindPolicy('AuthorizationPolicy', { service: 'api', default: 'deny', rules: [{ from: { services: ['frontend'] } }] });
-    channel.publish(snapshotFromInstances(1, [], new Map(), kindPolicyMaps([authz])));
-    const server = createInboundServer({
-      runtime,
-      appPort,
-      appProtocol: 'http2',
-      service: 'api',
-      admission: new InboundAdmission({ service: 'api', snapshots: channel, clock: runtime.clock }),
-      peers: new MtlsPeers(() => 'weft.test'),
-      mtls: { mode: 'strict', identity: api },
-    });
-    const { port } = await server.listen('127.0.0.1', 0);
-    cleanups.push(() => server.close(0));
-    return { port, runtime };
-  }
-
-  function meshAs(identity: WorkloadIdentity): MeshTls {
-    const mesh = new MeshTls({ connectTimeoutMs: 1_000 });
-    mesh.setMesh({ trustDomain: 'weft.test', mtlsDefault: 'strict' });
-    mesh.setIdentity(identity);
-    return mesh;
-  }
 
   it('dials h2 by ALPN, multiplexes over one connection, proves the caller, and refuses one the policy does not admit', async () => {
     const app = await h2App();
-    const sidecar = await apiSidecar(app.port);
+    const sidecar = await apiSidecar(app.port, 'http2', api, cleanups);
     const port = await outboundTo([instance('api-1', sidecar.port, { service: 'api', protocol: 'http2' })], { mtls: meshAs(frontend), localService: 'frontend' });
     const session = h2c(port);
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => request(session, { ':path': `/p${i}`, ':authority': 'api' })));

@@ -9,7 +9,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
-import type { Downstream, RetryListener } from '../../http/index.js';
+import { httpStatusOfGrpc, type Downstream, type RetryListener } from '../../http/index.js';
 import type { ProxyDirection } from '../proxy-metrics.js';
 import { validSource } from '../source-table.js';
 import { extractIncoming, traceHeaders, withTraceHeaders } from './propagation.js';
@@ -45,6 +45,8 @@ export interface HopEnd {
   upstreamAddress: string;
   /** Instance id of that endpoint (outbound), '' otherwise. */
   upstreamInstance: string;
+  /** A gRPC call's grpc-status; absent for other requests. */
+  grpcStatus?: number;
 }
 
 /** One hop's span, started when the request arrives and ended once when its exchange closes. */
@@ -88,14 +90,17 @@ export class HopSpan implements RetryListener {
       [WEFT_ATTRIBUTES.retries]: end.attempts > 1 ? end.attempts - 1 : 0,
     };
     if (end.status > 0) attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = end.status;
+    // OpenTelemetry's RPC conventions: a gRPC call's status, and an error when it stands for a server failure.
+    const outcome = end.grpcStatus === undefined ? end.status : end.status === 200 ? httpStatusOfGrpc(end.grpcStatus) : end.status;
+    if (end.grpcStatus !== undefined) attributes['rpc.grpc.status_code'] = end.grpcStatus;
     if (end.upstreamAddress !== '') attributes[WEFT_ATTRIBUTES.upstreamAddress] = end.upstreamAddress;
     if (end.upstreamInstance !== '') attributes[WEFT_ATTRIBUTES.upstreamInstance] = end.upstreamInstance;
     if (end.responseFlags !== '') {
       attributes[WEFT_ATTRIBUTES.responseFlags] = end.responseFlags;
       attributes[ATTR_ERROR_TYPE] = end.responseFlags;
       span.setStatus({ code: SpanStatusCode.ERROR, message: end.responseFlags });
-    } else if (end.status >= 500) {
-      attributes[ATTR_ERROR_TYPE] = String(end.status);
+    } else if (outcome >= 500) {
+      attributes[ATTR_ERROR_TYPE] = end.grpcStatus === undefined ? String(end.status) : `grpc_status_${end.grpcStatus}`;
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.setAttributes(attributes);

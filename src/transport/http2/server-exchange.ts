@@ -74,6 +74,7 @@ export class Http2ServerExchange extends ServerExchange {
   ) {
     super(stream, edge, head, replayLimitBytes, startedAt);
     this.grpc = isGrpcContentType(headers['content-type']);
+    this.request.grpc = this.grpc;
     tag(stream, this);
     exchangeOfStream.set(stream, this);
     stream.on('error', ignoreStreamError);
