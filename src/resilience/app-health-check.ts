@@ -1,9 +1,10 @@
-// Resilience: the sidecar's probe of its own app (TCP connect or HTTP GET), turned into healthy/unhealthy transitions.
+// Resilience: the sidecar's probe of its own app (TCP connect, HTTP GET, or the gRPC health service), turned into healthy/unhealthy transitions.
 import http from 'node:http';
 import net from 'node:net';
 import { Gauge, type Registry } from 'prom-client';
 import type { Runtime } from '../core/index.js';
 import { formatHostPort, hostsOverlap } from '../model/index.js';
+import { probeGrpc } from './grpc-health-probe.js';
 
 export interface AppHealthCheckOptions {
   runtime: Runtime;
@@ -11,6 +12,11 @@ export interface AppHealthCheckOptions {
   port: number;
   /** When set, probes GET this path and want a 2xx/3xx; otherwise a TCP connect is enough. */
   path?: string;
+  /**
+   * When set (the empty string: the whole server), probes the app's standard gRPC health service
+   * (grpc.health.v1.Health/Check for this service name) and wants SERVING. Takes precedence over `path`.
+   */
+  grpcService?: string;
   intervalMs?: number;
   timeoutMs?: number;
   /** Consecutive failures before a healthy app is declared down; 1 makes failover fast. */
@@ -40,7 +46,7 @@ export interface ProbeResult {
 type Listener = (healthy: boolean, reason: string) => void;
 
 export class AppHealthCheck {
-  private readonly options: Required<Omit<AppHealthCheckOptions, 'path' | 'onChange'>> & { path?: string };
+  private readonly options: Required<Omit<AppHealthCheckOptions, 'path' | 'grpcService' | 'onChange'>> & { path?: string; grpcService?: string };
   private readonly listeners = new Set<Listener>();
   private readonly gauge: Gauge;
   private readonly target: string;
@@ -66,11 +72,13 @@ export class AppHealthCheck {
       healthyThreshold: Math.max(1, options.healthyThreshold ?? APP_HEALTH_CHECK_DEFAULTS.healthyThreshold),
       ownListeners: options.ownListeners ?? [],
       ...(options.path === undefined ? {} : { path: options.path.startsWith('/') ? options.path : `/${options.path}` }),
+      ...(options.grpcService === undefined ? {} : { grpcService: options.grpcService }),
     };
     if (options.onChange) this.listeners.add(options.onChange);
     this.gauge = appHealthyGauge(options.runtime.metrics);
     const hostPort = formatHostPort(options.host, options.port);
-    this.target = this.options.path === undefined ? `tcp://${hostPort}` : `http://${hostPort}${this.options.path}`;
+    this.target =
+      this.options.grpcService !== undefined ? `grpc://${hostPort}${this.options.grpcService ? `/${this.options.grpcService}` : ''}` : this.options.path === undefined ? `tcp://${hostPort}` : `http://${hostPort}${this.options.path}`;
   }
 
   /** Probes now and then every intervalMs until stop(). */
@@ -171,7 +179,9 @@ export class AppHealthCheck {
   }
 
   private probe(): Promise<ProbeResult> {
-    return this.options.path === undefined ? this.probeTcp() : this.probeHttp(this.options.path);
+    const { grpcService, host, port, timeoutMs, path } = this.options;
+    if (grpcService !== undefined) return probeGrpc(host, port, grpcService, timeoutMs);
+    return path === undefined ? this.probeTcp() : this.probeHttp(path);
   }
 
   private probeTcp(): Promise<ProbeResult> {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { seededRng, type Runtime } from '../../src/core/index.js';
 import { AppHealthCheck } from '../../src/resilience/app-health-check.js';
+import { startGrpcHealthServer } from './grpc-health-server.js';
 import { createRuntime } from '../../src/telemetry/index.js';
 
 const wait = { timeout: 10_000, interval: 20 };
@@ -117,6 +118,24 @@ describe('AppHealthCheck', () => {
     await shut(app);
     await vi.waitFor(() => expect(check.healthy()).toBe(false), wait);
     expect(changes).toEqual([true, false, true, false]);
+  });
+
+  it("gRPC mode: the app's health service decides, SERVING healthy, NOT_SERVING and an unknown service not", async () => {
+    const app = await startGrpcHealthServer({ '': 1, orders: 1 });
+    const check = new AppHealthCheck({ runtime: testRuntime(), host: '127.0.0.1', port: app.port, grpcService: 'orders', intervalMs: 50 });
+    checks.push(check);
+    check.start();
+    await vi.waitFor(() => expect(check.healthy()).toBe(true), wait);
+    expect(app.requests[0]).toBe('orders');
+    app.statuses.set('orders', 2);
+    await vi.waitFor(() => expect(check.healthy()).toBe(false), wait);
+    expect(check.reason()).toContain('grpc://127.0.0.1');
+    app.statuses.delete('orders');
+    await vi.waitFor(() => expect(check.reason()).toContain('grpc-status 5'), wait);
+    app.statuses.set('orders', 1);
+    await vi.waitFor(() => expect(check.healthy()).toBe(true), wait);
+    check.stop();
+    await app.close();
   });
 
   it('HTTP mode: an app that accepts but never answers fails by timeout', async () => {
