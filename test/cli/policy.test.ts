@@ -71,7 +71,7 @@ describe('weft apply / get / delete policies', () => {
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^KIND\s+SERVICE\s+LB\s+RETRY\s+TIMEOUT\s+ROUTES\s+RULES$/);
-    expect(lines[1]).toMatch(/^ServicePolicy\s+billing\s+ring-hash\(header:x-user\)\s+3x connect-failure,reset\s+15000ms\s+0\s+-$/);
+    expect(lines[1]).toMatch(/^ServicePolicy\s+billing\s+ring-hash\(header:x-user\)\s+3x connect-failure,reset,unavailable\s+15000ms\s+0\s+-$/);
     expect(lines[2]).toMatch(/^ServicePolicy\s+greeter\s+p2c-ewma\s+3x connect-failure,reset,gateway-error,503\s+2000ms\/500ms per try\s+2\s+-$/);
 
     const json = JSON.parse((await runWeft(['get', 'policies', '--json'], env)).stdout) as Array<{ service: string }>;

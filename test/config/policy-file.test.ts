@@ -74,7 +74,7 @@ describe('policy files', () => {
   });
 
   it.each([
-    [`${greeter}---\n${billing.replace('503', '0.5')}`, 'policies.yaml (document 2) at retry.on[1]: expected one of: connect-failure, reset, gateway-error, or an HTTP status code as a string such as "503"'],
+    [`${greeter}---\n${billing.replace('503', '0.5')}`, 'policies.yaml (document 2) at retry.on[1]: expected one of: connect-failure, reset, gateway-error, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable, or an HTTP status code as a string such as "503"'],
     [`${greeter}---\nkind: ServicePolicy\nservice: a\nretry: { budget: { ratio: 2 } }\n`, 'policies.yaml (document 2) at retry.budget.ratio: expected a number from 0 to 1'],
     [`${greeter}retires: 3\n`, 'policies.yaml at retires: unknown key; expected one of the documented policy fields (docs/policies.md)'],
     ['kind: ServicePolicy\nservice: a\nroutes:\n  - match: { headers: { x-canary: 1 } }\n    backends: [ { subset: { version: v2 } } ]\n', 'policies.yaml at routes[0].match.headers.x-canary: expected a string value (quote numbers)'],

@@ -29,8 +29,9 @@ class NotHttp2Error extends Error {
 }
 
 /**
- * One endpoint's session: every request is a stream on it. A session the endpoint sent GOAWAY on serves the streams it
- * accepted and takes no new ones; the next request opens a fresh session. A session without streams for the idle time closes.
+ * One endpoint's sessions: every request is a stream on one. Usually one session carries everything; another is opened
+ * when every session has as many streams open as its peer allows. A session the endpoint sent GOAWAY on serves the
+ * streams it accepted and takes no new ones. A session without streams for the idle time closes.
  */
 export class Http2EndpointPool implements UpstreamPool {
   readonly clock: Clock;
@@ -41,7 +42,9 @@ export class Http2EndpointPool implements UpstreamPool {
   private readonly connect: Connector;
   private readonly onSocket: ((socket: Socket) => void) | undefined;
   private readonly idleTimeoutMs: number;
-  private session: ClientHttp2Session | null = null;
+  private readonly connectTimeoutMs: number;
+  /** Sessions that take new streams; one that got GOAWAY, or is closing, leaves this list. */
+  private readonly usable: ClientHttp2Session[] = [];
   /** Attempts waiting for the session being opened; null when none is. */
   private waiting: Http2Attempt[] | null = null;
   private readonly sessions = new Set<ClientHttp2Session>();
@@ -53,6 +56,7 @@ export class Http2EndpointPool implements UpstreamPool {
     this.address = endpoint.address;
     this.clock = options.clock ?? systemClock;
     this.idleTimeoutMs = options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
     this.onSocket = options.onSocket;
     this.onHandlerError = options.onHandlerError ?? warnOfHandlerError;
     this.connect = endpointConnector(endpoint, options);
@@ -61,8 +65,13 @@ export class Http2EndpointPool implements UpstreamPool {
   dispatch(req: MeshRequest, handler: ResponseHandler): void {
     const attempt = new Http2Attempt(req, handler, this);
     req.pending = attempt;
-    const session = this.session;
-    if (session !== null && !session.closed && !session.destroyed) {
+    this.place(attempt);
+  }
+
+  /** Starts an attempt on a session with room, or holds it for the session being opened (opening one if none is). */
+  private place(attempt: Http2Attempt): void {
+    const session = this.pick();
+    if (session !== null) {
       attempt.start(session);
       return;
     }
@@ -83,7 +92,7 @@ export class Http2EndpointPool implements UpstreamPool {
     this.retired = true;
     // GOAWAY from our side: streams in flight finish, then each session closes.
     for (const session of this.sessions) session.close();
-    this.session = null;
+    this.usable.length = 0;
   }
 
   destroy(): void {
@@ -99,10 +108,31 @@ export class Http2EndpointPool implements UpstreamPool {
     return this.sessions.size;
   }
 
+  /**
+   * A session with room for one more stream; when all are full, the least busy once MAX_SESSIONS are open (nghttp2
+   * then queues the stream until one ends, bounded by the attempt's timeout), else null: a new session is opened.
+   */
+  private pick(): ClientHttp2Session | null {
+    let least: ClientHttp2Session | null = null;
+    let leastOpen = Infinity;
+    for (const session of this.usable) {
+      const open = openStreams(session);
+      if (open < streamCapacity(session)) return session;
+      if (open < leastOpen) {
+        least = session;
+        leastOpen = open;
+      }
+    }
+    return this.usable.length >= MAX_SESSIONS ? least : null;
+  }
+
+  private unusable(session: ClientHttp2Session): void {
+    const at = this.usable.indexOf(session);
+    if (at !== -1) this.usable.splice(at, 1);
+  }
+
   private open(): void {
     this.connect({ host: this.host, port: this.port }, (error, socket) => {
-      const waiting = this.waiting ?? [];
-      this.waiting = null;
       if (error === null && socket !== null && this.retired) {
         socket.destroy();
         error = new PoolClosedError(`the pool of ${this.address} was closed`);
@@ -114,26 +144,39 @@ export class Http2EndpointPool implements UpstreamPool {
         error = new NotHttp2Error(`${this.address} does not speak HTTP/2 (it chose ${alpn === false ? 'no protocol' : String(alpn)})`);
       }
       if (error !== null || socket === null) {
-        for (const attempt of waiting) attempt.onConnectFailed(error ?? new Error('the connector gave no socket'));
+        this.failWaiting(error ?? new Error('the connector gave no socket'));
         return;
       }
-      let session: ClientHttp2Session;
       try {
-        session = this.adopt(socket);
+        this.adopt(socket);
       } catch (thrown) {
         // node:http2 refused the socket: reported as a failed connection, never thrown from a socket's event.
         socket.destroy();
-        for (const attempt of waiting) attempt.onConnectFailed(thrown instanceof Error ? thrown : new Error(String(thrown)));
-        return;
-      }
-      for (const attempt of waiting) {
-        if (attempt.isDone) continue;
-        attempt.start(session);
+        this.failWaiting(thrown instanceof Error ? thrown : new Error(String(thrown)));
       }
     });
   }
 
-  private adopt(socket: Socket): ClientHttp2Session {
+  private failWaiting(error: Error): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const attempt of waiting) attempt.onConnectFailed(error);
+  }
+
+  /**
+   * The new session takes streams once the peer's SETTINGS have come (their stream limit with them, so no stream is
+   * sent that the peer must refuse); the attempts held for it are placed then, on it while it has room.
+   */
+  private onSettled(session: ClientHttp2Session): void {
+    settled.add(session);
+    if (this.retired || session.closed || session.destroyed) return;
+    this.usable.push(session);
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const attempt of waiting) if (!attempt.isDone) this.place(attempt);
+  }
+
+  private adopt(socket: Socket): void {
     this.onSocket?.(socket);
     const secure = 'encrypted' in socket;
     const session = connectSession(`${secure ? 'https' : 'http'}://${formatHostPort(this.host, this.port)}`, {
@@ -142,30 +185,45 @@ export class Http2EndpointPool implements UpstreamPool {
       maxSessionMemory: 16,
     });
     this.sessions.add(session);
-    this.session = session;
     session.on('error', () => {
       // Each stream on it fails through its own close; the session is given up below.
     });
-    // The endpoint is going away: its accepted streams finish here, new ones go to a fresh session.
-    session.on('goaway', () => {
-      if (this.session === session) this.session = null;
+    const timer = setTimeout(() => session.destroy(), this.connectTimeoutMs);
+    session.once('remoteSettings', () => {
+      clearTimeout(timer);
+      this.onSettled(session);
     });
+    // The endpoint is going away: its accepted streams finish here, new ones go to a fresh session.
+    session.on('goaway', () => this.unusable(session));
     session.once('close', () => {
+      clearTimeout(timer);
       this.sessions.delete(session);
-      if (this.session === session) this.session = null;
+      this.unusable(session);
+      // Closed before its SETTINGS came: the attempts held for it never started.
+      if (!settled.has(session)) this.failWaiting(new Error(`the HTTP/2 session with ${this.address} closed before it was set up`));
     });
     session.setTimeout(this.idleTimeoutMs, () => {
       // Idle means no stream open: a long call with nothing on the wire keeps its session.
       if (openStreams(session) === 0) {
-        if (this.session === session) this.session = null;
+        this.unusable(session);
         session.close();
       }
     });
-    return session;
   }
 }
 
+/** Sessions opened per endpoint before new streams queue on the least busy one. */
+const MAX_SESSIONS = 8;
+/** A peer's stream limit when its SETTINGS name none (RFC 9113 suggests no fewer than 100). */
+const ASSUMED_STREAM_LIMIT = 100;
+
 const streamCounts = new WeakMap<ClientHttp2Session, number>();
+/** Sessions whose peer has sent its SETTINGS: their stream limit is known. */
+const settled = new WeakSet<ClientHttp2Session>();
+
+function streamCapacity(session: ClientHttp2Session): number {
+  return session.remoteSettings.maxConcurrentStreams ?? ASSUMED_STREAM_LIMIT;
+}
 
 function openStreams(session: ClientHttp2Session): number {
   return streamCounts.get(session) ?? 0;
