@@ -57,6 +57,24 @@ export function lbFlag(value: string, previous: Record<string, BalancerKind> = {
   return { ...previous, [service]: kind as BalancerKind };
 }
 
+/**
+ * `--upstream redis:6380`, repeatable: service name → local port. A name or a port given twice is refused here;
+ * clashes with the config file and the sidecar's own ports are found when the two are merged.
+ */
+export function upstreamFlag(value: string, previous: Readonly<Record<string, number>> = {}): Record<string, number> {
+  const match = /^([^:]*):(\d{1,5})$/.exec(value.trim());
+  if (match === null) throw new InvalidArgumentError(`expected NAME:LOCALPORT (e.g. redis:6380), got "${value}"`);
+  const [, service = '', digits = ''] = match;
+  serviceFlag(service);
+  const port = Number(digits);
+  if (port < 1 || port > 65535) throw new InvalidArgumentError(`expected a local port from 1 to 65535, got ${port} in "${value}"`);
+  const before = previous[service];
+  if (before !== undefined) throw new InvalidArgumentError(`expected one local port per upstream: ${service} is given twice (${service}:${before} and ${service}:${port})`);
+  const other = Object.entries(previous).find(([, taken]) => taken === port)?.[0];
+  if (other !== undefined) throw new InvalidArgumentError(`expected a local port of its own for each upstream: ${port} is already the port of the upstream ${other} (${other}:${port})`);
+  return { ...previous, [service]: port };
+}
+
 /** `--allow-instance-cidr 10.0.0.0/8,fd00::/8`, repeatable: every range checked. */
 export function cidrListFlag(value: string, previous: readonly string[] = []): readonly string[] {
   const ranges = value.split(',').map((part) => part.trim()).filter((part) => part !== '');

@@ -10,7 +10,7 @@ import { PROTOCOLS, isProtocol, type Protocol } from '../model/protocol-names.js
 import type { Sidecar, SidecarOptions } from '../proxy/index.js';
 import { CONTROL_FLAG_HELP } from './control-url.js';
 import { addListenerLimitOptions, limitsFromOptions, type ListenerLimitOptions } from './listener-options.js';
-import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag } from './flag-parsers.js';
+import { addressFlag, controlUrlsFlag, hostFlag, integerFlag, lbFlag, metaFlag, portFlag, serviceFlag, upstreamFlag } from './flag-parsers.js';
 
 export interface ProxyCommandOptions extends ListenerLimitOptions {
   service?: string;
@@ -23,6 +23,7 @@ export interface ProxyCommandOptions extends ListenerLimitOptions {
   control?: readonly string[];
   config?: string;
   lb?: Record<string, BalancerKind>;
+  upstream?: Record<string, number>;
   id?: string;
   weight?: number;
   ttl?: number;
@@ -87,6 +88,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--token <token>', 'join token for this service (weft token create --service NAME), or an admin token; default $WEFT_TOKEN; not needed with weft control --dev')
     .option('--config <file>', 'YAML config file; flags override it')
     .option('--lb <service=algorithm>', `load balancer for an upstream: ${BALANCER_KIND_NAMES.join(', ')} (repeatable)`, lbFlag)
+    .option('--upstream <name:localport>', 'open 127.0.0.1:LOCALPORT carrying raw TCP to the tcp service NAME (repeatable)', upstreamFlag)
     .option('--id <id>', 'instance id (default: SERVICE-HOST-PORT)')
     .option('--weight <n>', 'instance weight', integerFlag(1, 10_000))
     .option('--ttl <ms>', 'registration TTL; heartbeats every third of it', integerFlag(1000, 3_600_000, ' ms'))
@@ -104,42 +106,53 @@ export function addProxyOptions(command: Command): Command {
     .option('--istio-namespace <name>', 'namespace in the Istio metrics\' labels and service names (default "default")', namespaceFlag);
 }
 
-export async function proxyConfigFromOptions(options: ProxyCommandOptions): Promise<ProxyConfig> {
+/**
+ * The sidecar's config from its flags and config file. Given the command, an upstream port that clashes with another
+ * or with the sidecar's own ports is a usage error (exit 2), as a bad flag is.
+ */
+export async function proxyConfigFromOptions(options: ProxyCommandOptions, command?: Command): Promise<ProxyConfig> {
   // Loaded here, not with the CLI: the config file's schema is zod, which `--help` never needs.
-  const { loadProxyFile, resolveProxyConfig } = await import('../config/proxy-config.js');
+  const [{ loadProxyFile, resolveProxyConfig }, { UpstreamPortConflictError }] = await Promise.all([import('../config/proxy-config.js'), import('../config/tcp-upstreams.js')]);
   const file: ProxyFile = options.config ? await loadProxyFile(options.config) : {};
-  return resolveProxyConfig(
-    file,
-    {
-      service: options.service,
-      control: options.control,
-      appPort: options.appPort,
-      protocol: options.protocol,
-      inbound: options.inbound,
-      outbound: options.outbound,
-      admin: options.admin,
-      advertise: options.advertise,
-      id: options.id,
-      weight: options.weight,
-      ttlMs: options.ttl,
-      meta: options.meta,
-      healthPath: options.healthPath,
-      healthIntervalMs: options.healthInterval,
-      lb: options.lb,
-      drainMs: options.drainTimeout,
-      logLevel: options.logLevel,
-      accessLog: options.accessLog,
-      accessLogSample: options.accessLogSample,
-      fluent: options.fluent,
-      traceOtlp: options.traceOtlp,
-      traceSample: options.traceSample,
-      istioMetrics: options.istioMetrics,
-      istioNamespace: options.istioNamespace,
-      token: options.token,
-      limits: limitsFromOptions(options),
-    },
-    process.env,
-  );
+  try {
+    return resolveProxyConfig(
+      file,
+      {
+        service: options.service,
+        control: options.control,
+        appPort: options.appPort,
+        protocol: options.protocol,
+        inbound: options.inbound,
+        outbound: options.outbound,
+        admin: options.admin,
+        advertise: options.advertise,
+        id: options.id,
+        weight: options.weight,
+        ttlMs: options.ttl,
+        meta: options.meta,
+        healthPath: options.healthPath,
+        healthIntervalMs: options.healthInterval,
+        lb: options.lb,
+        upstreams: options.upstream,
+        drainMs: options.drainTimeout,
+        logLevel: options.logLevel,
+        accessLog: options.accessLog,
+        accessLogSample: options.accessLogSample,
+        fluent: options.fluent,
+        traceOtlp: options.traceOtlp,
+        traceSample: options.traceSample,
+        istioMetrics: options.istioMetrics,
+        istioNamespace: options.istioNamespace,
+        token: options.token,
+        limits: limitsFromOptions(options),
+      },
+      process.env,
+      options.config,
+    );
+  } catch (error) {
+    if (command !== undefined && error instanceof UpstreamPortConflictError) command.error(`error: ${error.message}`, { exitCode: 2 });
+    throw error;
+  }
 }
 
 /** Starts the sidecar; an app port that is one of the sidecar's own is a usage error (exit 2), as a bad flag is. */

@@ -5,6 +5,7 @@ import { ConfigError } from '../core/index.js';
 import { balancerKindSchema, DEFAULT_PROTOCOL, INSTANCE_ID, SERVICE_NAME, fieldPath, hostSchema, portSchema, protocolSchema, type BalancerKind, type Protocol } from '../model/index.js';
 import { ADMIN_LISTENER_LIMIT_DEFAULTS, LISTENER_LIMIT_BOUNDS, LISTENER_LIMIT_DEFAULTS, withLimits, type ListenerLimits } from '../listener/index.js';
 import { parseListenAddress, type ListenAddress } from './listen-address.js';
+import { resolveTcpUpstreams, type OccupiedPort } from './tcp-upstreams.js';
 import { DEFAULT_CONTROL_URL, parseControlUrlList, parseOtlpUrl } from './urls.js';
 
 // These live in a module without zod (for the CLI's flags and help); their importers keep finding them here.
@@ -47,7 +48,8 @@ const otlpUrl = z.string({ error: 'expected a full OTLP/HTTP traces URL such as 
 });
 const serviceName = z.string().regex(SERVICE_NAME, 'expected a service name: lowercase letters, digits and "-", 1-63 characters');
 
-const upstreamSchema = z.strictObject({ lb: balancerKindSchema.optional() });
+/** `upstreams.NAME`: how calls to NAME are balanced, and for a tcp service the local port that carries raw TCP to it. */
+const upstreamSchema = z.strictObject({ lb: balancerKindSchema.optional(), port: port.optional() });
 
 const controlUrls = z.union([z.string(), z.array(z.string())], { error: 'expected a URL, comma-separated URLs or a list of URLs' }).transform((value, ctx) => {
   const parsed = parseControlUrlList(value);
@@ -151,6 +153,8 @@ export interface ProxyConfig {
   readonly healthCheck: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs: number };
   readonly defaultBalancer: BalancerKind;
   readonly balancers: Readonly<Record<string, BalancerKind>>;
+  /** Service name → local port on 127.0.0.1 carrying raw TCP to that service's tcp instances (`--upstream NAME:PORT`). */
+  readonly tcpUpstreams: Readonly<Record<string, number>>;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   readonly maxAttempts: number;
@@ -238,6 +242,8 @@ export interface ProxyFlags {
   healthPath?: string;
   healthIntervalMs?: number;
   lb?: Record<string, BalancerKind>;
+  /** `--upstream NAME:LOCALPORT`, repeatable: service name → local port. */
+  upstreams?: Record<string, number>;
   drainMs?: number;
   logLevel?: string;
   accessLog?: string;
@@ -254,24 +260,40 @@ export interface ProxyFlags {
   limits?: Partial<ListenerLimits>;
 }
 
-/** Merges file, flags and environment: flags win over the file, the file over the environment, the environment over defaults. */
-export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: NodeJS.ProcessEnv): ProxyConfig {
+/**
+ * Merges file, flags and environment: flags win over the file, the file over the environment, the environment over
+ * defaults. `fileName` names the file in the errors about what it set.
+ */
+export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: NodeJS.ProcessEnv, fileName = 'the config file'): ProxyConfig {
   const service = flags.service ?? file.service;
   if (!service) throw new ConfigError('--service', '', 'expected the name of the service this sidecar serves (flag --service or "service:" in the config file)');
   const fromDefault = (text: string) => parseListenAddress(text) as ListenAddress;
   const lbFromFile = Object.fromEntries(
     Object.entries(file.upstreams ?? {}).flatMap(([name, upstream]) => (upstream.lb ? [[name, upstream.lb]] : [])),
   ) as Record<string, BalancerKind>;
+  const appPort = flags.appPort ?? file.appPort;
+  const appHost = file.appHost ?? PROXY_DEFAULTS.appHost;
+  const inbound = flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound);
+  const outbound = flags.outbound ?? file.outbound ?? fromDefault(PROXY_DEFAULTS.outbound);
+  const admin = flags.admin ?? file.admin ?? fromDefault(PROXY_DEFAULTS.admin);
+  const from = (key: 'inbound' | 'outbound' | 'admin' | 'appPort', flag: string): string =>
+    flags[key] !== undefined ? flag : file[key] !== undefined ? `${fileName} at ${key}` : 'the default';
+  const occupied: OccupiedPort[] = [
+    { what: "the sidecar's inbound listener", setBy: from('inbound', '--inbound'), address: inbound },
+    { what: "the sidecar's outbound listener", setBy: from('outbound', '--outbound'), address: outbound },
+    { what: "the sidecar's admin listener", setBy: from('admin', '--admin'), address: admin },
+    ...(appPort === undefined ? [] : [{ what: "the app's port", setBy: from('appPort', '--app-port'), address: { host: appHost, port: appPort } }]),
+  ];
   return {
     service,
     control: resolveControl(flags.control, file.control, env.WEFT_CONTROL),
     ...tokenOf(flags.token, env.WEFT_TOKEN),
-    appPort: flags.appPort ?? file.appPort,
-    appHost: file.appHost ?? PROXY_DEFAULTS.appHost,
+    appPort,
+    appHost,
     protocol: flags.protocol ?? file.protocol ?? DEFAULT_PROTOCOL,
-    inbound: flags.inbound ?? file.inbound ?? fromDefault(PROXY_DEFAULTS.inbound),
-    outbound: flags.outbound ?? file.outbound ?? fromDefault(PROXY_DEFAULTS.outbound),
-    admin: flags.admin ?? file.admin ?? fromDefault(PROXY_DEFAULTS.admin),
+    inbound,
+    outbound,
+    admin,
     advertise: flags.advertise ?? file.advertise,
     instance: {
       id: flags.id ?? file.instance?.id,
@@ -286,6 +308,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     },
     defaultBalancer: file.defaults?.lb ?? 'round-robin',
     balancers: { ...lbFromFile, ...(flags.lb ?? {}) },
+    tcpUpstreams: resolveTcpUpstreams(file.upstreams, flags.upstreams, occupied, fileName),
     connectTimeoutMs: file.defaults?.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
     responseTimeoutMs: file.defaults?.responseTimeoutMs ?? PROXY_DEFAULTS.responseTimeoutMs,
     maxAttempts: file.defaults?.maxAttempts ?? PROXY_DEFAULTS.maxAttempts,

@@ -1,4 +1,4 @@
-// Proxy: the listen/drain/close life cycle shared by the sidecar's outbound and inbound servers.
+// Proxy: the listen/drain/close life cycle of the sidecar's HTTP servers, and what its assembly needs of every server, HTTP or raw TCP.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -90,13 +90,17 @@ export class Drain {
  */
 export const SERVER_KEEP_ALIVE_TIMEOUT_MS = 10_000;
 
-/** What the sidecar's assembly needs from each of its servers. */
-export interface ProxyServer {
+/** What the sidecar's assembly needs from each of its servers, HTTP or raw TCP: a port, a drain, and what is still open. */
+export interface SidecarServer {
   /** Resolves with the bound address (port 0 picks a free port). */
   listen(host: string, port: number): Promise<ListeningAddress>;
-  /** Stops accepting, lets in-flight requests finish for up to drainMs, then closes every connection. */
+  /** Stops accepting, lets in-flight requests or connections finish for up to drainMs, then closes every connection. */
   close(drainMs: number): Promise<void>;
   inFlight(): number;
+}
+
+/** An HTTP server of the sidecar (outbound or inbound). */
+export interface ProxyServer extends SidecarServer {
   /** The HTTP server that parses requests (behind an MtlsListener, its plaintext one; the listener owns the port). */
   readonly server: Server;
 }

@@ -1,5 +1,5 @@
-// Proxy: assembles one sidecar: its certificate, control-plane watch, outbound and inbound servers (mTLS by mode), app health check, registration, admin.
-import { formatAddress, type ListenAddress, type ProxyConfig } from '../config/index.js';
+// Proxy: assembles one sidecar: its certificate, control-plane watch, outbound, raw TCP upstream and inbound servers (mTLS by mode), app health check, registration, admin.
+import { formatAddress, TCP_UPSTREAM_HOST, type ListenAddress, type ProxyConfig } from '../config/index.js';
 import type { Runtime } from '../core/index.js';
 import { ADMIN_META_KEY } from '../model/index.js';
 import { AppHealthCheck } from '../resilience/index.js';
@@ -8,7 +8,7 @@ import { MtlsPeers } from '../security/authz/index.js';
 import { createAccessLog, createIstioMetrics } from '../telemetry/index.js';
 import { createAdminServer, type Readiness } from './admin-server.js';
 import { ownListeners, refuseOwnAppPort, reserveAppPort, type PortReservation } from './app-port.js';
-import type { ProxyServer } from './drain.js';
+import type { SidecarServer } from './drain.js';
 import type { InboundServer } from './inbound-server.js';
 import { MeshTls } from '../security/tls/index.js';
 import { registerMtlsMetrics } from './mtls-metrics.js';
@@ -19,6 +19,8 @@ export interface Sidecar {
   /** The registered instance id; undefined for an outbound-only sidecar. */
   readonly instanceId?: string;
   readonly outbound: ListenAddress;
+  /** Where each raw TCP upstream listens, by service name (`--upstream NAME:LOCALPORT`). */
+  readonly tcpUpstreams: Readonly<Record<string, ListenAddress>>;
   readonly inbound?: ListenAddress;
   readonly admin: ListenAddress;
   /** The app's port: the configured one or the one chosen for it; undefined for an outbound-only sidecar. */
@@ -64,7 +66,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
   // One REST client (its keep-alive connections) for the registration and the certificate's requests.
   const control = new ControlClient({ url: config.control, credentials });
   registerMtlsMetrics(runtime.metrics, certificates, mesh);
-  const servers: ProxyServer[] = [];
+  const servers: SidecarServer[] = [];
   let draining = false;
   let health: AppHealthCheck | undefined;
   let registration: Registration | undefined;
@@ -113,7 +115,20 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
   };
   const adminServer = createAdminServer({ runtime, snapshots: watch, ready: readiness, certs: () => certificates.info(), limits: config.listeners.admin });
 
+  // A tcp port's connect timeout follows the sidecar's; its other limits keep their defaults (docs/tcp.md).
+  const tcpLimits = { connectTimeoutMs: config.connectTimeoutMs };
+  const tcpUpstreams: Record<string, ListenAddress> = {};
+
   try {
+    if (Object.keys(config.tcpUpstreams).length > 0) {
+      // Loaded only by a sidecar with raw TCP upstreams. Bound before the other listeners, so that none on port 0 takes one of their ports.
+      const { createTcpUpstreamListener } = await import('../tcp/index.js');
+      for (const [service, port] of Object.entries(config.tcpUpstreams)) {
+        const upstream = createTcpUpstreamListener({ runtime, snapshots: watch, service, mtls: mesh, balancer: config.balancers[service] ?? config.defaultBalancer, limits: tcpLimits });
+        servers.push(upstream);
+        tcpUpstreams[service] = await upstream.listen(TCP_UPSTREAM_HOST, port);
+      }
+    }
     const outbound = await outboundServer.listen(config.outbound.host, config.outbound.port);
     // Admin first: its address goes into the registration, so the control plane can scrape /metrics for `weft stat`.
     const admin = await adminServer.listen(config.admin.host, config.admin.port);
@@ -123,37 +138,45 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
         appPortReservation = await reserveAppPort(config.appHost, [outbound, admin, config.inbound]);
         appPort = appPortReservation.port;
       }
-      // The inbound side (and the JWT library its admission uses) is loaded only by a sidecar that fronts an app.
-      const [{ createInboundServer }, { InboundAdmission }] = await Promise.all([import('./inbound-server.js'), import('../inbound/admission-policy.js')]);
-      const ownServer = createInboundServer({
-        runtime,
-        appHost: config.appHost,
-        appPort,
-        appProtocol: config.protocol,
-        service: config.service,
-        connectTimeoutMs: config.connectTimeoutMs,
-        responseTimeoutMs: config.responseTimeoutMs,
-        accessLog,
-        tracing: hops,
-        istio,
-        admission: new InboundAdmission({
+      let ownServer: SidecarServer;
+      if (config.protocol === 'tcp') {
+        // A tcp app's bytes are relayed as they are; the port reads its mode from the mesh for each connection it accepts.
+        const { createTcpInbound } = await import('../tcp/index.js');
+        ownServer = createTcpInbound({ runtime, snapshots: watch, service: config.service, app: { host: config.appHost, port: appPort }, mtls: mesh, limits: tcpLimits });
+      } else {
+        // The inbound side (and the JWT library its admission uses) is loaded only by a sidecar that fronts an app.
+        const [{ createInboundServer }, { InboundAdmission }] = await Promise.all([import('./inbound-server.js'), import('../inbound/admission-policy.js')]);
+        const httpServer = createInboundServer({
+          runtime,
+          appHost: config.appHost,
+          appPort,
+          appProtocol: config.protocol,
           service: config.service,
-          snapshots: watch,
-          clock: runtime.clock,
-          jwt: {
-            onJwksEvent: (event) => {
-              if (event.type === 'fetch-failed') runtime.logger.warn({ url: event.url, error: event.error, servingCachedKeys: event.servingCachedKeys, trigger: event.trigger }, 'JWKS fetch failed');
-              else runtime.logger.debug({ url: event.url, keys: event.keys, trigger: event.trigger }, 'JWKS fetched');
+          connectTimeoutMs: config.connectTimeoutMs,
+          responseTimeoutMs: config.responseTimeoutMs,
+          accessLog,
+          tracing: hops,
+          istio,
+          admission: new InboundAdmission({
+            service: config.service,
+            snapshots: watch,
+            clock: runtime.clock,
+            jwt: {
+              onJwksEvent: (event) => {
+                if (event.type === 'fetch-failed') runtime.logger.warn({ url: event.url, error: event.error, servingCachedKeys: event.servingCachedKeys, trigger: event.trigger }, 'JWKS fetch failed');
+                else runtime.logger.debug({ url: event.url, keys: event.keys, trigger: event.trigger }, 'JWKS fetched');
+              },
             },
-          },
-        }),
-        peers: new MtlsPeers(() => mesh.trustDomain),
-        // Strict until the mesh says otherwise: nothing is served in plaintext before the mode is known.
-        mtls: { mode: 'strict' },
-        limits: config.listeners.inbound,
-      });
+          }),
+          peers: new MtlsPeers(() => mesh.trustDomain),
+          // Strict until the mesh says otherwise: nothing is served in plaintext before the mode is known.
+          mtls: { mode: 'strict' },
+          limits: config.listeners.inbound,
+        });
+        stopFollowingMode = followOwnMode(httpServer, mesh, watch, config.service, runtime);
+        ownServer = httpServer;
+      }
       servers.push(ownServer);
-      stopFollowingMode = followOwnMode(ownServer, mesh, watch, config.service, runtime);
       inbound = await ownServer.listen(config.inbound.host, config.inbound.port);
       // A listener on port 0 has only now got its port, which could be a configured app port not yet listened on.
       refuseOwnAppPort(config.appHost, appPort, ownListeners(inbound, outbound, admin));
@@ -196,7 +219,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
     // Started once the instance id is known, so the CA's record of the certificate names it.
     certificates.start(control);
     runtime.logger.info(
-      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
+      { service: config.service, instance: instanceId, outbound: formatAddress(outbound), tcpUpstreams: Object.keys(tcpUpstreams).length > 0 ? Object.fromEntries(Object.entries(tcpUpstreams).map(([service, address]) => [service, formatAddress(address)])) : undefined, inbound: inbound && formatAddress(inbound), admin: formatAddress(admin), control: config.control, tracing: config.tracing?.otlp },
       'sidecar started',
     );
 
@@ -223,7 +246,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
         await accessLog?.close();
         await fluent?.close();
       })());
-    return { instanceId, outbound, inbound, admin, appPort, deregister, stop };
+    return { instanceId, outbound, tcpUpstreams, inbound, admin, appPort, deregister, stop };
   } catch (error) {
     await appPortReservation?.release();
     health?.stop();

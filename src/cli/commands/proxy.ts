@@ -8,13 +8,14 @@ export function registerProxyCommand(program: Command): void {
   addProxyOptions(program.command('proxy'))
     .description('run a sidecar: outbound listener for the app, inbound listener in front of it, admin listener')
     .action(async (options: ProxyCommandOptions, command: Command) => {
-      const config = await proxyConfigFromOptions(options);
+      const config = await proxyConfigFromOptions(options, command);
       const { createRuntime } = await import('../../telemetry/runtime.js');
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
       const sidecar = await startSidecarFor(command, config, runtime);
       const inbound = sidecar.inbound ? `, inbound ${formatAddress(sidecar.inbound)} -> app :${config.appPort}` : ' (outbound only)';
+      const upstreams = Object.entries(sidecar.tcpUpstreams).map(([service, address]) => `, tcp upstream ${service} ${formatAddress(address)}`).join('');
       process.stdout.write(
-        `weft proxy for ${config.service}: outbound ${formatAddress(sidecar.outbound)}${inbound}, admin ${formatAddress(sidecar.admin)}\n`,
+        `weft proxy for ${config.service}: outbound ${formatAddress(sidecar.outbound)}${inbound}, admin ${formatAddress(sidecar.admin)}${upstreams}\n`,
       );
       onShutdownSignal(async (signal) => {
         runtime.logger.info({ signal }, 'shutting down: deregistering and draining');

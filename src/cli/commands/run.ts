@@ -9,7 +9,7 @@ export function registerRunCommand(program: Command): void {
     .description('start a sidecar and an app together: weft run --service NAME -- CMD ARGS...')
     .argument('<command...>', 'the app command and its arguments, after --')
     .action(async (commandLine: string[], options: ProxyCommandOptions, run: Command) => {
-      const config = await proxyConfigFromOptions(options);
+      const config = await proxyConfigFromOptions(options, run);
       const { createRuntime } = await import('../../telemetry/runtime.js');
       const runtime = createRuntime({ name: 'proxy', logLevel: config.logLevel });
       // Without --app-port the sidecar picks the app's port once its own listeners hold theirs, so it is never one of them.
