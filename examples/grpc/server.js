@@ -26,7 +26,9 @@ server.addService(hello.Greeter.service, {
 // The whole server ('') and the greeter serve; anything else is unknown, as the health protocol says.
 server.addService(health.Health.service, {
   Check: (call, callback) => {
-    if (call.request.service === '' || call.request.service === 'hello.Greeter') callback(null, { status: 'SERVING' });
+    // An empty request (the whole server) decodes without the field.
+    const service = call.request.service ?? '';
+    if (service === '' || service === 'hello.Greeter') callback(null, { status: 'SERVING' });
     else callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
   },
 });

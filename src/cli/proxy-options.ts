@@ -29,6 +29,8 @@ export interface ProxyCommandOptions extends ListenerLimitOptions {
   ttl?: number;
   meta?: Record<string, string>;
   healthPath?: string;
+  /** `--health-grpc` alone is true: the whole server. */
+  healthGrpc?: string | true;
   healthInterval?: number;
   drainTimeout?: number;
   logLevel?: string;
@@ -94,6 +96,7 @@ export function addProxyOptions(command: Command): Command {
     .option('--ttl <ms>', 'registration TTL; heartbeats every third of it', integerFlag(1000, 3_600_000, ' ms'))
     .option('--meta <key=value>', 'instance metadata (repeatable)', metaFlag)
     .option('--health-path <path>', 'check the app with HTTP GET of this path instead of a TCP connect')
+    .option('--health-grpc [service]', "check the app with its gRPC health service (grpc.health.v1.Health/Check) for SERVICE, or the whole server without one")
     .option('--health-interval <ms>', 'app health-check interval', integerFlag(100, 600_000, ' ms'))
     .option('--drain-timeout <ms>', 'how long in-flight requests may finish on shutdown', integerFlag(0, 600_000, ' ms'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -131,6 +134,7 @@ export async function proxyConfigFromOptions(options: ProxyCommandOptions, comma
         ttlMs: options.ttl,
         meta: options.meta,
         healthPath: options.healthPath,
+        healthGrpc: options.healthGrpc === true ? '' : options.healthGrpc,
         healthIntervalMs: options.healthInterval,
         lb: options.lb,
         upstreams: options.upstream,

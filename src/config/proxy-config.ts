@@ -82,6 +82,8 @@ export const proxyFileSchema = z.strictObject({
   healthCheck: z
     .strictObject({
       path: z.string().startsWith('/', 'expected an HTTP path starting with "/"').optional(),
+      /** The app's gRPC health service; `service` '' (or left out) asks about the whole server. */
+      grpc: z.strictObject({ service: z.string({ error: 'expected a gRPC service name' }).max(256, 'expected at most 256 characters').default('') }).optional(),
       intervalMs: millis(100, 600_000).optional(),
       timeoutMs: millis(50, 60_000).optional(),
     })
@@ -150,7 +152,8 @@ export interface ProxyConfig {
   /** Host registered for this instance; defaults to the inbound listener's host. */
   readonly advertise?: string;
   readonly instance: { readonly id?: string; readonly weight: number; readonly ttlMs: number; readonly meta: Readonly<Record<string, string>> };
-  readonly healthCheck: { readonly path?: string; readonly intervalMs: number; readonly timeoutMs: number };
+  /** `grpcService`: check the app's gRPC health service for this name ('' the whole server) rather than a path or a TCP connect. */
+  readonly healthCheck: { readonly path?: string; readonly grpcService?: string; readonly intervalMs: number; readonly timeoutMs: number };
   readonly defaultBalancer: BalancerKind;
   readonly balancers: Readonly<Record<string, BalancerKind>>;
   /** Service name → local port on 127.0.0.1 carrying raw TCP to that service's tcp instances (`--upstream NAME:PORT`). */
@@ -240,6 +243,8 @@ export interface ProxyFlags {
   ttlMs?: number;
   meta?: Record<string, string>;
   healthPath?: string;
+  /** The gRPC health service name to check ('' the whole server). */
+  healthGrpc?: string;
   healthIntervalMs?: number;
   lb?: Record<string, BalancerKind>;
   /** `--upstream NAME:LOCALPORT`, repeatable: service name → local port. */
@@ -303,6 +308,7 @@ export function resolveProxyConfig(file: ProxyFile, flags: ProxyFlags, env: Node
     },
     healthCheck: {
       path: flags.healthPath ?? file.healthCheck?.path,
+      grpcService: flags.healthGrpc ?? file.healthCheck?.grpc?.service,
       intervalMs: flags.healthIntervalMs ?? file.healthCheck?.intervalMs ?? PROXY_DEFAULTS.healthIntervalMs,
       timeoutMs: file.healthCheck?.timeoutMs ?? PROXY_DEFAULTS.healthTimeoutMs,
     },

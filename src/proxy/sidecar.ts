@@ -195,6 +195,7 @@ export async function startSidecar(config: ProxyConfig, baseRuntime: Runtime, op
         host: config.appHost,
         port: appPort,
         path: config.healthCheck.path,
+        ...(config.healthCheck.grpcService === undefined ? {} : { grpcService: config.healthCheck.grpcService }),
         intervalMs: config.healthCheck.intervalMs,
         timeoutMs: config.healthCheck.timeoutMs,
         ownListeners: [inbound, outbound, admin],

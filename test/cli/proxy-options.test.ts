@@ -96,3 +96,11 @@ describe('--upstream', () => {
     );
   });
 });
+
+describe('--health-grpc', () => {
+  it("checks the app's gRPC health service: the whole server alone, or the service named", async () => {
+    expect((await proxyConfigFromOptions(parseFlags(['--service', 'web', '--health-grpc']))).healthCheck.grpcService).toBe('');
+    expect((await proxyConfigFromOptions(parseFlags(['--service', 'web', '--health-grpc', 'hello.Greeter']))).healthCheck.grpcService).toBe('hello.Greeter');
+    expect((await proxyConfigFromOptions(parseFlags(['--service', 'web']))).healthCheck.grpcService).toBeUndefined();
+  });
+});

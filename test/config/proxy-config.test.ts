@@ -120,3 +120,11 @@ describe('upstreams: raw TCP ports', () => {
     expect(config.tcpUpstreams).toEqual({ redis: 15001 });
   });
 });
+
+describe('healthCheck.grpc', () => {
+  it("names the app's gRPC health service, the whole server when left out", () => {
+    expect(resolveProxyConfig(validateProxyFile('s.yaml', parse('service: web\nhealthCheck:\n  grpc: {}\n')), {}, {}).healthCheck.grpcService).toBe('');
+    expect(resolveProxyConfig(validateProxyFile('s.yaml', parse('service: web\nhealthCheck:\n  grpc: { service: hello.Greeter }\n')), {}, {}).healthCheck.grpcService).toBe('hello.Greeter');
+    expect(() => validateProxyFile('s.yaml', parse('service: web\nhealthCheck:\n  grpc: { service: 3 }\n'))).toThrow(/healthCheck\.grpc\.service.*expected a gRPC service name/);
+  });
+});
