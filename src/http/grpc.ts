@@ -2,7 +2,7 @@
 import type { WeftError } from '../core/index.js';
 import { ERROR_HEADER, headerValue } from './mesh-headers.js';
 import type { RawHeaders } from './message.js';
-import { grpcStatusOf, statusOf } from './status.js';
+import { errorReply, grpcStatusOf, statusOf } from './status.js';
 
 export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';
 export const GRPC_STATUS_HEADER = 'grpc-status';
@@ -76,11 +76,24 @@ export function grpcStatusIn(raw: readonly string[] | null): number | undefined 
   return Number(value);
 }
 
+/** The mesh's own codes for an attempt whose call may have reached the app before it broke (a reset, a timeout). */
+const MAYBE_PROCESSED: ReadonlySet<string> = new Set(['UPSTREAM_RESET', 'UPSTREAM_TIMEOUT', 'DEADLINE_EXCEEDED', 'UPSTREAM_PROTOCOL_ERROR']);
+
+/**
+ * Whether a gRPC reply was made by a sidecar for a call that may have been processed: such an UNAVAILABLE is no
+ * app's word that the call may go again, so the `unavailable` retry condition leaves it (as `reset` leaves a POST).
+ */
+export function meshReplyMayBeProcessed(headers: readonly string[]): boolean {
+  const code = headerValue(headers, ERROR_HEADER);
+  return code !== undefined && MAYBE_PROCESSED.has(code);
+}
+
 /**
  * A gRPC reply the mesh makes itself: Trailers-Only (HTTP 200, the status in the headers, no body), which every gRPC
  * client reads as the call's status; the code stays readable in x-weft-error and the HTTP status the error would have.
  */
-export function grpcErrorReply(error: WeftError): { readonly status: 200; readonly headers: RawHeaders } {
+export function grpcErrorReply(thrown: WeftError): { readonly status: 200; readonly headers: RawHeaders } {
+  const error = errorReply(thrown).shown;
   return {
     status: 200,
     headers: [

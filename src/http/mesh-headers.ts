@@ -49,6 +49,7 @@ export function withoutPerHopMeshHeaders(raw: readonly string[]): RawHeaders {
 
 /** Whether a response came from a peer sidecar whose application is down (its 503 carries this code). */
 export function isPeerAppUnavailable(status: number, raw: readonly string[]): boolean {
-  // A gRPC caller is told in a Trailers-Only 200 instead.
-  return (status === 503 || status === 200) && headerValue(raw, ERROR_HEADER) === 'APP_UNAVAILABLE';
+  if (headerValue(raw, ERROR_HEADER) !== 'APP_UNAVAILABLE') return false;
+  // A gRPC caller is told in a Trailers-Only 200 with UNAVAILABLE; an app's own 200 that carries the header is not it.
+  return status === 503 || (status === 200 && headerValue(raw, 'grpc-status') === '14');
 }

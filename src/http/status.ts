@@ -53,8 +53,8 @@ const STATUS: Partial<Record<WeftErrorCode, Mapping>> = {
 
 const INTERNAL_MAPPING: Mapping = { http: 500, grpc: GrpcStatus.INTERNAL };
 
-/** An HTTP status as gRPC reads it (the gRPC spec's HTTP-to-gRPC table), for a fault that aborts with a chosen status. */
-function grpcOfHttp(status: number): GrpcStatus {
+/** An HTTP status as gRPC reads it (the gRPC spec's HTTP-to-gRPC table): a fault that aborts with a chosen status, an answer without grpc-status. */
+export function grpcOfHttp(status: number): GrpcStatus {
   switch (status) {
     case 400:
       return GrpcStatus.INTERNAL;

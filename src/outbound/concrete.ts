@@ -107,7 +107,8 @@ class ConcreteAttempt implements ResponseHandler, FlowControl {
 
   /** A stage above retries instead of passing this response on: for the endpoint it was an answer all the same. */
   drop(): void {
-    this.report({ kind: 'success', latencyMs: this.latency(), status: this.status });
+    // A retried Trailers-Only UNAVAILABLE was a 503 to this endpoint, as a retried HTTP 503 is.
+    this.report({ kind: 'success', latencyMs: this.latency(), status: outcomeStatus(this.status, this.head, null) });
     this.flow?.drop();
   }
 

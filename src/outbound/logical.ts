@@ -6,6 +6,7 @@ import {
   GRPC_TIMEOUT_HEADER,
   grpcStatusIn,
   headerValue,
+  meshReplyMayBeProcessed,
   outcomeStatus,
   parseGrpcTimeout,
   RETRY_ATTEMPT_HEADER,
@@ -78,6 +79,8 @@ class LogicalCall implements ResponseHandler, Cancellable {
   /** Absolute deadline (clock ms): the policy's request timeout or the caller's x-weft-deadline-ms, the sooner. */
   private deadline: number | undefined = undefined;
   private deadlineFromCaller = false;
+  /** The caller's own deadline (clock ms), whether or not the policy's is sooner; what a gRPC server is told. */
+  private callerDeadline: number | undefined = undefined;
   /** The current attempt's timeout is the time left of the whole request, not the per-try timeout. */
   private tryBoundByDeadline = false;
   private exclude: Set<string> | null = null;
@@ -112,6 +115,7 @@ class LogicalCall implements ResponseHandler, Cancellable {
     policy.budget.recordRequest();
     const startedAt = req.facts.startedAt;
     const callerMs = callerDeadlineMs(req);
+    if (callerMs !== undefined) this.callerDeadline = startedAt + callerMs;
     if (callerMs !== undefined && (policy.requestMs === undefined || callerMs < policy.requestMs)) {
       this.deadline = startedAt + callerMs;
       this.deadlineFromCaller = true;
@@ -189,9 +193,9 @@ class LogicalCall implements ResponseHandler, Cancellable {
     // next() has just seen time left at this same `now`, so the header always has a value.
     if (this.deadline !== undefined) {
       headers.push(DEADLINE_HEADER, outboundDeadlineHeader(this.deadline, now)!);
-      // A gRPC call that had a deadline tells the server the time left in its own terms; one without keeps none (a
-      // long-lived stream must not get the request timeout as its deadline).
-      if (grpc && headerValue(this.base, GRPC_TIMEOUT_HEADER) !== undefined) headers.push(GRPC_TIMEOUT_HEADER, formatGrpcTimeout(this.deadline - now));
+      // A gRPC call that had a deadline tells the server the time left of it in its own terms; the policy's timeout,
+      // which bounds only the wait for the response head here, never becomes the call's deadline there.
+      if (grpc && this.callerDeadline !== undefined && headerValue(this.base, GRPC_TIMEOUT_HEADER) !== undefined) headers.push(GRPC_TIMEOUT_HEADER, formatGrpcTimeout(this.callerDeadline - now));
     }
     if (attempt > 1) headers.push(RETRY_ATTEMPT_HEADER, String(attempt - 1));
     return headers;
@@ -269,7 +273,7 @@ class LogicalCall implements ResponseHandler, Cancellable {
   /** Whether a gRPC call's Trailers-Only answer carries a status the conditions retry (UNAVAILABLE by default). */
   private retriesGrpc(headers: RawHeaders): boolean {
     const code = grpcStatusIn(headers);
-    if (code === undefined || !this.conditions.retriesGrpc(code)) return false;
+    if (code === undefined || !this.conditions.retriesGrpc(code) || meshReplyMayBeProcessed(headers)) return false;
     const req = this.req;
     const reason = this.conditions.decideGrpc(code, req.facts.attempts, req.body === null ? 'none' : req.body.state());
     if (reason === null || !this.timeLeft() || !this.spendBudget()) return false;

@@ -112,7 +112,8 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   const guard = new ListenerGuard({ name: 'inbound', limits, metrics: options.runtime.metrics, logger });
   // HTTP/2 callers (h2 by ALPN under mTLS, h2c in plaintext) beside HTTP/1.1 ones, on the same port.
   const http2 = new Http2Sessions({
-    limits: { idleTimeoutMs: limits.idleTimeoutMs },
+    limits: { idleTimeoutMs: limits.idleTimeoutMs, streamIdleTimeoutMs: limits.requestTimeoutMs },
+    onStreamTimeout: () => guard.rejections.record('request_timeout', 'an HTTP/2 stream was answered 408: nothing moved on it in time'),
     onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
     onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
     onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),

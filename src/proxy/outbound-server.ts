@@ -73,7 +73,8 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   guard.protect(server, false);
   // HTTP/2 with prior knowledge (h2c) on the same port, told apart by its preface.
   const http2 = new Http2Sessions({
-    limits: { idleTimeoutMs: limits.idleTimeoutMs },
+    limits: { idleTimeoutMs: limits.idleTimeoutMs, streamIdleTimeoutMs: limits.requestTimeoutMs },
+    onStreamTimeout: () => guard.rejections.record('request_timeout', 'an HTTP/2 stream was answered 408: nothing moved on it in time'),
     onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
     onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
     onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),

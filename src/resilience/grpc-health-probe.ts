@@ -1,5 +1,6 @@
 // Resilience: one probe of the gRPC health protocol (grpc.health.v1.Health/Check) over HTTP/2, without a gRPC library.
 import http2 from 'node:http2';
+import { decodeGrpcMessage } from '../http/grpc.js';
 import type { ProbeResult } from './app-health-check.js';
 import { formatHostPort } from '../model/index.js';
 
@@ -85,7 +86,7 @@ export function probeGrpc(host: string, port: number, service: string, timeoutMs
       const status = headers['grpc-status'];
       if (typeof status === 'string') grpcStatus = status;
       const message = headers['grpc-message'];
-      if (typeof message === 'string') grpcMessage = decodeURIComponent(message);
+      if (typeof message === 'string') grpcMessage = decodeGrpcMessage(message);
     };
     req.on('response', (headers) => {
       httpStatus = Number(headers[':status'] ?? 0);

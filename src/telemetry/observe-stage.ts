@@ -1,6 +1,6 @@
 // Telemetry: the observe stage at the edge of every stack — each request's metrics, Istio series, access-log line and span, written once from its facts.
 import type { Clock, WeftError } from '../core/index.js';
-import { grpcStatusIn, grpcStatusOf, httpStatusOfGrpc, statusOf, type Dispatch, type FlowControl, type Layer, type MeshRequest, type RawHeaders, type RequestFacts, type ResponseHandler } from '../http/index.js';
+import { grpcOfHttp, grpcStatusIn, grpcStatusOf, httpStatusOfGrpc, statusOf, type Dispatch, type FlowControl, type Layer, type MeshRequest, type RawHeaders, type RequestFacts, type ResponseHandler } from '../http/index.js';
 import type { AccessLog } from './access-log.js';
 import { istioResponseFlag, type IstioPeerMetrics } from './istio-metrics.js';
 import { CLIENT_CLOSED_STATUS, type InFlightGauge, type ProxyDirection, type UpstreamMetrics } from './proxy-metrics.js';
@@ -94,8 +94,8 @@ class ObservedCall implements ResponseHandler {
 
   onEnd(trailers: RawHeaders | null): void {
     this.handler.onEnd(trailers);
-    // A gRPC response without a grpc-status is UNKNOWN to its client.
-    this.record(this.status, '', false, this.req.grpc ? (grpcStatusIn(trailers) ?? grpcStatusIn(this.head) ?? 2) : -1);
+    // A gRPC response without a grpc-status is what its client makes of the HTTP status: UNKNOWN for a 200.
+    this.record(this.status, '', false, this.req.grpc ? (grpcStatusIn(trailers) ?? grpcStatusIn(this.head) ?? grpcOfHttp(this.status)) : -1);
   }
 
   onError(error: WeftError): void {

@@ -22,6 +22,8 @@ export interface HttpFrontOptions {
  */
 export class HttpFront extends EventEmitter {
   readonly socketServer: NetServer;
+  /** Connections that have not shown their protocol yet: idle, so a drain closes them. */
+  private readonly sniffing = new Set<Socket>();
 
   constructor(private readonly options: HttpFrontOptions) {
     super();
@@ -59,16 +61,33 @@ export class HttpFront extends EventEmitter {
   closeIdleConnections(): void {
     this.options.http1.closeIdleConnections();
     this.options.http2.closeIdle();
+    this.closeSniffing();
   }
 
   closeAllConnections(): void {
     this.options.http1.closeAllConnections();
     this.options.http2.destroyAll();
+    this.closeSniffing();
+  }
+
+  private closeSniffing(): void {
+    for (const socket of this.sniffing) socket.destroy();
+    this.sniffing.clear();
   }
 
   private accept(socket: Socket): void {
     this.emit('connection', socket);
-    sniffPreface(socket, this.options.sniffTimeoutMs, (protocol) => handOver(protocol, socket, this.options.http1, this.options.http2), () => this.options.onSilent?.());
+    this.sniffing.add(socket);
+    socket.once('close', () => this.sniffing.delete(socket));
+    sniffPreface(
+      socket,
+      this.options.sniffTimeoutMs,
+      (protocol) => {
+        this.sniffing.delete(socket);
+        handOver(protocol, socket, this.options.http1, this.options.http2);
+      },
+      () => this.options.onSilent?.(),
+    );
   }
 }
 
@@ -78,6 +97,8 @@ export class HttpFront extends EventEmitter {
  */
 export function handOver(protocol: 'http1' | 'http2', socket: Socket, http1: HttpServer, http2: Http2Sessions): void {
   if (protocol === 'http2') {
+    // node:http handles a client's FIN itself; an HTTP/2 session does not, and would outlive a client that left.
+    socket.allowHalfOpen = false;
     http2.accept(socket);
     return;
   }

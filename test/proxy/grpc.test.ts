@@ -1,5 +1,7 @@
 // Tests for gRPC through client sidecar → server sidecar over mTLS, with the real @grpc/grpc-js client and server: every call shape, deadlines, statuses, retries, metrics.
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/index.js';
 import type { Instance } from '../../src/model/index.js';
@@ -199,6 +201,27 @@ describe('gRPC through two sidecars over mTLS', () => {
     const { port } = await clientSidecar(intruder, 'intruder', [await apiInstance(app)]);
     const denied = (await unary(echoClient(port), 'x').catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(app.calls).toBe(0);
+  });
+
+  it('does not retry an UNAVAILABLE that a sidecar made for a call the app may have processed (a reset after it was sent)', async () => {
+    const app = await echoApp('a');
+    // An app that takes the call and then drops its connection: its sidecar answers UNAVAILABLE with UPSTREAM_RESET.
+    let accepted = 0;
+    const dropping = http2.createServer();
+    dropping.on('stream', (stream) => {
+      accepted++;
+      stream.on('error', () => {});
+      setTimeout(() => stream.session?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => dropping.close(() => resolve())));
+    const { port: droppingSidecar } = await apiSidecar((dropping.address() as AddressInfo).port, 'grpc', api, cleanups);
+    const { port } = await clientSidecar(frontend, 'frontend', [instance('api-dropping', droppingSidecar, { service: 'api', protocol: 'grpc' })]);
+    const error = (await unary(echoClient(port), 'x').catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain('UPSTREAM_RESET');
+    expect(accepted).toBe(1);
     expect(app.calls).toBe(0);
   });
 

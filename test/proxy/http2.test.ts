@@ -1,8 +1,9 @@
 // Tests for HTTP/2 through the sidecar: h2c beside HTTP/1.1 on the outbound port, HTTP/2 endpoints over one multiplexed session, h2 between sidecars over mTLS.
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/core/index.js';
+import { LISTENER_LIMIT_DEFAULTS } from '../../src/listener/index.js';
 import type { Instance } from '../../src/model/index.js';
 import { createInboundServer, createOutboundServer } from '../../src/proxy/index.js';
 import { MtlsPeers } from '../../src/security/authz/index.js';
@@ -147,6 +148,77 @@ describe('h2c on the outbound listener', () => {
     expect(late instanceof Error ? late.message : late.status).toMatch(/431|NGHTTP2_ENHANCE_YOUR_CALM/);
     expect((await request(session, { ':path': '/after' })).status).toBe(200);
     expect(app.seen.some((line) => line.includes('/too-big'))).toBe(false);
+  });
+});
+
+describe('h2c clients that leave, stall or answer early', () => {
+  async function outboundServer(instances: Instance[]): Promise<{ port: number; proxy: ReturnType<typeof createOutboundServer> }> {
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf(instances), limits: { ...LISTENER_LIMIT_DEFAULTS, requestTimeoutMs: 300, headersTimeoutMs: 300 } });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    cleanups.push(() => proxy.close(0));
+    return { port, proxy };
+  }
+
+  it('lets go of a call whose client connection is gone, even after the response head', async () => {
+    const app = http2.createServer();
+    app.on('stream', (stream) => {
+      stream.on('error', () => {});
+      stream.respond({ ':status': 200 });
+      stream.write('first of many');
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => app.close(() => resolve())));
+    const { port, proxy } = await outboundServer([instance('g-0', (app.address() as AddressInfo).port, { protocol: 'http2' })]);
+    let socket!: net.Socket;
+    const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => (socket = net.connect(port, '127.0.0.1')) });
+    session.on('error', () => {});
+    const req = session.request({ ':authority': 'greeter', ':path': '/watch' });
+    req.on('error', () => {});
+    await new Promise((resolve) => req.once('response', resolve));
+    expect(proxy.inFlight()).toBe(1);
+    socket.destroy();
+    for (let i = 0; i < 100 && proxy.inFlight() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(proxy.inFlight()).toBe(0);
+  });
+
+  it('lets go of a client still sending when the answer is complete, and answers a stalled stream 408', async () => {
+    const app = await startServer((req, res) => {
+      if (req.url === '/upload') {
+        // Answers at once, without reading the upload.
+        res.writeHead(413, { connection: 'close' });
+        res.end('too large');
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.end('read it all'));
+    });
+    cleanups.push(() => app.close());
+    const { port, proxy } = await outboundServer([instance('g-0', app.port)]);
+    const session = h2c(port);
+    const upload = session.request({ ':authority': 'greeter', ':path': '/upload', ':method': 'POST' }, { endStream: false });
+    upload.on('error', () => {});
+    upload.write(Buffer.alloc(64 * 1024, 1));
+    const status = await new Promise<number>((resolve) => upload.once('response', (headers) => resolve(Number(headers[':status']))));
+    expect(status).toBe(413);
+    // The listener closed its side of the stream (RST_STREAM NO_ERROR) rather than wait for the rest of the upload.
+    for (let i = 0; i < 100 && proxy.inFlight() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(proxy.inFlight()).toBe(0);
+    // A stream that sends part of its body and then nothing is answered once the request time is up.
+    const stalled = session.request({ ':authority': 'greeter', ':path': '/stalled', ':method': 'POST' }, { endStream: false });
+    stalled.on('error', () => {});
+    stalled.write('a little');
+    const late = await new Promise<string>((resolve) => stalled.once('response', (headers) => resolve(`${String(headers[':status'])} ${String(headers['x-weft-error'])}`)));
+    expect(late).toBe('408 REQUEST_TIMEOUT');
+  });
+
+  it('closes connections that have sent nothing when it closes, without waiting for their head timeout', async () => {
+    const { port, proxy } = await outboundServer([]);
+    const silent = net.connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    await proxy.close(0);
+    await closed;
   });
 });
 

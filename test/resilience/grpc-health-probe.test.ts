@@ -1,3 +1,5 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it, expect } from 'vitest';
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, probeGrpc } from '../../src/resilience/index.js';
 import { closedPort, startGrpcHealthServer, startSilentServer } from './grpc-health-server.js';
@@ -39,6 +41,21 @@ describe('gRPC health probe', () => {
     cleanups.push(() => silent.close());
     const timedOut = await probeGrpc('127.0.0.1', silent.port, '', 200);
     expect(timedOut).toEqual({ ok: false, reason: `gRPC health check of grpc://127.0.0.1:${silent.port} did not answer within 200 ms` });
+  });
+
+  it('reads a grpc-message that is not percent-encoding as it came, rather than throwing from the stream', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.on('error', () => {});
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'load at 100%' }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await probeGrpc('127.0.0.1', (server.address() as AddressInfo).port, '', 1_000);
+      expect(result).toEqual({ ok: false, reason: expect.stringContaining('answered grpc-status 14 (load at 100%)') });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('encodes the request and decodes replies, skipping unknown fields', () => {

@@ -185,6 +185,10 @@ export class Http2EndpointPool implements UpstreamPool {
       maxSessionMemory: 16,
     });
     this.sessions.add(session);
+    // The connection's window is 64 KiB unless widened: shared by every stream, it would cap a session's throughput.
+    session.once('connect', () => {
+      if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    });
     session.on('error', () => {
       // Each stream on it fails through its own close; the session is given up below.
     });
@@ -211,6 +215,9 @@ export class Http2EndpointPool implements UpstreamPool {
     });
   }
 }
+
+/** The receive window of a whole session (each stream's is CLIENT_SETTINGS.initialWindowSize). */
+export const CONNECTION_WINDOW_BYTES = 8 << 20;
 
 /** Sessions opened per endpoint before new streams queue on the least busy one. */
 const MAX_SESSIONS = 8;
@@ -263,7 +270,7 @@ class Http2Attempt implements FlowControl, Cancellable {
   start(session: ClientHttp2Session): void {
     if (this.done) return;
     const req = this.request;
-    const headers: OutgoingHttpHeaders = toHttp2Headers(req.headers, { ':method': req.method, ':path': req.path, ':authority': req.authority || this.pool.address, ':scheme': 'http' }, 'host');
+    const headers: OutgoingHttpHeaders = toHttp2Headers(req.headers, { ':method': req.method, ':path': req.path, ':authority': req.authority || this.pool.address, ':scheme': session.encrypted ? 'https' : 'http' }, 'host');
     // gRPC servers may insist on it; HTTP/1.1 clients never send it on (it is hop-by-hop there).
     if (isGrpcRequest(req.headers)) headers.te = 'trailers';
     const body = req.body;
@@ -285,7 +292,10 @@ class Http2Attempt implements FlowControl, Cancellable {
     stream.on('trailers', (trailers: IncomingHttpHeaders) => {
       this.trailers = fromHttp2Headers(trailers);
     });
-    stream.on('end', () => this.onComplete());
+    // A stream whose session died mid-response ends too, but reset: that is a broken response, reported by 'close'.
+    stream.on('end', () => {
+      if (!(stream.destroyed && stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR)) this.onComplete();
+    });
     stream.on('error', () => {
       // Reported through 'close' with its code.
     });
@@ -377,6 +387,8 @@ class Http2Attempt implements FlowControl, Cancellable {
   private onComplete(): void {
     if (this.done || !this.started) return;
     this.finish();
+    // The endpoint may answer before it has read the whole body: nothing of it is owed any more.
+    this.request.body?.release();
     try {
       this.handler.onEnd(this.trailers);
     } catch (error) {

@@ -7,15 +7,22 @@ import { forwardRequestHeaders } from '../http1/hop-by-hop.js';
 import { isHostField } from '../http1/request-screen.js';
 import { ServerExchange, type ServerEdge, type ServerRequestHead } from '../server-exchange.js';
 import { toHttp2Headers } from './headers.js';
+import { closeByServer } from './server-sessions.js';
 
 /** A stream's request as the stages get it: Host from :authority (HTTP/1.1 endpoints need one), no pseudo- or connection-level fields. */
 export function http2RequestHead(headers: IncomingHttpHeaders, rawHeaders: readonly string[], endStream: boolean): ServerRequestHead {
   const authority = headers[':authority'];
   const host = headers.host;
   const regular: string[] = [];
+  let cookies: string[] | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.charCodeAt(0) !== 0x3a /* : */) regular.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    const name = rawHeaders[i]!;
+    if (name.charCodeAt(0) === 0x3a /* : */) continue;
+    // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
+    if (name.length === 6 && name.toLowerCase() === 'cookie') (cookies ??= []).push(rawHeaders[i + 1]!);
+    else regular.push(name, rawHeaders[i + 1]!);
   }
+  if (cookies !== null) regular.push('cookie', cookies.join('; '));
   const forwarded = forwardRequestHeaders(regular).headers;
   const target = typeof authority === 'string' ? authority : (host ?? '');
   if (typeof host !== 'string' && target !== '') forwarded.push('host', target);
@@ -128,12 +135,14 @@ export class Http2ServerExchange extends ServerExchange {
     if (!this.responded) {
       if (!hasTrailers) {
         this.flushHead(true);
+        this.stopUnreadBody();
         return;
       }
       this.flushHead(false, true);
     }
     this.trailers = hasTrailers ? trailers : null;
     this.endStream();
+    if (!this.waitsForTrailers) this.stopUnreadBody();
   }
 
   onError(error: WeftError): void {
@@ -143,7 +152,6 @@ export class Http2ServerExchange extends ServerExchange {
     const stream = this.stream;
     if (!this.responded) {
       this.head = null;
-      this.discard();
       if (this.grpc) {
         const reply = grpcErrorReply(error);
         this.respond(reply.status, reply.headers, true, false);
@@ -153,6 +161,7 @@ export class Http2ServerExchange extends ServerExchange {
         this.written += Buffer.byteLength(reply.body);
         if (!stream.destroyed) stream.end(reply.body);
       }
+      this.stopUnreadBody();
       return;
     }
     // After the head a gRPC call still has its trailers to tell the status in; anything else can only be reset.
@@ -161,7 +170,7 @@ export class Http2ServerExchange extends ServerExchange {
       this.endStream();
       return;
     }
-    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    closeByServer(stream, constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   /** @internal the pending head goes out: now (a body chunk follows), or with END_STREAM when nothing does. */
@@ -180,14 +189,32 @@ export class Http2ServerExchange extends ServerExchange {
       stream.sendTrailers(this.trailers === null ? {} : toHttp2Headers(this.trailers, Object.create(null) as OutgoingHttpHeaders));
     } catch {
       // A trailer node:http2 refuses: the body went out whole, the stream ends without them.
-      if (!stream.destroyed) stream.close();
+      closeByServer(stream, constants.NGHTTP2_NO_ERROR);
     }
+    this.stopUnreadBody();
+  }
+
+  /**
+   * The answer is complete while the client is still sending its body (an endpoint that answered early, a refusal):
+   * its stream is closed with NO_ERROR, which tells it to stop sending (RFC 9113 8.1), rather than left open.
+   */
+  private stopUnreadBody(): void {
+    if (this.complete) return;
+    this.release();
+    closeByServer(this.stream, constants.NGHTTP2_NO_ERROR);
   }
 
   /** @internal */
   override onClientDrain(): void {
     this.waitingDrain = false;
     super.onClientDrain();
+  }
+
+  /** @internal a stream reset mid-body ends too: that is a client that left (its 'close' follows), not a whole body. */
+  override onClientEnd(): void {
+    const stream = this.stream;
+    if (stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR)) return;
+    super.onClientEnd();
   }
 
   private respond(status: number, headers: RawHeaders, endStream: boolean, waitForTrailers: boolean): void {
@@ -203,7 +230,7 @@ export class Http2ServerExchange extends ServerExchange {
     } catch {
       // A field node:http2 refuses (the client adapters check what they pass): the client sees a reset, and the
       // stream's close cancels the attempt so that every stage lets go of it.
-      stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      closeByServer(stream, constants.NGHTTP2_INTERNAL_ERROR);
     }
     if (endStream) this.ended = true;
   }

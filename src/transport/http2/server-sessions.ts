@@ -1,10 +1,21 @@
 // Transport/http2: the server side's HTTP/2 sessions — node:http2 with limits set (streams, header lists, memory, invalid frames), plus the checks Node leaves out, and their drain.
 import { constants, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { isGrpcContentType } from '../../http/grpc.js';
 import { headerListSize } from './headers.js';
 
 /** What a session was closed for, beyond nghttp2's own protocol errors. */
 export type SessionAbuse = 'reset_flood' | 'settings_timeout';
+
+/** Streams this side reset itself: not the client's doing, so not counted against it. */
+const closedByServer = new WeakSet<ServerHttp2Stream>();
+
+/** Resets a stream from the server's side (marked so the rapid-reset count leaves it out); nothing if it is gone. */
+export function closeByServer(stream: ServerHttp2Stream, code: number): void {
+  if (stream.destroyed) return;
+  closedByServer.add(stream);
+  stream.close(code);
+}
 
 export interface Http2ServerLimits {
   /** Streams a client may have open at once on one session; more are refused with REFUSED_STREAM. */
@@ -13,6 +24,11 @@ export interface Http2ServerLimits {
   readonly maxHeaderListBytes: number;
   /** A session with no open stream for this long is closed with GOAWAY. */
   readonly idleTimeoutMs: number;
+  /**
+   * A stream on which nothing moves either way for this long is answered 408 (a gRPC call: DEADLINE_EXCEEDED) or, once
+   * answered, reset: a client that opens streams and trickles nothing holds no upstream connection. 0: no limit.
+   */
+  readonly streamIdleTimeoutMs: number;
   /** Streams a client may reset before their answer, per window, before its session is closed (the rapid-reset attack). */
   readonly maxResetsPerWindow: number;
   readonly resetWindowMs: number;
@@ -24,6 +40,7 @@ export const HTTP2_SERVER_DEFAULTS: Http2ServerLimits = {
   maxConcurrentStreams: 250,
   maxHeaderListBytes: 65_536,
   idleTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 300_000,
   maxResetsPerWindow: 200,
   resetWindowMs: 10_000,
   settingsTimeoutMs: 10_000,
@@ -37,6 +54,8 @@ export interface Http2ServerOptions {
   onHeadersTooLarge(): void;
   /** A session was closed for abuse. */
   onAbuse(reason: SessionAbuse): void;
+  /** A stream went idle past its limit (and was answered or reset). */
+  onStreamTimeout?(): void;
 }
 
 /** Per session: streams open, and resets by the client within the current window. */
@@ -132,6 +151,10 @@ export class Http2Sessions {
       state.open++;
       stream.once('close', () => this.onStreamClose(stream, session, state));
     }
+    if (this.limits.streamIdleTimeoutMs > 0) {
+      const grpc = isGrpcContentType(headers['content-type']);
+      stream.setTimeout(this.limits.streamIdleTimeoutMs, () => this.onStreamIdle(stream, grpc));
+    }
     if (headerListSize(rawHeaders) > this.limits.maxHeaderListBytes) {
       this.options.onHeadersTooLarge();
       stream.on('error', () => {});
@@ -143,10 +166,35 @@ export class Http2Sessions {
     this.options.onStream(stream, headers, flags, rawHeaders);
   }
 
-  /** A client that resets streams before their answer, over and over, is the rapid-reset attack: its session goes. */
+  private onStreamIdle(stream: ServerHttp2Stream, grpc: boolean): void {
+    if (stream.destroyed) return;
+    this.options.onStreamTimeout?.();
+    if (stream.headersSent) {
+      closeByServer(stream, constants.NGHTTP2_CANCEL);
+      return;
+    }
+    // The exchange on it (if any) hears the close that follows and stops what the request waits on.
+    const reply = grpc
+      ? { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '4', 'grpc-message': 'REQUEST_TIMEOUT: nothing moved on the stream in time', 'x-weft-error': 'REQUEST_TIMEOUT' }
+      : { ':status': 408, 'content-type': 'application/json; charset=utf-8', 'x-weft-error': 'REQUEST_TIMEOUT' };
+    closedByServer.add(stream);
+    try {
+      stream.respond(reply, { endStream: grpc });
+      if (!grpc) stream.end(JSON.stringify({ code: 'REQUEST_TIMEOUT', message: 'nothing moved on the stream in time' }));
+    } catch {
+      // Closed below all the same.
+    }
+    // The answer above still goes out first; the client is told to stop sending.
+    stream.close(constants.NGHTTP2_NO_ERROR);
+  }
+
+  /**
+   * A client that resets streams before their answer, over and over, is the rapid-reset attack: its session goes. Any
+   * reset counts, whatever its code, except the server's own.
+   */
   private onStreamClose(stream: ServerHttp2Stream, session: Http2Session, state: SessionState): void {
     state.open--;
-    if (stream.rstCode !== constants.NGHTTP2_CANCEL || stream.headersSent) return;
+    if (stream.rstCode === undefined || stream.headersSent || closedByServer.has(stream)) return;
     const now = Date.now();
     if (now - state.windowStart > this.limits.resetWindowMs) {
       state.windowStart = now;

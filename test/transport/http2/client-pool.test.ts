@@ -80,6 +80,22 @@ describe('HTTP/2 endpoint pool', () => {
     expect(server.sessions).toBe(3);
   });
 
+  it('reports a response cut off by the endpoint session dying as a reset, never as a whole response', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.on('error', () => {});
+      stream.respond({ ':status': 200 });
+      stream.write('first half;');
+      setTimeout(() => stream.session?.destroy(), 50);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const handler = call(poolTo((server.address() as AddressInfo).port), '/cut');
+    await handler.done;
+    expect(handler.ends).toBe(0);
+    expect(handler.lastError?.code).toBe('UPSTREAM_RESET');
+  });
+
   it('fails a request whose response head does not come in time, and keeps the session for others', async () => {
     const server = await h2Server(300);
     const pool = poolTo(server.port);

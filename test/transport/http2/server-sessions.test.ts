@@ -59,7 +59,11 @@ function settled(session: http2.ClientHttp2Session): Promise<{ goaway?: number; 
 }
 
 describe('HTTP/2 sessions under hostile clients', () => {
-  it('closes the session of a client that resets its streams before their answer, over and over (rapid reset)', async () => {
+  it.each([
+    ['CANCEL', http2.constants.NGHTTP2_CANCEL],
+    ['NO_ERROR', http2.constants.NGHTTP2_NO_ERROR],
+    ['INTERNAL_ERROR', http2.constants.NGHTTP2_INTERNAL_ERROR],
+  ])('closes the session of a client that resets its streams before their answer, over and over (rapid reset, code %s)', async (_name, code) => {
     const h = await harness({ maxResetsPerWindow: 20 }, 1_000);
     const session = client(h.port);
     const ended = settled(session);
@@ -67,7 +71,7 @@ describe('HTTP/2 sessions under hostile clients', () => {
       const req = session.request({ ':path': `/r${i}` });
       req.on('error', () => {});
       await new Promise((resolve) => setImmediate(resolve));
-      req.close(http2.constants.NGHTTP2_CANCEL);
+      req.close(code);
     }
     expect(await ended).toEqual({ goaway: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, closed: true });
     expect(h.abuses).toEqual(['reset_flood']);
