@@ -4,6 +4,9 @@ import type { Socket } from 'node:net';
 import { isGrpcContentType } from '../../http/grpc.js';
 import { headerListSize } from './headers.js';
 
+/** The receive window of a whole session. */
+const SERVER_CONNECTION_WINDOW_BYTES = 8 << 20;
+
 /** What a session was closed for, beyond nghttp2's own protocol errors. */
 export type SessionAbuse = 'reset_flood' | 'settings_timeout';
 
@@ -130,6 +133,12 @@ export class Http2Sessions {
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
     session.on('error', () => {});
+    // The connection's window is 64 KiB unless widened: shared by every stream, it would cap uploads over a session.
+    try {
+      session.setLocalWindowSize(SERVER_CONNECTION_WINDOW_BYTES);
+    } catch {
+      // A session already going away keeps the default.
+    }
     if (this.draining) session.close();
     // The idle timer runs while no stream is open: a session holding a long call is not idle.
     session.setTimeout(this.limits.idleTimeoutMs, () => {
