@@ -1,6 +1,7 @@
 // Bench: the machine and tool versions a result was measured on, recorded with every report.
 import { execFile } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import type { BenchProtocol } from './options.js';
 import type { Tools } from './tools.js';
 
 /** What every bench report records about the host it ran on. */
@@ -33,14 +34,19 @@ export async function hostInfo(repoRoot: string, pinned: boolean): Promise<HostI
   };
 }
 
-export async function machineInfo(tools: Tools, repoRoot: string): Promise<MachineInfo> {
-  const [host, nginx, haproxy, wrk] = await Promise.all([
+/** The host and the versions of the tools the protocol's bench ran (the tcp bench's load and echo are Node, recorded with the host). */
+export async function machineInfo(tools: Tools, repoRoot: string, protocol: BenchProtocol = 'http1'): Promise<MachineInfo> {
+  const versions: Readonly<Record<BenchProtocol, Readonly<Record<string, [string, string[]]>>>> = {
+    http1: { nginx: [tools.nginx, ['-v']], haproxy: [tools.haproxy, ['-v']], wrk: [tools.wrk, ['-v']] },
+    h2: { nginx: [tools.nginx, ['-v']], h2load: [tools.h2load, ['--version']] },
+    tcp: { nginx: [tools.nginx, ['-v']], haproxy: [tools.haproxy, ['-v']] },
+  };
+  const named = Object.entries(versions[protocol]);
+  const [host, lines] = await Promise.all([
     hostInfo(repoRoot, tools.taskset !== undefined),
-    firstLine(tools.nginx, ['-v']),
-    firstLine(tools.haproxy, ['-v']),
-    firstLine(tools.wrk, ['-v']),
+    Promise.all(named.map(([, [command, args]]) => firstLine(command, args))),
   ]);
-  return { ...host, tools: { nginx, haproxy, wrk } };
+  return { ...host, tools: Object.fromEntries(named.map(([name], i) => [name, lines[i] ?? 'unknown'])) };
 }
 
 /** First non-empty line a command prints on stdout or stderr (wrk -v exits non-zero, so any exit is fine). */

@@ -1,39 +1,30 @@
-// Bench report: the results table (stdout and Markdown) and the saved JSON + Markdown files.
+// Bench report (HTTP/1.1): the results table (stdout and Markdown) and the saved JSON + Markdown files; and how any proxy bench writes its files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { ContenderSummary } from './stats.js';
+import { mib, num, ratio, signed, table } from './table.js';
 
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   machine: MachineInfo;
-  /** pairRate is optional: reports saved before the pair contender have none. */
-  parameters: Omit<BenchOptions, 'resultsDir' | 'pairRate'> & { pairRate?: number; threads: 1; wrkCpu: number; upstreamCpu: number; proxyCpu: number };
+  /** pairRate is optional: reports saved before the pair contender have none. The other protocols' flags are theirs (protocol-report.ts). */
+  parameters: Omit<BenchOptions, 'resultsDir' | 'pairRate' | 'protocol' | 'streams' | 'messageBytes'> & {
+    pairRate?: number;
+    threads: 1;
+    wrkCpu: number;
+    upstreamCpu: number;
+    proxyCpu: number;
+  };
   /** What each contender is, exactly. */
   contenders: ContenderSummary[];
   notes: string[];
 }
 
-const num = (value: number | undefined, digits: number): string =>
-  value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
-const ratio = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`);
-const signed = (value: number | undefined): string =>
-  value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
-const mib = (bytes: number | undefined): string => num(bytes === undefined ? undefined : bytes / 1024 / 1024, 1);
-
 /** The pair's goal at 1k req/s: Istio publishes +2.88 ms p99 for its sidecar pair there. */
 export const PAIR_GOAL_ADDED_P99_MS = 1;
-
-/** Cells padded into a Markdown table: the first column left-aligned, the figures right-aligned. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
 
 /** The results as a Markdown table; contenders with errors carry a "!" and a footnote. */
 export function resultsTable(report: BenchReport): string {
@@ -102,13 +93,17 @@ ${report.notes.length > 0 ? `\n## Notes\n${report.notes.map((n) => `- ${n}`).joi
 }
 
 /** Writes <dir>/<timestamp>.json and .md and refreshes <dir>/latest.md; returns the paths written. */
-export async function saveReport(dir: string, report: BenchReport): Promise<string[]> {
+export function saveReport(dir: string, report: BenchReport): Promise<string[]> {
+  return writeResults(dir, '', report.startedAt, report, markdownReport(report));
+}
+
+/** Writes <dir>/<prefix><timestamp>.json and .md and refreshes <dir>/<prefix>latest.md; returns the paths written. */
+export async function writeResults(dir: string, prefix: string, startedAt: string, report: unknown, markdown: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const json = join(dir, `${stamp}.json`);
-  const md = join(dir, `${stamp}.md`);
-  const latest = join(dir, 'latest.md');
-  const markdown = markdownReport(report);
+  const stamp = startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const json = join(dir, `${prefix}${stamp}.json`);
+  const md = join(dir, `${prefix}${stamp}.md`);
+  const latest = join(dir, `${prefix}latest.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, markdown);
   await writeFile(latest, markdown);

@@ -1,4 +1,4 @@
-// Bench: `npm run bench` — weft's sidecar (and a sidecar pair over mTLS) against direct, nginx, HAProxy and http-proxy on loopback, interleaved rounds, medians.
+// Bench: `npm run bench` — weft's sidecar (and a sidecar pair over mTLS) against direct and established proxies on loopback, over HTTP/1.1, h2c or raw TCP; interleaved rounds, medians.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,19 +6,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopAll, type Exit } from '../test/support/index.js';
-import { runWrk } from './load/wrk.js';
+import { runLoad } from './load/run-load.js';
 import { takeBenchLock } from './lock.js';
 import { startUsageMeter } from './load/usage-meter.js';
-import { machineInfo } from './machine.js';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { parseBenchOptions, PEERS_OF, USAGE, type BenchOptions, type H2OrTcp } from './options.js';
 import { runRegistryBench } from './registry/run-registry.js';
-import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstream, type PeerContext, type RunningPeer } from './peers/index.js';
+import { CONTENDERS, LOAD_CPU, PROXY_CPU, startUpstreamFor, type RunningPeer } from './peers/index.js';
+import { baselineOf, bestPeerLine, protocolResultsTable, saveProtocolReport, type ProtocolReport } from './protocol-report.js';
 import { pairTable, resultsTable, saveReport, type BenchReport } from './report.js';
-import { summarise, type ContenderRuns, type MeasuredRun } from './stats.js';
+import { bestPeer, summarise, type ContenderRuns, type ContenderSummary, type MeasuredRun } from './stats.js';
 import { findTools, type Tools } from './tools.js';
 
 /** Share of a paced rate a contender must reach for its paced latencies to count as taken below saturation. */
 const SUSTAINED = 0.95;
+/** Share of its one core below which a proxy was not what limited its throughput runs (the h2 and tcp reports say so). */
+const SATURATED = 0.9;
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string): boolean => process.stderr.write(`bench: ${line}\n`);
 
@@ -47,13 +50,13 @@ async function main(): Promise<number> {
     return 1;
   }
   takeBenchLock();
-  const tools = await findTools();
+  const tools = await findTools(options.protocol);
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
   if (tools.taskset === undefined) notes.push('taskset not found: processes were not pinned to CPUs.');
   else await pinSelf(tools, notes);
-  const machine = await machineInfo(tools, repoRoot);
-  if (machine.cpuCount < 2) notes.push(`only ${machine.cpuCount} CPU: wrk, upstream and proxy share it.`);
+  const machine = await machineInfo(tools, repoRoot, options.protocol);
+  if (machine.cpuCount < 2) notes.push(`only ${machine.cpuCount} CPU: ${options.protocol === 'http1' ? 'wrk' : 'the load'}, upstream and proxy share it.`);
 
   // A watchdog bounds the whole run even if a peer hangs in a way the per-run limits miss.
   const pairRuns = pairRateRuns(options) ? 2 : 0;
@@ -64,9 +67,8 @@ async function main(): Promise<number> {
 
   const workDir = await mkdtemp(join(tmpdir(), 'weft-bench-'));
   cleanupDir = workDir;
-  const upstream = await startUpstream({ tools, workDir, repoRoot });
-  const ctx: PeerContext = { tools, workDir, repoRoot, upstreamPort: Number(new URL(upstream.url).port), upstreamProcesses: upstream.processes };
-  log(`upstream nginx on ${upstream.url}; work dir ${workDir}`);
+  const { ctx, summary } = await startUpstreamFor(options.protocol, { tools, workDir, repoRoot });
+  log(`${summary}; work dir ${workDir}`);
 
   const entries: Entry[] = [];
   for (const name of options.contenders) {
@@ -76,28 +78,30 @@ async function main(): Promise<number> {
     entries.push({ runs: { name, description: contender.description, throughput: [], paced: [] }, peer });
   }
 
-  /** One wrk run against the entry, saturated (rate 0) or paced at `rate`, with its processes' CPU and memory measured meanwhile. */
+  const loadSetting = { tools, cpu: LOAD_CPU, repoRoot, workDir, options };
+  const perOne = options.protocol === 'tcp' ? 'rt' : 'req';
+  const badReplies = options.protocol === 'tcp' ? 'bad echoes' : 'non-2xx';
+  /** One load run against the entry, saturated (rate 0) or paced at `rate`, with its processes' CPU and memory measured meanwhile. */
   const measure = async (entry: Entry, label: string, durationSec: number, rate: number): Promise<MeasuredRun | undefined> => {
     if (entry.failed !== undefined || aborting) return undefined;
     try {
       const meter = await startUsageMeter(entry.peer.measured.map((proc) => proc.pid));
-      const wrk = await runWrk(tools, LOAD_CPU, {
-        url: entry.peer.url,
-        headers: entry.peer.headers,
+      const load = await runLoad(loadSetting, {
+        peer: entry.peer,
         connections: rate > 0 ? options.pacedConnections : options.connections,
         durationSec,
-        ...(rate > 0 ? { rate: { requestsPerSec: rate, script: join(repoRoot, 'bench', 'paced.lua') } } : {}),
+        rate,
       }).finally(() => meter.stop());
       const usage = await meter.stop();
       const result: MeasuredRun = {
-        ...wrk,
-        ...(wrk.requests > 0 && !Number.isNaN(usage.cpuSeconds) ? { cpuUsPerRequest: (usage.cpuSeconds * 1e6) / wrk.requests } : {}),
+        ...load,
+        ...(load.requests > 0 && !Number.isNaN(usage.cpuSeconds) ? { cpuUsPerRequest: (usage.cpuSeconds * 1e6) / load.requests } : {}),
         ...(Number.isNaN(usage.peakRssBytes) ? {} : { peakRssBytes: usage.peakRssBytes }),
       };
-      const errors = result.non2xx + result.socketErrors > 0 ? `  ! ${result.non2xx} non-2xx, ${result.socketErrors} socket errors` : '';
-      const cpu = result.cpuUsPerRequest === undefined ? '' : `  ${result.cpuUsPerRequest.toFixed(1)} CPU µs/req`;
+      const errors = result.non2xx + result.socketErrors > 0 ? `  ! ${result.non2xx} ${badReplies}, ${result.socketErrors} socket errors` : '';
+      const cpu = result.cpuUsPerRequest === undefined ? '' : `  ${result.cpuUsPerRequest.toFixed(1)} CPU µs/${perOne}`;
       const rss = result.peakRssBytes === undefined ? '' : `  RSS ${(result.peakRssBytes / 1024 / 1024).toFixed(1)} MiB`;
-      log(`${label} ${entry.runs.name.padEnd(13)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${cpu}${rss}${errors}`);
+      log(`${label} ${entry.runs.name.padEnd(13)} ${result.requestsPerSec.toFixed(0).padStart(7)} ${perOne}/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${cpu}${rss}${errors}`);
       return result;
     } catch (error) {
       if (aborting) return undefined;
@@ -131,10 +135,29 @@ async function main(): Promise<number> {
   }
 
   if (aborting) return 130;
+  const runs = entries.map((entry) => entry.runs);
+  const written =
+    options.protocol === 'http1'
+      ? await reportHttp1(options, { startedAt, machine, notes }, runs)
+      : await reportH2OrTcp(options.protocol, options, { startedAt, machine, notes }, runs);
+  if (written.length > 0) log(`saved ${written.map((path) => path.slice(repoRoot.length + 1)).join(', ')}`);
+  clearTimeout(watchdog);
+  return entries.some((entry) => entry.failed !== undefined) ? 1 : 0;
+}
+
+interface RunFacts {
+  startedAt: string;
+  machine: MachineInfo;
+  notes: string[];
+}
+
+/** The HTTP/1.1 bench's tables (with the pair's) on stdout, saved as <timestamp>.{json,md}; returns the files written. */
+async function reportHttp1(options: BenchOptions, facts: RunFacts, runs: ContenderRuns[]): Promise<string[]> {
+  const { notes } = facts;
   const report: BenchReport = {
-    startedAt,
+    startedAt: facts.startedAt,
     finishedAt: new Date().toISOString(),
-    machine,
+    machine: facts.machine,
     parameters: {
       rounds: options.rounds,
       duration: options.duration,
@@ -149,7 +172,7 @@ async function main(): Promise<number> {
       upstreamCpu: LOAD_CPU,
       proxyCpu: PROXY_CPU,
     },
-    contenders: summarise(entries.map((entry) => entry.runs)),
+    contenders: summarise(runs),
     notes,
   };
   for (const c of report.contenders) {
@@ -164,12 +187,56 @@ async function main(): Promise<number> {
   const pair = pairTable(report);
   if (pair !== '') process.stdout.write(`${pair}\n\n`);
   for (const note of notes) process.stdout.write(`note: ${note}\n`);
-  if (options.resultsDir !== undefined) {
-    const written = await saveReport(options.resultsDir, report);
-    log(`saved ${written.map((path) => path.slice(repoRoot.length + 1)).join(', ')}`);
+  return options.resultsDir === undefined ? [] : saveReport(options.resultsDir, report);
+}
+
+/** The h2 or tcp bench's table, against direct and the best peer, on stdout; saved as <protocol>-<timestamp>.{json,md}; returns the files written. */
+async function reportH2OrTcp(protocol: H2OrTcp, options: BenchOptions, facts: RunFacts, runs: ContenderRuns[]): Promise<string[]> {
+  const { notes } = facts;
+  const summaries = summarise(runs, { direct: baselineOf(protocol) });
+  const best = bestPeer(summaries, PEERS_OF[protocol]);
+  const vsBest = (c: ContenderSummary): number | undefined => (best === undefined ? undefined : c.requestsPerSec / best.requestsPerSec);
+  const report: ProtocolReport = {
+    protocol,
+    startedAt: facts.startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: facts.machine,
+    parameters: {
+      rounds: options.rounds,
+      duration: options.duration,
+      connections: options.connections,
+      ...(protocol === 'h2' ? { streams: options.streams } : { messageBytes: options.messageBytes }),
+      warmup: options.warmup,
+      rate: options.rate,
+      pacedConnections: options.pacedConnections,
+      contenders: options.contenders,
+      loadCpu: LOAD_CPU,
+      upstreamCpu: LOAD_CPU,
+      proxyCpu: PROXY_CPU,
+    },
+    bestPeer: best?.name,
+    peers: PEERS_OF[protocol].filter((name) => options.contenders.includes(name)),
+    contenders: summaries.map((c) => ({ ...c, vsBestPeer: vsBest(c) })),
+    notes,
+  };
+  const unit = protocol === 'tcp' ? 'round trips/s' : 'req/s';
+  for (const c of report.contenders) {
+    // A paced run the contender could not keep up with measured it saturated: say so beside its latencies.
+    if (options.rate > 0 && c.pacedRequestsPerSec !== undefined && c.pacedRequestsPerSec < options.rate * SUSTAINED) {
+      notes.push(`${c.name} did not sustain the paced rate (--rate ${options.rate}: ${c.pacedRequestsPerSec.toFixed(0)} ${unit}): those latencies were taken saturated.`);
+    }
+    // The load and the upstream share one core: a proxy that left its own core idle part of the time was held back by that one.
+    const busy = c.cpuUsPerRequest === undefined ? undefined : (c.cpuUsPerRequest * c.requestsPerSec) / 1e6;
+    if (c.name !== baselineOf(protocol) && busy !== undefined && busy < SATURATED) {
+      notes.push(
+        `${c.name} kept its core ${(busy * 100).toFixed(0)}% busy in the throughput runs (CPU µs × ${unit}): the load's core (load and upstream on cpu${LOAD_CPU}), not the proxy, ` +
+          `set its ${unit}; its CPU µs per ${protocol === 'tcp' ? 'round trip' : 'request'} is the fairer comparison.`,
+      );
+    }
   }
-  clearTimeout(watchdog);
-  return entries.some((entry) => entry.failed !== undefined) ? 1 : 0;
+  process.stdout.write(`\n${protocolResultsTable(report)}\n\n${bestPeerLine(report)}\n\n`);
+  for (const note of notes) process.stdout.write(`note: ${note}\n`);
+  return options.resultsDir === undefined ? [] : saveProtocolReport(options.resultsDir, report);
 }
 
 /** Whether the paced runs at the pair's rate happen: only with weft-pair among the contenders. */

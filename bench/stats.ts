@@ -1,9 +1,9 @@
-// Bench stats: medians per contender over the interleaved rounds (latency, CPU per request), peak RSS, and ratios and added latency against the baselines.
-import type { WrkResult } from './load/wrk-output.js';
+// Bench stats: medians per contender over the interleaved rounds (latency, CPU per request), peak RSS, ratios and added latency against the baselines, and the best peer.
+import type { LoadResult } from './load/load-result.js';
 
-/** One wrk run and what the contender's processes used meanwhile (absent where /proc could not say). */
-export interface MeasuredRun extends WrkResult {
-  /** user + system CPU of the contender's process trees during the run, per request wrk completed, in µs. */
+/** One load run (wrk, h2load, the echo load) and what the contender's processes used meanwhile (absent where /proc could not say). */
+export interface MeasuredRun extends LoadResult {
+  /** user + system CPU of the contender's process trees during the run, per request (round trip) completed, in µs. */
   cpuUsPerRequest?: number;
   /** Largest sum of the contender's processes' VmRSS at one sample during the run, in bytes. */
   peakRssBytes?: number;
@@ -59,7 +59,7 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? upper) + upper) / 2;
 }
 
-function medianOf(runs: readonly WrkResult[], pick: (run: WrkResult) => number): number | undefined {
+function medianOf(runs: readonly LoadResult[], pick: (run: LoadResult) => number): number | undefined {
   return runs.length === 0 ? undefined : median(runs.map(pick));
 }
 
@@ -69,15 +69,21 @@ function medianKnown(values: readonly (number | undefined)[]): number | undefine
   return known.length === 0 ? undefined : median(known);
 }
 
-export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
+/** Which contenders the ratios and the added latency are taken against: the HTTP/1.1 bench's by default. */
+export interface Baselines {
+  direct: string;
+  nginx?: string;
+}
+
+export function summarise(all: readonly ContenderRuns[], baselines: Baselines = { direct: 'direct', nginx: 'nginx-proxy' }): ContenderSummary[] {
   const base = all.map((runs) => ({
     runs,
     rps: medianOf(runs.throughput, (r) => r.requestsPerSec) ?? Number.NaN,
     pacedP99: medianOf(runs.paced, (r) => r.p99Ms),
     pairPaced: runs.pairPaced ?? [],
   }));
-  const direct = base.find((b) => b.runs.name === 'direct');
-  const nginx = base.find((b) => b.runs.name === 'nginx-proxy');
+  const direct = base.find((b) => b.runs.name === baselines.direct);
+  const nginx = baselines.nginx === undefined ? undefined : base.find((b) => b.runs.name === baselines.nginx);
   const directPairP99 = medianOf(direct?.pairPaced ?? [], (r) => r.p99Ms);
   return base.map(({ runs, rps, pacedP99, pairPaced }) => {
     const every = [...runs.throughput, ...runs.paced, ...pairPaced];
@@ -108,4 +114,14 @@ export function summarise(all: readonly ContenderRuns[]): ContenderSummary[] {
       pairPaced,
     };
   });
+}
+
+/** Of the contenders named in `peers`, the one with the highest median throughput; undefined when none has one. */
+export function bestPeer(summaries: readonly ContenderSummary[], peers: readonly string[]): ContenderSummary | undefined {
+  let best: ContenderSummary | undefined;
+  for (const summary of summaries) {
+    if (!peers.includes(summary.name) || !Number.isFinite(summary.requestsPerSec)) continue;
+    if (best === undefined || summary.requestsPerSec > best.requestsPerSec) best = summary;
+  }
+  return best;
 }

@@ -1,17 +1,18 @@
-// Bench peer: HAProxy as a reverse proxy contender, one thread, HTTP mode, upstream connections reused.
+// Bench peers: HAProxy as a contender — one thread, HTTP mode with upstream connections reused; and how any HAProxy of the bench is started.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../test/support/index.js';
-import { awaitReady, launchPinned, PROXY_CPU, runningPeer, type Contender } from './peer.js';
+import { freePort, type ManagedProcess } from '../../test/support/index.js';
+import { awaitReady, launchPinned, PROXY_CPU, runningPeer, type Contender, type PeerContext, type RunningPeer } from './peer.js';
 
 export const haproxy: Contender = {
   name: 'haproxy',
   description: 'HAProxy, nbthread 1, mode http, http-reuse always',
   async start(ctx) {
     const port = await freePort();
-    const file = join(ctx.workDir, 'haproxy.cfg');
-    await writeFile(
-      file,
+    const url = `http://127.0.0.1:${port}/`;
+    return startHaproxy(
+      ctx,
+      'haproxy',
       `global
   nbthread 1
   maxconn 4000
@@ -28,11 +29,24 @@ frontend bench
 backend upstream
   server up 127.0.0.1:${ctx.upstreamPort} maxconn 1000
 `,
+      url,
+      (proc) => awaitReady(proc, url),
     );
-    // -db: stay in the foreground and log to stderr, so the harness owns the process.
-    const proc = launchPinned(ctx.tools, PROXY_CPU, ctx.tools.haproxy, ['-db', '-f', file], { name: 'haproxy' });
-    const url = `http://127.0.0.1:${port}/`;
-    await awaitReady(proc, url);
-    return runningPeer(url, [proc]);
   },
 };
+
+/** Starts HAProxy with `config` on the proxy's CPU; ready once `ready` says so. */
+export async function startHaproxy(
+  ctx: PeerContext,
+  name: string,
+  config: string,
+  url: string,
+  ready: (proc: ManagedProcess) => Promise<void>,
+): Promise<RunningPeer> {
+  const file = join(ctx.workDir, `${name}.cfg`);
+  await writeFile(file, config);
+  // -db: stay in the foreground and log to stderr, so the harness owns the process.
+  const proc = launchPinned(ctx.tools, PROXY_CPU, ctx.tools.haproxy, ['-db', '-f', file], { name });
+  await ready(proc);
+  return runningPeer(url, [proc]);
+}

@@ -11,16 +11,18 @@ export interface PeerContext {
   /** Private temp dir for configs, pid files and logs. */
   workDir: string;
   repoRoot: string;
-  /** Port of the static nginx upstream on 127.0.0.1. */
+  /** Port of the upstream on 127.0.0.1: the static nginx (HTTP/1.1), or the tcp bench's echo server. */
   upstreamPort: number;
   /** The upstream's processes: what direct measures, since with no proxy the upstream is all that serves. */
   upstreamProcesses: readonly ManagedProcess[];
+  /** The h2 bench's: the static nginx's cleartext HTTP/2 port (the same reply, the same process). */
+  upstreamH2Port?: number;
 }
 
 export interface RunningPeer {
-  /** URL wrk sends its requests to. */
+  /** URL the load goes to: http:// for wrk and h2load, tcp://host:port for the echo load. */
   url: string;
-  /** Extra request headers (the weft sidecar routes by Host). */
+  /** Extra request headers (the weft sidecar routes by Host, or :authority). */
   headers: Readonly<Record<string, string>>;
   /** The processes, for diagnostics when a run fails. */
   processes: readonly ManagedProcess[];
