@@ -28,7 +28,6 @@ import {
   Http1ServerExchange,
   Http1UpgradeExchange,
   Http2ServerExchange,
-  Http2Sessions,
   http2RequestHead,
   HttpFront,
   poolFor,
@@ -42,6 +41,7 @@ import {
 import { ClaimedPeers, type PeerIdentifier } from '../security/authz/index.js';
 import { MtlsListener, type MtlsMode, type WorkloadIdentity } from '../security/tls/index.js';
 import { AdmissionStage, AppEndpointStage, createAdmissionMetrics, type InboundAdmission } from '../inbound/index.js';
+import { guardedHttp2Sessions } from './guarded-http2.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 
 export interface InboundServerOptions {
@@ -111,13 +111,7 @@ export function createInboundServer(options: InboundServerOptions): InboundServe
   const limits = options.limits ?? LISTENER_LIMIT_DEFAULTS;
   const guard = new ListenerGuard({ name: 'inbound', limits, metrics: options.runtime.metrics, logger });
   // HTTP/2 callers (h2 by ALPN under mTLS, h2c in plaintext) beside HTTP/1.1 ones, on the same port.
-  const http2 = new Http2Sessions({
-    limits: { idleTimeoutMs: limits.idleTimeoutMs, streamIdleTimeoutMs: limits.requestTimeoutMs },
-    onStreamTimeout: () => guard.rejections.record('request_timeout', 'an HTTP/2 stream was answered 408: nothing moved on it in time'),
-    onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
-    onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
-    onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),
-  });
+  const http2 = guardedHttp2Sessions(guard, handleStream);
   const mtls = options.mtls
     ? new MtlsListener({ ...options.mtls, onRequest, onUpgrade, http2, keepAliveTimeoutMs: SERVER_KEEP_ALIVE_TIMEOUT_MS, guard })
     : null;

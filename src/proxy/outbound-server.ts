@@ -12,7 +12,6 @@ import {
   Http1ServerExchange,
   Http1UpgradeExchange,
   Http2ServerExchange,
-  Http2Sessions,
   http2RequestHead,
   HttpFront,
   isAbsoluteForm,
@@ -28,6 +27,7 @@ import type { Socket } from 'node:net';
 import { effectiveHeadersTimeout, LISTENER_LIMIT_DEFAULTS, ListenerGuard, type ListenerLimits } from '../listener/index.js';
 import type { MeshTls } from '../security/tls/index.js';
 import { OutboundStack, UpstreamRoutes } from '../outbound/index.js';
+import { guardedHttp2Sessions } from './guarded-http2.js';
 import { Drain, SERVER_KEEP_ALIVE_TIMEOUT_MS, type ProxyServer } from './drain.js';
 
 export interface OutboundServerOptions {
@@ -72,13 +72,7 @@ export function createOutboundServer(options: OutboundServerOptions): ProxyServe
   const guard = new ListenerGuard({ name: 'outbound', limits, metrics: runtime.metrics, logger });
   guard.protect(server, false);
   // HTTP/2 with prior knowledge (h2c) on the same port, told apart by its preface.
-  const http2 = new Http2Sessions({
-    limits: { idleTimeoutMs: limits.idleTimeoutMs, streamIdleTimeoutMs: limits.requestTimeoutMs },
-    onStreamTimeout: () => guard.rejections.record('request_timeout', 'an HTTP/2 stream was answered 408: nothing moved on it in time'),
-    onStream: (stream, headers, _flags, rawHeaders) => handleStream(stream, headers, rawHeaders),
-    onHeadersTooLarge: () => guard.rejections.record('headers_too_large', 'an HTTP/2 request was refused: its head is larger than this listener accepts'),
-    onAbuse: (reason) => guard.rejections.record('http2_abuse', `an HTTP/2 session was closed: ${reason}`),
-  });
+  const http2 = guardedHttp2Sessions(guard, handleStream);
   const front = new HttpFront({
     http1: server,
     http2,
