@@ -119,6 +119,8 @@ class TcpInbound implements TcpServer {
 /** One accepted connection: its mode decided, its caller proven and judged, then relayed to the app. */
 class InboundConnection extends PortConnection {
   private secure: TLSSocket | null = null;
+  /** One deadline from the accept for the first byte and the TLS handshake together (node:tls would start its own after the byte). */
+  private handshakeDeadline: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly inbound: TcpInbound,
@@ -135,6 +137,10 @@ class InboundConnection extends PortConnection {
       return;
     }
     const { detectTimeoutMs, handshakeTimeoutMs } = this.port.limits;
+    this.handshakeDeadline = setTimeout(() => {
+      this.handshakeDeadline = null;
+      if (!this.over) this.refuse('handshake', { err: 'no TLS handshake finished in time' });
+    }, handshakeTimeoutMs);
     sniffFirstByte(this.accepted, mode === 'permissive' ? detectTimeoutMs : handshakeTimeoutMs, this.inbound.options.runtime.clock, (what) => this.sniffed(what));
   }
 
@@ -151,6 +157,8 @@ class InboundConnection extends PortConnection {
   }
 
   protected override releaseOwnSockets(): void {
+    if (this.handshakeDeadline !== null) clearTimeout(this.handshakeDeadline);
+    this.handshakeDeadline = null;
     this.secure?.destroy();
   }
 
@@ -169,6 +177,8 @@ class InboundConnection extends PortConnection {
   }
 
   private admit(client: Socket, peer: PeerIdentity): void {
+    if (this.handshakeDeadline !== null) clearTimeout(this.handshakeDeadline);
+    this.handshakeDeadline = null;
     const denial = this.inbound.admission.check(peer);
     if (denial !== null) return this.refuse(denial, { caller: peer.spiffeId ?? 'unauthenticated' }, client);
     const { host, port } = this.inbound.options.app;
@@ -188,6 +198,8 @@ class InboundConnection extends PortConnection {
 
   /** Refused callers get a FIN (a TLS one a close_notify first) rather than a reset, and a moment to read it. */
   private refuse(reason: TcpRefusal, fields: Record<string, unknown>, client: Socket = this.accepted): void {
+    if (this.handshakeDeadline !== null) clearTimeout(this.handshakeDeadline);
+    this.handshakeDeadline = null;
     this.giveUp();
     this.port.refused(reason, fields);
     closeGently(client);

@@ -53,18 +53,16 @@ export class Splice {
   }
 
   /**
-   * Ends the connection cleanly (a drain): nothing more is relayed, each side gets a FIN after what was already
-   * written to it, and whatever either side still sends is read and dropped so that its own FIN, and the close, come.
+   * Ends the connection cleanly (a drain): the upstream gets a FIN after what the client already sent, and nothing more
+   * of the client's goes to it; what the upstream still sends (the replies to those requests) is relayed until its own
+   * FIN, which the pipe passes on to the client. The caller cuts what is still open when the drain time is up.
    */
   end(): void {
     if (this.ending || this.finished) return;
     this.ending = true;
     this.downstream.unpipe(this.upstream);
-    this.upstream.unpipe(this.downstream);
-    for (const socket of [this.downstream, this.upstream]) {
-      socket.resume();
-      if (!socket.writableEnded) socket.end();
-    }
+    this.downstream.resume();
+    if (!this.upstream.writableEnded) this.upstream.end();
   }
 
   /** Tears both sockets down at once. */

@@ -25,6 +25,9 @@ export interface TcpUpstreamEndpointsOptions {
  * An endpoint is kept when it is passing, speaks `tcp` and has a dialable address: raw bytes sent to a port that
  * speaks HTTP would reach a peer that cannot read them, so instances of other protocols are left out (and logged once).
  */
+/** Fails each connect: no certificate is held yet to dial a strict service with. */
+const NO_CERTIFICATE_YET: Connector = (_target, callback) => queueMicrotask(() => callback(new Error('no workload certificate yet: a strict service is dialled only over mTLS'), null));
+
 export class TcpUpstreamEndpoints {
   /** The picker of the current passing endpoints; a connection picks from the one it finds here. */
   picker: Picker;
@@ -54,7 +57,11 @@ export class TcpUpstreamEndpoints {
   /** The connector for one endpoint now: mTLS expecting the service's SPIFFE id, or plaintext; either held to connectTimeoutMs. */
   connectorFor(endpoint: Endpoint): Connector {
     const mtls = this.options.mtls;
-    const tls = mtls !== undefined && mtls.dialsTls(mtls.modeOf(this.policy));
+    const mode = mtls?.modeOf(this.policy);
+    // A strict service is never dialled in plaintext, not even before our first certificate: the app's first bytes
+    // (a password, a startup message) would cross unencrypted before the peer refused them.
+    if (mtls !== undefined && mode === 'strict' && mtls.identity === null) return NO_CERTIFICATE_YET;
+    const tls = mtls !== undefined && mode !== undefined && mtls.dialsTls(mode);
     if (tls !== this.dialledTls) {
       this.dialledTls = tls;
       this.options.runtime.logger.info({ upstream: this.options.service, mtls: tls }, tls ? 'tcp upstream dialled with mTLS' : 'tcp upstream dialled in plaintext');

@@ -11,6 +11,7 @@ import {
   echoApp,
   eventually,
   greetingApp,
+  meshTls,
   metric,
   quietRuntime,
   replyAfterFinApp,
@@ -255,6 +256,50 @@ describe('the outbound TCP port', () => {
     expect(took).toBeLessThan(3_000);
     expect(inFlight()).toBe(0);
     await expect(dial(port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('drains without losing the answer to a request sent just before: the instance gets a FIN, its reply and FIN reach the client', async () => {
+    const slow = await app(
+      startApp((socket) => {
+        // Answers each line 100 ms later, and closes once the sidecar's FIN has come and its answers are out.
+        let pending = 0;
+        let ended = false;
+        socket.on('data', (chunk: Buffer) => {
+          pending++;
+          setTimeout(() => {
+            socket.write(`+OK ${chunk.toString().trim()}\r\n`);
+            if (--pending === 0 && ended) socket.end();
+          }, 100);
+        });
+        socket.on('end', () => {
+          ended = true;
+          if (pending === 0) socket.end();
+        });
+      }),
+    );
+    const { port, close } = await upstreamPort(new TestSnapshots([tcpInstance('db-0', slow.port)]));
+    const c = await client(port);
+    c.socket.write('SET k v\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await close(5_000);
+    await c.waitClosed(2_000);
+    expect(c.text()).toBe('+OK SET k v\r\n');
+    expect(c.ended).toBe(true);
+    expect(c.error).toBeUndefined();
+  });
+
+  it('never dials a strict service in plaintext, not even before the sidecar holds a certificate', async () => {
+    let received = 0;
+    const plain = await app(startApp((socket) => socket.on('data', (chunk: Buffer) => (received += chunk.length))));
+    const runtime = quietRuntime();
+    const listener = createTcpUpstreamListener({ runtime, snapshots: new TestSnapshots([tcpInstance('db-0', plain.port)]), service: 'db', mtls: meshTls('strict', null) });
+    const { port } = await listener.listen('127.0.0.1', 0);
+    cleanups.add(() => listener.close(0));
+    const c = await dial(port);
+    c.socket.write('AUTH secret\r\n');
+    await c.waitClosed(2_000);
+    expect(received).toBe(0);
+    expect(c.text()).toBe('');
   });
 
   it('drains at once when every connection closes in time', async () => {
