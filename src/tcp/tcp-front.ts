@@ -16,6 +16,8 @@ export interface TcpFrontOptions {
   readonly accept: (socket: Socket) => CarriedConnection;
   /** Told of a socket closed at once because the cap was reached. */
   readonly refused: (socket: Socket) => void;
+  /** Told of an error of the listening socket once it listens (an accept that failed); the port keeps listening. */
+  readonly listenerError?: (error: Error) => void;
 }
 
 /** TCP keep-alive probes after this long idle, so a peer that vanished is found out. */
@@ -50,6 +52,8 @@ export class TcpFront {
       this.server.once('error', onError);
       this.server.listen({ host, port }, () => {
         this.server.removeListener('error', onError);
+        // From now on an error of the listening socket is reported, never thrown out of the process.
+        this.server.on('error', (error: Error) => this.options.listenerError?.(error));
         const address = this.server.address() as AddressInfo;
         resolve({ host: address.address, port: address.port });
       });

@@ -69,6 +69,7 @@ export class TcpPort {
         trackDownstream(socket);
         this.refused('connection_limit', { maxConnections: this.limits.maxConnections });
       },
+      listenerError: (error) => this.logger.error({ err: error }, 'tcp port: the listening socket reported an error; it keeps listening'),
     });
   }
 
