@@ -20,11 +20,6 @@ export function isGrpcContentType(value: string | undefined): boolean {
   return next === 0x2b /* + */ || next === 0x3b /* ; */;
 }
 
-/** Whether a request is a gRPC call, by its raw headers. */
-export function isGrpcRequest(headers: readonly string[]): boolean {
-  return isGrpcContentType(headerValue(headers, 'content-type'));
-}
-
 /** Milliseconds per grpc-timeout unit (grpc PROTOCOL-HTTP2: Hours, Minutes, Seconds, milli, micro, nano). */
 const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000_001 };
 

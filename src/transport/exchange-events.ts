@@ -11,7 +11,8 @@ export function tag(emitter: object, exchange: ServerExchange): void {
   (emitter as Tagged)[kExchange] = exchange;
 }
 
-function exchangeOf(emitter: object): ServerExchange | undefined {
+/** The exchange an emitter was tagged with. */
+export function exchangeOf(emitter: object): ServerExchange | undefined {
   return (emitter as Tagged)[kExchange];
 }
 

@@ -3,7 +3,7 @@ import { connect as connectSession, constants, type ClientHttp2Session, type Cli
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CANCELLED, ConnectFailedError, UpstreamProtocolError, UpstreamResetError, UpstreamTimeoutError, WeftError, systemClock, type Clock, type TimerHandle } from '../../core/index.js';
-import { isGrpcRequest, type Cancellable, type FlowControl, type MeshRequest, type RawHeaders, type ResponseHandler } from '../../http/index.js';
+import { type Cancellable, type FlowControl, type MeshRequest, type RawHeaders, type ResponseHandler } from '../../http/index.js';
 import { formatHostPort, type Endpoint } from '../../model/index.js';
 import type { Connector } from '../connector.js';
 import type { PoolOptions } from '../http1/endpoint-pool.js';
@@ -272,7 +272,7 @@ class Http2Attempt implements FlowControl, Cancellable {
     const req = this.request;
     const headers: OutgoingHttpHeaders = toHttp2Headers(req.headers, { ':method': req.method, ':path': req.path, ':authority': req.authority || this.pool.address, ':scheme': session.encrypted ? 'https' : 'http' }, 'host');
     // gRPC servers may insist on it; HTTP/1.1 clients never send it on (it is hop-by-hop there).
-    if (isGrpcRequest(req.headers)) headers.te = 'trailers';
+    if (req.grpc) headers.te = 'trailers';
     const body = req.body;
     let stream: ClientHttp2Stream;
     try {

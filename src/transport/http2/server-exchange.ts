@@ -2,7 +2,7 @@
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { AmbiguousHostError, NotImplementedError, WeftError } from '../../core/index.js';
 import { errorReply, grpcErrorReply, isGrpcContentType, type FlowControl, type HeaderMap, type RawHeaders } from '../../http/index.js';
-import { onClientClose, onClientDrain, tag } from '../exchange-events.js';
+import { exchangeOf, onClientClose, onClientDrain } from '../exchange-events.js';
 import { forwardRequestHeaders } from '../http1/hop-by-hop.js';
 import { isHostField } from '../http1/request-screen.js';
 import { ServerExchange, type ServerEdge, type ServerRequestHead } from '../server-exchange.js';
@@ -41,7 +41,8 @@ export function screenHttp2Request(head: ServerRequestHead, headers: IncomingHtt
 }
 
 function onWantTrailers(this: ServerHttp2Stream): void {
-  exchangeOfStream.get(this)?.sendTrailers();
+  const exchange = exchangeOf(this);
+  if (exchange instanceof Http2ServerExchange) exchange.sendTrailers();
 }
 
 function flushHead(exchange: Http2ServerExchange): void {
@@ -52,7 +53,6 @@ function ignoreStreamError(): void {
   // A stream's errors end in its 'close', which the exchange hears; without a listener node:http2 would throw them.
 }
 
-const exchangeOfStream = new WeakMap<ServerHttp2Stream, Http2ServerExchange>();
 
 /**
  * One request of an HTTP/2 (or h2c) server. The response head waits for a microtask, so an answer that ends at once
@@ -82,8 +82,6 @@ export class Http2ServerExchange extends ServerExchange {
     super(stream, edge, head, replayLimitBytes, startedAt);
     this.grpc = isGrpcContentType(headers['content-type']);
     this.request.grpc = this.grpc;
-    tag(stream, this);
-    exchangeOfStream.set(stream, this);
     stream.on('error', ignoreStreamError);
     stream.on('close', onClientClose);
   }
