@@ -20,12 +20,13 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** A ws server echoing every message; `bye` makes it close with 4000. */
-async function echoServer(): Promise<number> {
+/** A ws server echoing every message; `bye` makes it close with 4000. `closes` gets the code of each session that ends. */
+async function echoServer(closes: number[] = []): Promise<number> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket, req) => {
     socket.send(`hello ${req.url}`);
+    socket.on('close', (code) => closes.push(code));
     socket.on('message', (data, binary) => {
       if (!binary && data.toString() === 'bye') socket.close(4000, 'asked to');
       else socket.send(data, { binary });
@@ -98,6 +99,58 @@ describe('WebSocket through the outbound listener', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'greeter' } });
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(403);
+  });
+
+  it('closes open sessions with 1001 both ways when the listener drains, after the frame in flight', async () => {
+    const serverCloses: number[] = [];
+    const appPort = await echoServer(serverCloses);
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('ws-0', appPort)]) });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    cleanups.push(() => proxy.close(0));
+    const sessions = await Promise.all([connect(port), connect(port)]);
+    await until(() => sessions.every((s) => s.messages.length === 1));
+    const errors: Error[] = [];
+    for (const { ws } of sessions) ws.on('error', (err) => errors.push(err));
+    // A 4 MB message each way is still crossing when the drain begins: the close frame must wait for its end.
+    const big = Buffer.alloc(4 * 1024 * 1024, 5);
+    sessions[0]!.ws.send(big);
+    const started = Date.now();
+    await proxy.close(20_000);
+    // Both sessions ended by the close handshake, long before the drain time.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await Promise.all(sessions.map((s) => s.closed))).toEqual([[1001, 'draining'], [1001, 'draining']]);
+    await until(() => serverCloses.length === 2);
+    expect(serverCloses).toEqual([1001, 1001]);
+    expect(errors).toEqual([]);
+    // What the client got of the echo, if anything, is whole.
+    for (const message of sessions[0]!.messages.slice(1)) expect(Buffer.compare(message as Buffer, big)).toBe(0);
+  });
+
+  it('ends other upgraded protocols, and a WebSocket that stops looking like one, with a FIN on drain', async () => {
+    const app = await startServer(() => {});
+    app.server.on('upgrade', (req, socket: net.Socket, head: Buffer) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade)}\r\n\r\n`);
+      socket.write(head);
+      socket.pipe(socket);
+    });
+    cleanups.push(() => app.close());
+    const proxy = createOutboundServer({ runtime: quietRuntime(), snapshots: snapshotsOf([instance('echo-0', app.port)]) });
+    const { port } = await proxy.listen('127.0.0.1', 0);
+    cleanups.push(() => proxy.close(0));
+    const open = async (protocol: string): Promise<{ ended: Promise<string> }> => {
+      let got = '';
+      const client = net.connect(port, '127.0.0.1', () => client.write(`GET / HTTP/1.1\r\nHost: greeter\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\nnot a frame`));
+      client.on('data', (chunk: Buffer) => (got += chunk.toString('latin1')));
+      client.on('error', () => {});
+      await until(() => got.endsWith('not a frame'), 2_000);
+      return { ended: new Promise((resolve) => client.on('end', () => {
+        client.end();
+        resolve(got);
+      })) };
+    };
+    const sessions = await Promise.all([open('echo/1'), open('websocket')]);
+    await proxy.close(5_000);
+    for (const text of await Promise.all(sessions.map((s) => s.ended))) expect(text).toMatch(/^HTTP\/1\.1 101 [^]*\r\n\r\nnot a frame$/);
   });
 
   it('answers an upgrade to a service without endpoints with the mesh error, not a switch', async () => {
@@ -194,8 +247,8 @@ describe('WebSocket through both sidecars over mTLS', () => {
   });
 
   /** Service "api": a ws echo app behind a strict inbound that admits frontend only. */
-  async function apiSidecar(): Promise<{ port: number; close: (drainMs: number) => Promise<void> }> {
-    const appPort = await echoServer();
+  async function apiSidecar(appCloses: number[] = []): Promise<{ port: number; close: (drainMs: number) => Promise<void> }> {
+    const appPort = await echoServer(appCloses);
     const runtime = quietRuntime();
     const channel = new SnapshotChannel();
     const authz = parseKindPolicy('AuthorizationPolicy', { service: 'api', default: 'deny', rules: [{ from: { services: ['frontend'] } }] });
@@ -251,14 +304,17 @@ describe('WebSocket through both sidecars over mTLS', () => {
     await expect(open(await callerAs(intruder, 'intruder', sidecar.port))).rejects.toThrow('status 403 FORBIDDEN');
   });
 
-  it('ends open sessions when the inbound side drains, rather than leaving them to the drain timeout', async () => {
-    const sidecar = await apiSidecar();
+  it('closes open sessions with 1001 (going away) to the client and the app when the inbound side drains', async () => {
+    const appCloses: number[] = [];
+    const sidecar = await apiSidecar(appCloses);
     const { messages, closed } = await open(await callerAs(frontend, 'frontend', sidecar.port));
     await until(() => messages.length === 1);
     const started = Date.now();
     await sidecar.close(5_000);
-    // The tunnel's end reaches the client as a close of its connection.
-    expect(await closed).toBe(1006);
+    // The close frame crosses the caller's sidecar like any frame; the session ends by the handshake, not the drain time.
+    expect(await closed).toBe(1001);
+    await until(() => appCloses.length === 1);
+    expect(appCloses).toEqual([1001]);
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 });

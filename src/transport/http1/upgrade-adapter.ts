@@ -1,11 +1,12 @@
 // Transport/http1: the server side of an HTTP/1.1 Upgrade (a WebSocket) — the client's socket in as a MeshRequest whose body is the tunnel, the stack's answer written raw back to it.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { PassThrough, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { WeftError } from '../../core/index.js';
 import { errorReply, MeshRequest, RequestFacts, type BodyState, type Dispatch, type Downstream, type FlowControl, type HeaderMap, type RawHeaders, type RequestBody, type ResponseHandler } from '../../http/index.js';
 import { forwardedHead } from './request-target.js';
 import { dispatchGuarded, type BugLog, type ServerEdge } from '../server-exchange.js';
+import { WebSocketCloseGate } from './websocket-frames.js';
 
 /** The upgrade exchanges a listener has open, so that a closing listener can end them (node:http no longer tracks an upgraded socket). */
 export class Tunnels {
@@ -20,12 +21,9 @@ export class Tunnels {
     exchange.socket.once('close', () => this.open.delete(exchange));
   }
 
-  /**
-   * Ends every switched session: a FIN each way, so both ends see a clean close rather than a reset. One still waiting
-   * for its answer gets it, and its connection closes after it, as a drained request's does.
-   */
+  /** Ends every session as a drain begins (see Http1UpgradeExchange.goAway). */
   endAll(): void {
-    for (const exchange of this.open) if (exchange.isSwitched) exchange.socket.end();
+    for (const exchange of this.open) exchange.goAway();
   }
 
   destroyAll(): void {
@@ -47,7 +45,11 @@ function rawHead(status: number, reason: string, headers: readonly string[], ext
 export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downstream {
   readonly request: MeshRequest;
   /** The client's bytes, read as they come (so its leaving is noticed before the switch) and held until the tunnel opens. */
-  private readonly fromClient = new PassThrough();
+  private readonly fromClient: Transform;
+  /** A WebSocket's two directions, followed frame by frame so that a drain can close them with 1001; null for other protocols. */
+  private readonly toEndpoint: WebSocketCloseGate | null;
+  private readonly toClient: WebSocketCloseGate | null;
+  private leaving = false;
   private opened = false;
   private ended = false;
   private flow: FlowControl | null = null;
@@ -70,11 +72,21 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     // A plain request (an ignored h2c offer) has no body: one that announced a body was refused by the screen.
     this.request = new MeshRequest(req.method ?? 'GET', authority, forwarded.path, forwarded.headers, protocol === null ? null : this, this, new RequestFacts(startedAt));
     this.request.upgrade = protocol;
+    const websocket = protocol !== null && protocol.trim().toLowerCase() === 'websocket';
+    this.toEndpoint = websocket ? new WebSocketCloseGate(true) : null;
+    this.toClient = websocket ? new WebSocketCloseGate(false) : null;
+    this.fromClient = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, this.towardEndpoint(chunk)) });
     // Bytes the client sent after its head belong to the tunnel: read again first.
     if (head.length > 0) socket.unshift(head);
     socket.setNoDelay(true);
     // Piped, the socket pauses itself once the held bytes fill the pass-through's buffer.
     socket.pipe(this.fromClient);
+    // The endpoint's connection gone, what the client still sends has nowhere to go: it is read and dropped, so that the
+    // client's end is seen (a socket paused for a reader that left would never close).
+    this.fromClient.once('close', () => {
+      socket.unpipe(this.fromClient);
+      socket.resume();
+    });
     socket.on('end', () => {
       this.ended = true;
       // A client that is done before the endpoint switched has given up on the session.
@@ -136,6 +148,8 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     if (status === 101 && this.protocol !== null) {
       this.switched = true;
       this.socket.write(rawHead(101, reason || 'Switching Protocols', headers, `connection: upgrade\r\nupgrade: ${this.protocol}\r\n`), 'latin1');
+      // Switched while the listener drains: the session is closed as soon as it opens.
+      if (this.leaving) this.closeSession();
     } else {
       // Refused to switch: the answer goes out delimited by the close.
       this.socket.write(rawHead(status, reason, headers, 'connection: close\r\n'), 'latin1');
@@ -144,7 +158,10 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
 
   onData(chunk: Buffer): boolean {
     if (this.closed) return true;
-    const ok = this.socket.write(chunk);
+    const out = this.switched && this.toClient !== null ? this.toClient.pass(chunk) : chunk;
+    if (this.leaving && this.toClient?.broken === true) this.socket.end();
+    if (out.length === 0) return true;
+    const ok = this.socket.write(out);
     if (!ok) this.waitingDrain = true;
     return ok;
   }
@@ -177,9 +194,36 @@ export class Http1UpgradeExchange implements ResponseHandler, RequestBody, Downs
     dispatchGuarded(stack, this.request, this, log);
   }
 
-  /** Whether the endpoint switched protocols (the tunnel is up). */
-  get isSwitched(): boolean {
-    return this.switched;
+  /**
+   * Closes the session as a drain begins. A WebSocket gets a close frame with 1001 (going away) each way, each at the next
+   * frame boundary of its direction; the endpoint answers it and closes, and its close reaches the client. Any other
+   * protocol, or a stream that stops looking like WebSocket frames, gets a FIN each way. One still waiting for its
+   * answer gets it first (and, switched, is closed at once; refused, its connection closes after the answer).
+   */
+  goAway(): void {
+    this.leaving = true;
+    if (this.switched) this.closeSession();
+  }
+
+  private closeSession(): void {
+    if (this.closed) return;
+    if (this.toClient === null || this.toEndpoint === null || this.toClient.broken || this.toEndpoint.broken) {
+      this.socket.end();
+      return;
+    }
+    const toClient = this.toClient.goAway();
+    if (toClient !== null) this.socket.write(toClient);
+    const toEndpoint = this.toEndpoint.goAway();
+    // A client that already ended its side has nothing more to say to the endpoint, not even this.
+    if (toEndpoint !== null && !this.fromClient.writableEnded) this.fromClient.push(toEndpoint);
+  }
+
+  /** The client's bytes on their way to the endpoint: after its Upgrade request, all a WebSocket client sends is frames. */
+  private towardEndpoint(chunk: Buffer): Buffer | undefined {
+    if (this.toEndpoint === null) return chunk;
+    const out = this.toEndpoint.pass(chunk);
+    if (this.leaving && this.toEndpoint.broken) this.socket.end();
+    return out.length > 0 ? out : undefined;
   }
 
   private onClientClose(): void {
