@@ -2,7 +2,7 @@
 import type { Runtime } from '../core/index.js';
 import type { Dispatch, MeshRequest, ResponseHandler } from '../http/index.js';
 import type { Endpoint, ServicePolicy } from '../model/index.js';
-import type { MeshTls } from '../security/tls/index.js';
+import { DIALLING_NOTES, NO_CERTIFICATE_YET, type Dialling, type MeshTls } from '../security/tls/index.js';
 import { EndpointPools, type PoolOptions } from '../transport/index.js';
 
 export interface EndpointStageOptions {
@@ -17,14 +17,15 @@ export interface EndpointStageOptions {
 }
 
 /**
- * Pools are per endpoint and stay, except when the way the service is dialled changes (plaintext ↔ mTLS): then every
- * pool is replaced and the old ones retire gracefully (requests on them finish, their idle sockets close).
+ * Pools are per endpoint and stay, except when the way the service is dialled changes (plaintext, mTLS, or not at all
+ * while a strict service waits for our first certificate): then every pool is replaced and the old ones retire
+ * gracefully (requests on them finish, their idle sockets close).
  */
 export class EndpointStage {
   readonly dispatch: Dispatch;
   pools: EndpointPools;
-  /** Whether the current pools dial mTLS, and the MeshTls generation that was decided at. */
-  private tls = false;
+  /** How the current pools dial, and the MeshTls generation that was decided at. */
+  private dialled: Dialling = 'plaintext';
   private tlsGeneration = -1;
   /** Addresses already reported as undialable: each is logged once, however often its pool is rebuilt. */
   private readonly undialable = new Set<string>();
@@ -34,18 +35,18 @@ export class EndpointStage {
     this.dispatch = (req, handler) => this.send(req, handler);
   }
 
-  /** Replaces the pools when the service's mode or our identity changes between plaintext and mTLS dialling. */
+  /** Replaces the pools when the service's mode or our identity changes how it is dialled. */
   applyTls(): void {
     const mtls = this.options.mtls;
     if (mtls === undefined) return;
     this.tlsGeneration = mtls.generation;
-    const tls = mtls.dialsTls(mtls.modeOf(this.options.policySource()));
-    if (tls === this.tls) return;
-    this.tls = tls;
+    const dialling = mtls.dialling(mtls.modeOf(this.options.policySource()));
+    if (dialling === this.dialled) return;
+    this.dialled = dialling;
     const previous = this.pools;
     this.pools = this.makePools();
     previous.retireAll();
-    this.options.runtime.logger.info({ upstream: this.options.service, mtls: tls }, tls ? 'upstream dialled with mTLS' : 'upstream dialled in plaintext');
+    this.options.runtime.logger.info({ upstream: this.options.service, mtls: dialling === 'mtls', dialling }, `upstream ${DIALLING_NOTES[dialling]}`);
   }
 
   /** An endpoint whose address no socket can take is left out of balancing, as if it were failing its checks. */
@@ -79,6 +80,8 @@ export class EndpointStage {
   private makePools(): EndpointPools {
     const { connectTimeoutMs, pool, mtls, runtime } = this.options;
     const options = { connectTimeoutMs, ...pool, clock: runtime.clock, onUndialable: this.warnUndialable, onHandlerError: this.logHandlerError };
-    return this.tls && mtls !== undefined ? new EndpointPools(options, (endpoint) => mtls.connectorFor(endpoint)) : new EndpointPools(options);
+    if (mtls === undefined || this.dialled === 'plaintext') return new EndpointPools(options);
+    // Refused: each attempt fails as a connection would, so it is answered CONNECT_FAILED once no endpoint is left to try.
+    return new EndpointPools(options, this.dialled === 'mtls' ? (endpoint) => mtls.connectorFor(endpoint) : () => NO_CERTIFICATE_YET);
   }
 }

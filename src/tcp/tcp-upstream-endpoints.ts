@@ -2,7 +2,7 @@
 import { createBalancer, type Balancer, type Picker } from '../balance/index.js';
 import type { Runtime } from '../core/index.js';
 import { POLICY_DEFAULTS, type BalancerKind, type Endpoint, type ServicePolicy, type Snapshot, type SnapshotSource } from '../model/index.js';
-import type { MeshTls } from '../security/tls/index.js';
+import { DIALLING_NOTES, NO_CERTIFICATE_YET, type Dialling, type MeshTls } from '../security/tls/index.js';
 import { tcpConnector, type Connector } from '../transport/index.js';
 import { boundedConnector } from './bounded-connector.js';
 
@@ -25,9 +25,6 @@ export interface TcpUpstreamEndpointsOptions {
  * An endpoint is kept when it is passing, speaks `tcp` and has a dialable address: raw bytes sent to a port that
  * speaks HTTP would reach a peer that cannot read them, so instances of other protocols are left out (and logged once).
  */
-/** Fails each connect: no certificate is held yet to dial a strict service with. */
-const NO_CERTIFICATE_YET: Connector = (_target, callback) => queueMicrotask(() => callback(new Error('no workload certificate yet: a strict service is dialled only over mTLS'), null));
-
 export class TcpUpstreamEndpoints {
   /** The picker of the current passing endpoints; a connection picks from the one it finds here. */
   picker: Picker;
@@ -37,7 +34,7 @@ export class TcpUpstreamEndpoints {
   private balancer: Balancer;
   private policy: ServicePolicy | undefined;
   private seen: readonly Endpoint[] | null = null;
-  private dialledTls: boolean | null = null;
+  private dialled: Dialling | null = null;
   private readonly plain: Connector;
   private readonly tlsConnectors = new WeakMap<Endpoint, { readonly generation: number; readonly connector: Connector }>();
   private readonly warned = new Set<string>();
@@ -57,16 +54,15 @@ export class TcpUpstreamEndpoints {
   /** The connector for one endpoint now: mTLS expecting the service's SPIFFE id, or plaintext; either held to connectTimeoutMs. */
   connectorFor(endpoint: Endpoint): Connector {
     const mtls = this.options.mtls;
-    const mode = mtls?.modeOf(this.policy);
+    const dialling = mtls === undefined ? 'plaintext' : mtls.dialling(mtls.modeOf(this.policy));
+    if (dialling !== this.dialled) {
+      this.dialled = dialling;
+      this.options.runtime.logger.info({ upstream: this.options.service, mtls: dialling === 'mtls', dialling }, `tcp upstream ${DIALLING_NOTES[dialling]}`);
+    }
     // A strict service is never dialled in plaintext, not even before our first certificate: the app's first bytes
     // (a password, a startup message) would cross unencrypted before the peer refused them.
-    if (mtls !== undefined && mode === 'strict' && mtls.identity === null) return NO_CERTIFICATE_YET;
-    const tls = mtls !== undefined && mode !== undefined && mtls.dialsTls(mode);
-    if (tls !== this.dialledTls) {
-      this.dialledTls = tls;
-      this.options.runtime.logger.info({ upstream: this.options.service, mtls: tls }, tls ? 'tcp upstream dialled with mTLS' : 'tcp upstream dialled in plaintext');
-    }
-    if (!tls) return this.plain;
+    if (dialling === 'refused') return NO_CERTIFICATE_YET;
+    if (dialling === 'plaintext' || mtls === undefined) return this.plain;
     const cached = this.tlsConnectors.get(endpoint);
     // A new mesh or identity (the generation moves) makes new connectors: the expected SPIFFE id names the trust domain.
     if (cached !== undefined && cached.generation === mtls.generation) return cached.connector;

@@ -1,5 +1,5 @@
 // Tests: outbound mTLS on real sockets — pools dial TLS with the onSocket hook kept, the peer's identity is checked (502 PEER_IDENTITY_MISMATCH, another endpoint tried), and the mode switches live.
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { endpointFromInstance, parsePolicy, snapshotFromInstances, type Snapshot, type SnapshotSource } from '../../src/model/index.js';
@@ -133,6 +133,29 @@ describe('outbound mTLS', () => {
     expect((await send(port)).body).toBe('p plaintext');
     mesh.setIdentity(frontend);
     expect((await send(port)).body).toBe(`p ${id('frontend')}`);
+  });
+
+  it('never dials a strict service in plaintext before the first certificate: 503 CONNECT_FAILED, and no byte reaches the peer', async () => {
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const target = (server.address() as net.AddressInfo).port;
+    // The mesh not known yet: its default is taken as strict.
+    const mesh = new MeshTls({ connectTimeoutMs: 1_000 });
+    const port = await outbound(mesh, [target, await peer('p', 'strict', greeter)]);
+    const refused = await send(port);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['x-weft-error']).toBe('CONNECT_FAILED');
+    expect(connections).toBe(0);
+    mesh.setMesh({ trustDomain: 'weft.test', mtlsDefault: 'strict' });
+    mesh.setIdentity(frontend);
+    // Over mTLS now: the port that cuts every connection fails its handshake, and the call is retried on the peer.
+    for (let i = 0; i < 4; i++) expect((await send(port)).body).toBe(`p ${id('frontend')}`);
+    expect(connections).toBeGreaterThan(0);
   });
 
   it('follows the destination\'s policy over the mesh default, rebuilding its pools when the policy\'s mtls changes', async () => {

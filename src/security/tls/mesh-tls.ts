@@ -6,6 +6,20 @@ import { HTTP1_ONLY_ALPN, HTTP2_ALPN, mtlsConnector } from './mtls-connector.js'
 import type { MtlsRefusals } from './mtls-listener.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 
+/** How calls to a service go out now: over mTLS, in plaintext, or not at all (strict, and no certificate held yet). */
+export type Dialling = 'mtls' | 'plaintext' | 'refused';
+
+/** How a pool's log names the way its service is dialled, from the words `upstream` (or `tcp upstream`) on. */
+export const DIALLING_NOTES: Readonly<Record<Dialling, string>> = {
+  mtls: 'dialled with mTLS',
+  plaintext: 'dialled in plaintext',
+  refused: 'not dialled until the first workload certificate (its mtls is strict)',
+};
+
+/** Fails each connect: no certificate is held yet to dial a strict service with. */
+export const NO_CERTIFICATE_YET: Connector = (_target, callback) =>
+  queueMicrotask(() => callback(new Error('no workload certificate yet: a strict service is dialled only over mTLS'), null));
+
 /** Fixed values of the `reason` label of weft_proxy_mtls_handshake_failures_total. */
 export const HANDSHAKE_FAILURE_REASONS = ['peer_identity_mismatch', 'peer_untrusted', 'handshake'] as const;
 export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
@@ -19,7 +33,8 @@ export interface MeshTlsOptions {
  * The sidecar's mTLS state, filled in as it is learned: the mesh (GET /mesh) and then our first certificate.
  * `generation` goes up at each of those, so an upstream can tell with one comparison per request whether
  * the way it dials its service may have changed. Until the mesh is known the default is `strict` (the safe
- * guess: nothing is served in plaintext that should not be); without an identity outbound calls go plaintext.
+ * guess: nothing is served in plaintext that should not be); without an identity, outbound calls to a strict
+ * service are refused and the others go in plaintext.
  */
 export class MeshTls {
   generation = 0;
@@ -53,9 +68,15 @@ export class MeshTls {
     return policy?.mtls ?? this.defaultMode;
   }
 
-  /** Whether calls to a service in `mode` go out over TLS now: strict and permissive do, once we hold a certificate. */
-  dialsTls(mode: MtlsMode): boolean {
-    return mode !== 'disabled' && this.identity !== null;
+  /**
+   * How calls to a service in `mode` go out now: strict and permissive over mTLS once we hold a certificate. Before it, a
+   * strict service is not dialled at all: the first bytes of a call (a token, a password) would cross unencrypted before
+   * its sidecar refused them.
+   */
+  dialling(mode: MtlsMode): Dialling {
+    if (mode === 'disabled') return 'plaintext';
+    if (this.identity !== null) return 'mtls';
+    return mode === 'strict' ? 'refused' : 'plaintext';
   }
 
   /** Called after the mesh or the identity changed. */
